@@ -1,0 +1,23 @@
+"""Exceptions raised by geosym.
+
+Bad *input* raises the built-in :class:`ValueError` or :class:`TypeError` with a message that
+names the argument and the fix.  Numerical *failure* (divergence, non-convergence, overflow, an
+integral that cannot be certified) raises a subclass of :class:`NumericalError`, itself an
+:class:`ArithmeticError`, whose message says where it happened.
+"""
+
+from __future__ import annotations
+
+__all__ = ["NumericalError", "IntegrationError", "ConvergenceError"]
+
+
+class NumericalError(ArithmeticError):
+    """A computation left its valid range: overflow, NaN, a singular matrix, a blown-up run."""
+
+
+class IntegrationError(NumericalError):
+    """An expectation could not be computed to the requested, certified accuracy."""
+
+
+class ConvergenceError(NumericalError):
+    """An iterative solver (root finder, Sinkhorn, ODE integrator) did not converge."""
