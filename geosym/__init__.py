@@ -1,0 +1,16 @@
+"""geosym: the geometry of deep learning, derived symbolically and checked by simulation."""
+
+from .activations import Activation, activation
+from .errors import ConvergenceError, IntegrationError, NumericalError
+from .latex import latex
+
+__all__ = [
+    "Activation",
+    "activation",
+    "latex",
+    "NumericalError",
+    "IntegrationError",
+    "ConvergenceError",
+]
+
+__version__ = "0.1.0"
