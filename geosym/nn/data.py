@@ -1,0 +1,72 @@
+r"""Seeded regression data for :mod:`geosym.nn`.
+
+Inputs follow the setting of Karakida, Akaho & Amari (AISTATS 2019), §2: T samples with i.i.d.
+:math:`x_j\sim\mathcal N(0,1)`, so :math:`\hat q_1^0\to1` and :math:`\hat q_2^0\to0`
+(``fim.md`` §1.2). Targets are either i.i.d. Gaussian (as in the GD check of ``fim.md`` §1.6)
+or produced by a random *teacher* network of the same family (teacher-student regression).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _checks
+from .mlp import MLP
+
+__all__ = ["RegressionData", "gaussian_inputs", "random_targets", "teacher_student"]
+
+
+@dataclass(frozen=True)
+class RegressionData:
+    """A regression data set: inputs ``X`` (T, M_0), targets ``Y`` (T, C), optional teacher."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    teacher: MLP | None = None
+
+
+def gaussian_inputs(
+    samples: int, dim: int, seed: int | np.random.Generator | None = None
+) -> np.ndarray:
+    r"""``(samples, dim)`` array of i.i.d. :math:`\mathcal N(0,1)` inputs."""
+    T = _checks.positive_int(samples, "samples")
+    m0 = _checks.positive_int(dim, "dim")
+    return _checks.as_generator(seed).standard_normal((T, m0))
+
+
+def random_targets(
+    samples: int, outputs: int, seed: int | np.random.Generator | None = None
+) -> np.ndarray:
+    r"""``(samples, outputs)`` array of i.i.d. :math:`\mathcal N(0,1)` targets."""
+    T = _checks.positive_int(samples, "samples")
+    C = _checks.positive_int(outputs, "outputs")
+    return _checks.as_generator(seed).standard_normal((T, C))
+
+
+def teacher_student(
+    widths: list[int] | tuple[int, ...],
+    activation: Any,
+    sigma_w2: float,
+    sigma_b2: float,
+    samples: int,
+    *,
+    noise: float = 0.0,
+    seed: int | np.random.Generator | None = None,
+) -> RegressionData:
+    r"""Teacher-student regression: :math:`y(t)=f_{\rm teacher}(x(t))+\sigma\,\xi(t)`.
+
+    The teacher is ``MLP.random(widths, activation, sigma_w2, sigma_b2)``; inputs are
+    i.i.d. :math:`\mathcal N(0,1)` of dimension ``widths[0]``; :math:`\xi\sim\mathcal N(0,I_C)`
+    with standard deviation ``noise`` (>= 0). One generator drives teacher, inputs and noise.
+    """
+    rng = _checks.as_generator(seed)
+    sd = _checks.real(noise, "noise", minimum=0.0)
+    teacher = MLP.random(widths, activation, sigma_w2, sigma_b2, seed=rng)
+    X = gaussian_inputs(samples, teacher.n_inputs, seed=rng)
+    Y = teacher(X)
+    if sd > 0:
+        Y = Y + sd * rng.standard_normal(Y.shape)
+    return RegressionData(X=X, Y=Y, teacher=teacher)
