@@ -1,0 +1,13 @@
+"""Entropy-regularised optimal transport and its information geometry.
+
+Log-domain Sinkhorn with separable kernels on grids (:func:`sinkhorn`), the geometry of the
+entropic cost C_λ (Amari, Karakida & Oizumi 2018; Amari, Karakida, Oizumi & Cuturi 2019):
+potentials, Bregman divergence of plans, the W↔KL family, the Sinkhorn divergence (Feydy et al.
+2019) and the Riemannian metric, and entropic/debiased barycenters (Benamou et al. 2015; Janati
+et al. 2020). Depends only on numpy, scipy, sympy and :mod:`geosym.errors`.
+"""
+
+from ._grid import Grid
+from .sinkhorn import SinkhornResult, sinkhorn
+
+__all__ = ["Grid", "SinkhornResult", "sinkhorn"]

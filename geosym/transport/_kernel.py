@@ -1,0 +1,130 @@
+"""Log-domain Gibbs kernels: the soft-min ``LSE_j(h_j - M_ij / reg)`` for dense and grid costs.
+
+Every solver of the package only touches the cost through :class:`LogKernel`. The dense kernel
+holds ``-M/reg`` and its transpose; the grid kernel holds one ``-M_d/reg`` per axis and applies
+them one axis at a time (``K = K_x ⊗ K_y``, ot.md §6).
+
+Each log-sum-exp is first computed as a shifted matrix product,
+``LSE_j(h_j + A_ij) = m + c + log sum_j e^{h_j - m} e^{A_ij - c}`` with ``m = max h``,
+``c = max A`` (one BLAS call, no exponentials of the full matrix). Where that sum falls below
+``_TINY`` the terms may have underflowed, and those entries only are recomputed with an exact
+max-shifted log-sum-exp. Zero-mass bins (``h = -inf``) and ``reg`` down to ``1e-4 · max M``
+therefore never underflow (Peyré & Cuturi 2019, Computational OT, Remark 4.23).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._grid import Grid
+
+#: products e^{h-m} e^{A-c} summing to at least this are accurate to machine precision
+_TINY = 1e-280
+#: kernel entries below this are flushed to 0 (their terms are < n·1e-300, far under _TINY)
+_FLUSH = 1e-300
+
+
+def logsumexp_last(t: np.ndarray) -> np.ndarray:
+    """Max-shifted ``log sum exp`` over the last axis of ``t`` (overwritten in place).
+
+    Lines whose terms are all ``-inf`` give ``-inf``.
+    """
+    shift = t.max(axis=-1)
+    shift[~np.isfinite(shift)] = 0.0
+    t -= shift[..., None]
+    np.exp(t, out=t)
+    with np.errstate(divide="ignore"):
+        return np.log(t.sum(axis=-1)) + shift
+
+
+class _SoftMax:
+    """``h ↦ LSE_j(h[..., j] + A[i, j])`` over the last axis of ``h`` (see module docstring)."""
+
+    def __init__(self, log_kernel: np.ndarray, kernel_t: np.ndarray | None = None) -> None:
+        self.log_kernel = log_kernel
+        self.shift = float(log_kernel[np.isfinite(log_kernel)].max())
+        if kernel_t is None:
+            kernel_t = np.exp(log_kernel.T - self.shift)
+            kernel_t[kernel_t < _FLUSH] = 0.0
+        self.kernel_t = kernel_t
+
+    def transpose(self) -> _SoftMax:
+        """The same operation with the kernel transposed (no new exponentials)."""
+        return _SoftMax(self.log_kernel.T, self.kernel_t.T)
+
+    def __call__(self, h: np.ndarray) -> np.ndarray:
+        m = h.max(axis=-1, keepdims=True)
+        m[~np.isfinite(m)] = 0.0
+        s = np.exp(h - m) @ self.kernel_t
+        with np.errstate(divide="ignore"):
+            out = np.log(s) + (m + self.shift)
+        bad = (s < _TINY) & np.isfinite(m)
+        if bad.any():
+            lines = h.reshape(-1, h.shape[-1])
+            flat = np.broadcast_to(np.arange(lines.shape[0]).reshape(h.shape[:-1] + (1,)), s.shape)
+            out[bad] = logsumexp_last(lines[flat[bad]] + self.log_kernel[np.nonzero(bad)[-1]])
+        return out
+
+
+class LogKernel:
+    """The log Gibbs kernel ``-M/reg`` of a dense cost matrix or a :class:`Grid`.
+
+    ``rows(h)[..., i] = LSE_j(h[..., j] - M_ij/reg)`` (sum over the target index) and
+    ``cols(h)[..., j] = LSE_i(h[..., i] - M_ij/reg)`` (sum over the source index); leading axes
+    of ``h`` are batch axes.
+    """
+
+    def __init__(self, cost: np.ndarray | Grid, reg: float) -> None:
+        self.cost = cost
+        self.reg = reg
+        if isinstance(cost, Grid):
+            self._axes = [_SoftMax(-m / reg) for m in cost.axis_costs()]
+        else:
+            self._rows = _SoftMax(-cost / reg)
+            self._cols = self._rows.transpose()
+
+    @staticmethod
+    def _separable(h: np.ndarray, ops: list[_SoftMax]) -> np.ndarray:
+        nd = len(ops)
+        for d, op in enumerate(ops):
+            axis = h.ndim - nd + d
+            h = np.moveaxis(op(np.moveaxis(h, axis, -1)), -1, axis)
+        return h
+
+    def rows(self, h: np.ndarray) -> np.ndarray:
+        """Soft-min over the target index (see class docstring)."""
+        if isinstance(self.cost, Grid):
+            return self._separable(h, self._axes)
+        return self._rows(h)
+
+    def cols(self, h: np.ndarray) -> np.ndarray:
+        """Soft-min over the source index (see class docstring)."""
+        if isinstance(self.cost, Grid):
+            return self._separable(h, self._axes)  # the grid cost is symmetric
+        return self._cols(h)
+
+    def transport_cost(self, h_src: np.ndarray, h_dst: np.ndarray) -> float:
+        """``<M, P>`` for ``P_ij = exp(h_src_i + h_dst_j - M_ij/reg)``.
+
+        On a grid ``M = sum_d M_d``: each axis term is the soft-min with that axis' kernel
+        weighted by ``M_d`` (``log M_d`` added to its log kernel), so no plan is formed.
+        """
+        if not isinstance(self.cost, Grid):
+            plan = np.exp(self._rows.log_kernel + np.add.outer(h_src, h_dst))
+            return float(np.vdot(plan, self.cost))
+        with np.errstate(divide="ignore"):
+            weighted = [
+                _SoftMax(op.log_kernel + np.log(-self.reg * op.log_kernel)) for op in self._axes
+            ]
+        ops = self._axes
+        terms = [
+            self._separable(h_dst, [weighted[k] if k == d else op for k, op in enumerate(ops)])
+            for d in range(len(ops))
+        ]
+        return float(np.exp(h_src + np.logaddexp.reduce(np.stack(terms), axis=0)).sum())
+
+    def log_dense(self) -> np.ndarray:
+        """``-M/reg`` as a dense ``(n_src, n_dst)`` matrix (flattened grid indices)."""
+        if isinstance(self.cost, Grid):
+            return -self.cost.cost_matrix() / self.reg
+        return self._rows.log_kernel
