@@ -2,11 +2,14 @@
 
 from .activations import Activation, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
+from .gaussian import Expectation, expect
 from .latex import latex
 
 __all__ = [
     "Activation",
     "activation",
+    "expect",
+    "Expectation",
     "latex",
     "NumericalError",
     "IntegrationError",

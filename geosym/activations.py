@@ -183,6 +183,9 @@ ALLOWED_FUNCTIONS: Mapping[str, tuple[Callable[..., sp.Expr], int, int]] = {
     "min": (sp.Min, 2, 2),
 }
 
+#: functions whose arguments after the first are numeric parameters (slope, alpha, beta)
+_PARAMETRIC = frozenset({"leaky_relu", "elu", "silu", "swish"})
+
 _CONSTANTS: Mapping[str, sp.Expr] = {"x": X, "pi": sp.pi}
 
 #: Registry names usable as a whole spec: ``activation("tanh")`` is ``activation("tanh(x)")``.
@@ -254,7 +257,7 @@ class _Builder:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.reject(node, "literal")
-        if not math.isfinite(value) or abs(value) > _MAX_LITERAL:
+        if abs(value) > _MAX_LITERAL or not math.isfinite(value):
             raise self.reject(node, f"number (must be finite and at most {_MAX_LITERAL:g} in size)")
         if isinstance(value, int):
             return sp.Integer(value)
@@ -291,7 +294,7 @@ class _Builder:
             )
         args = [self.build(arg, depth + 1) for arg in node.args]
         for extra, arg_node in zip(args[1:], node.args[1:]):
-            if extra.free_symbols:
+            if name in _PARAMETRIC and extra.free_symbols:
                 raise self.reject(arg_node, f"parameter of {name}() must be a number, not")
         return builder(*args)
 
