@@ -1,0 +1,556 @@
+r"""Order-parameter ODEs of online SGD in two-layer teacher-student networks.
+
+Model (committee.md §1, §5; Saad & Solla 1995; Goldt et al. 2019; Yoshida, Karakida, Okada &
+Amari 2019): Gaussian inputs :math:`\mathbf x\in\mathbb R^N`, teacher
+:math:`\mathbf y=\sum_{n=1}^M\mathbf v^*_n g(\rho_n)+\sigma\boldsymbol\zeta`, student
+:math:`\boldsymbol\phi=\sum_{i=1}^K\mathbf v_i g(\lambda_i)` with output dimension :math:`L`,
+fields :math:`\lambda_i=\mathbf w_i\cdot\mathbf x/\sqrt N`, :math:`\rho_n=\mathbf w^*_n\cdot
+\mathbf x/\sqrt N`, loss :math:`\tfrac12\|\mathbf y-\boldsymbol\phi\|^2`, SGD steps
+:math:`\mathbf w_i \mathrel{+}= \frac{\eta}{\sqrt N}g'(\lambda_i)(\mathbf v_i\cdot
+\boldsymbol\Delta)\mathbf x - \frac{\kappa}{N}\mathbf w_i` and
+:math:`\mathbf v_i \mathrel{+}= \frac{\eta_v}{N}g(\lambda_i)\boldsymbol\Delta
+- \frac{\kappa}{N}\mathbf v_i`.
+
+With :math:`D_{ij}=\mathbf v_i\cdot\mathbf v_j`, :math:`E_{in}=\mathbf v_i\cdot\mathbf v^*_n`,
+:math:`A_{ic}=E_{ic}` for a teacher index :math:`c` and :math:`A_{ic}=-D_{ic}` for a student
+index, the order parameters obey, as :math:`N\to\infty` (committee.md §2, §5),
+
+.. math::
+
+    \frac{dR_{in}}{d\alpha} &= \eta\sum_c A_{ic}I_3(i,n,c) - \kappa R_{in},\\
+    \frac{dQ_{ik}}{d\alpha} &= \eta\sum_c\big[A_{ic}I_3(i,k,c)+A_{kc}I_3(k,i,c)\big]
+        + \eta^2\sum_{c,e}A_{ic}A_{ke}I_4(i,k,c,e) + \eta^2\sigma^2D_{ik}J_2(i,k)
+        - 2\kappa Q_{ik},\\
+    \frac{d\mathbf v_i}{d\alpha} &= \eta_v\Big[\sum_n\mathbf v^*_nI_2(i,n)
+        - \sum_j\mathbf v_jI_2(i,j)\Big] - \kappa\mathbf v_i,
+
+.. math::
+
+    \epsilon_g = \tfrac12\Big[\sum_{ij}D_{ij}I_2(i,j) - 2\sum_{in}E_{in}I_2(i,n)
+        + \sum_{nm}F_{nm}I_2(n,m)\Big].
+
+The Gaussian integrals come from :class:`~geosym.committee.integrals.IntegralProvider`, batched
+over all index tuples.  The ODE is integrated with an adaptive 8th-order Dormand-Prince method
+(``scipy.integrate.solve_ivp(method="DOP853")``) at tight tolerances, because the plateau exit
+is driven by exponentially small asymmetries (committee.md §7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import root
+
+from ..errors import ConvergenceError, NumericalError
+from .integrals import IntegralProvider, integral_provider
+from .trajectory import Trajectory
+
+__all__ = ["CommitteeODE", "FixedPoint", "default_alphas", "random_overlaps"]
+
+#: Magnitude of an order parameter beyond which a run counts as blown up.
+_OVERFLOW = 1e8
+
+
+class _LeftValidRegion(Exception):
+    def __init__(self, alpha: float, why: str) -> None:
+        super().__init__(why)
+        self.alpha = alpha
+        self.why = why
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_nonneg(name: str, value: Any) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def default_alphas(alpha_max: float, n_log: int = 300, n_lin: int = 400) -> np.ndarray:
+    """Output grid: 0, log-spaced points from ``alpha_max*1e-4`` and a linear grid."""
+    lo = alpha_max * 1e-4
+    a = np.concatenate([[0.0], np.geomspace(lo, alpha_max, n_log),
+                        np.linspace(0.0, alpha_max, n_lin + 1)])
+    return np.unique(a)
+
+
+def random_overlaps(K: int, M: int, N: int, T: np.ndarray, rng: np.random.Generator,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Overlaps of a random initialisation at finite :math:`N`.
+
+    Student weights :math:`w_{ij}\sim\mathcal N(0,1)` and teacher weights transformed so that
+    :math:`\mathbf w^*\mathbf w^{*\top}/N = T` exactly; returns :math:`(Q, R)` with
+    :math:`Q\approx I`, :math:`R=O(N^{-1/2})`.
+    """
+    g = rng.standard_normal((K + M, N))
+    w, ws = g[:K], g[K:]
+    lt = np.linalg.cholesky(T)
+    lh = np.linalg.cholesky(ws @ ws.T / N)
+    ws = lt @ np.linalg.solve(lh, ws)
+    return w @ w.T / N, w @ ws.T / N
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    r"""Symmetric (unspecialised) fixed point of the ODE: all student units identical.
+
+    Attributes
+    ----------
+    Q, R, V : ndarray
+        Order parameters at the fixed point (:math:`Q_{ik}=Q_{ii}` there for the SCM).
+    eps_g : float
+        :math:`\epsilon_g^*`, the plateau height.
+    eta : float
+    residual : float
+        Max-norm of the full right-hand side at the solution.
+    """
+
+    Q: np.ndarray
+    R: np.ndarray
+    V: np.ndarray
+    eps_g: float
+    eta: float
+    residual: float
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def escape_rate(self) -> float:
+        r"""Largest real part :math:`\lambda_{\max}` of the eigenvalues of the Jacobian of the
+        full :math:`(Q, R)` flow at the fixed point (second layer held at its fixed-point value).
+
+        Asymmetries grow like :math:`e^{\lambda_{\max}\alpha}`, so the plateau length from an
+        initial asymmetry :math:`r_0` is :math:`\approx\ln(1/r_0)/\lambda_{\max}` (committee.md
+        §4).  Central finite differences, step :math:`10^{-6}`.
+        """
+        ode = self.model
+        y0 = ode._pack(self.Q, self.R, self.V, with_v=False)
+        n = y0.size
+        h = 1e-6
+        jac = np.empty((n, n))
+        for j in range(n):  # n = K(K+1)/2 + KM columns: a loop over parameters, not samples
+            e = np.zeros(n)
+            e[j] = h
+            fp = ode._rhs_qr(y0 + e, self.V)
+            fm = ode._rhs_qr(y0 - e, self.V)
+            jac[:, j] = (fp - fm) / (2 * h)
+        return float(np.max(np.linalg.eigvals(jac).real))
+
+    def plateau_length(self, r0: float) -> float:
+        r""":math:`\ln(1/r_0)/\lambda_{\max}`: predicted plateau length for asymmetry ``r0``."""
+        return float(np.log(1.0 / r0) / self.escape_rate())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Q": self.Q.tolist(), "R": self.R.tolist(), "V": self.V.tolist(),
+                "eps_g": self.eps_g, "eta": self.eta, "residual": self.residual}
+
+
+class CommitteeODE:
+    r"""Order-parameter ODEs of a two-layer student (K units) learning a teacher (M units).
+
+    Parameters
+    ----------
+    activation
+        Spec string (``"erf(x/sqrt(2))"`` is Saad & Solla's :math:`g`), a
+        :class:`geosym.Activation`, or an :class:`IntegralProvider`.
+    K, M
+        Student and teacher hidden units.
+    outputs
+        Output dimension :math:`L` (committee.md §5); second layers are :math:`K\times L` and
+        :math:`M\times L`.
+    eta
+        First-layer learning rate :math:`\eta > 0` (SGD step :math:`\eta/\sqrt N`).
+    eta_v
+        Second-layer learning rate (step :math:`\eta_v/N`); 0 keeps the student second layer
+        fixed.
+    noise
+        Output-noise standard deviation :math:`\sigma`.
+    weight_decay
+        :math:`\kappa`.
+    teacher_cov
+        :math:`T` (M×M, symmetric positive definite; default identity).
+    teacher_out
+        Teacher second-layer vectors, M×L (default all ones, L = 1).  A 1-D array of length M
+        means L = 1.
+
+    Notes
+    -----
+    Soft committee machine of Saad & Solla (1995): ``eta_v=0``, ``teacher_out`` all ones and the
+    student second layer all ones.  The general equations are those of Goldt et al. (2019), and
+    their L-output generalisation is committee.md §5 (after Yoshida et al. 2019).
+    """
+
+    def __init__(self, activation: Any, K: int, M: int, outputs: int = 1, *, eta: float,
+                 eta_v: float = 0.0, noise: float = 0.0, weight_decay: float = 0.0,
+                 teacher_cov: Any = None, teacher_out: Any = None) -> None:
+        self.K = _check_count("K", K)
+        self.M = _check_count("M", M)
+        eta_f = float(eta)
+        if not np.isfinite(eta_f) or eta_f <= 0:
+            raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
+        self.eta = eta_f
+        self.eta_v = _check_nonneg("eta_v", eta_v)
+        self.noise = _check_nonneg("noise", noise)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.T = self._check_teacher_cov(teacher_cov)
+        self.teacher_out, L = self._check_teacher_out(teacher_out, outputs)
+        self.L = L
+        if isinstance(activation, IntegralProvider):
+            self.integrals = activation
+        else:
+            self.integrals = integral_provider(activation)
+        self.activation = self.integrals.act.obj
+        K, M = self.K, self.M
+        self.P = K + M
+        self._iu = np.triu_indices(K)
+        pa, pk = self._iu
+        ar = np.arange(self.P)
+        # index arrays for the batched integrals (broadcast shapes keep small factors small)
+        self._i3_idx = (np.arange(K)[:, None, None], ar[None, :, None], ar[None, None, :])
+        self._i4_idx = (pa[:, None, None], pk[:, None, None], ar[None, :, None],
+                        ar[None, None, :])
+        self._i2_idx = (ar[:, None], ar[None, :])
+        self._sign = np.concatenate([np.ones(K), -np.ones(M)])
+        self.nfev = 0
+
+    # -- validation --------------------------------------------------------------------------
+    def _check_teacher_cov(self, teacher_cov: Any) -> np.ndarray:
+        if teacher_cov is None:
+            return np.eye(self.M)
+        t = np.array(teacher_cov, dtype=float)
+        if t.shape != (self.M, self.M):
+            raise ValueError(f"teacher_cov must be an M x M = {self.M} x {self.M} matrix, "
+                             f"got shape {t.shape}")
+        if not np.all(np.isfinite(t)) or not np.allclose(t, t.T, rtol=1e-12, atol=1e-12):
+            raise ValueError("teacher_cov must be a finite symmetric matrix")
+        if np.linalg.eigvalsh(t).min() <= 0:
+            raise ValueError("teacher_cov must be positive definite (smallest eigenvalue "
+                             f"{np.linalg.eigvalsh(t).min():.3g} <= 0)")
+        return 0.5 * (t + t.T)
+
+    def _check_teacher_out(self, teacher_out: Any, outputs: Any) -> tuple[np.ndarray, int]:
+        L = _check_count("outputs", outputs)
+        if teacher_out is None:
+            if L != 1:
+                raise ValueError("teacher_out: give the teacher's M x L output vectors when "
+                                 f"outputs = {L} > 1")
+            return np.ones((self.M, 1)), 1
+        v = np.array(teacher_out, dtype=float)
+        if v.ndim == 1:
+            v = v[:, None]
+        if v.shape != (self.M, L):
+            raise ValueError(f"teacher_out must be an M x L = {self.M} x {L} array, "
+                             f"got shape {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("teacher_out must be finite")
+        return v, L
+
+    @property
+    def trains_second_layer(self) -> bool:
+        return self.eta_v > 0
+
+    # -- state packing -----------------------------------------------------------------------
+    def _pack(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray, with_v: bool | None = None,
+              ) -> np.ndarray:
+        with_v = self.trains_second_layer if with_v is None else with_v
+        parts = [Q[self._iu], R.ravel()]
+        if with_v:
+            parts.append(V.ravel())
+        return np.concatenate(parts)
+
+    def _unpack(self, y: np.ndarray, V_fixed: np.ndarray | None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        K, M = self.K, self.M
+        nq = len(self._iu[0])
+        Q = np.empty((K, K))
+        Q[self._iu] = y[:nq]
+        Q.T[self._iu] = y[:nq]
+        R = y[nq:nq + K * M].reshape(K, M)
+        V = y[nq + K * M:].reshape(K, self.L) if V_fixed is None else V_fixed
+        return Q, R, V
+
+    def _cov(self, Q: np.ndarray, R: np.ndarray) -> np.ndarray:
+        return np.block([[Q, R], [R.T, self.T]])
+
+    # -- right-hand side ---------------------------------------------------------------------
+    def derivatives(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r""":math:`(dQ/d\alpha, dR/d\alpha, dV/d\alpha)` at the given order parameters."""
+        K = self.K
+        self.nfev += 1
+        C = self._cov(Q, R)
+        ints = self.integrals
+        Vs = self.teacher_out
+        A = np.concatenate([-(V @ V.T), V @ Vs.T], axis=1)  # (K, P)
+        i3 = ints.I3(C, *self._i3_idx)  # (K, P, P): I3(i, b, c)
+        H = np.einsum("ic,ibc->ib", A, i3)
+        eta = self.eta
+        i4 = ints.I4(C, *self._i4_idx)  # (npairs, P, P)
+        pa, pk = self._iu
+        w = np.einsum("pc,pce,pe->p", A[pa], i4, A[pk])
+        W = np.empty((K, K))
+        W[self._iu] = w
+        W.T[self._iu] = w
+        dQ = eta * (H[:, :K] + H[:, :K].T) + eta**2 * W
+        if self.noise > 0:
+            ik = np.arange(K)
+            j2 = ints.J2(C, ik[:, None], ik[None, :])
+            dQ += eta**2 * self.noise**2 * (V @ V.T) * j2
+        dR = eta * H[:, K:]
+        kappa = self.weight_decay
+        if kappa > 0:
+            dQ -= 2 * kappa * Q
+            dR = dR - kappa * R
+        if self.trains_second_layer:
+            i2 = ints.I2(C, np.arange(K)[:, None], np.arange(self.P)[None, :])
+            dV = self.eta_v * (i2[:, K:] @ Vs - i2[:, :K] @ V) - kappa * V
+        else:
+            dV = np.zeros_like(V)
+        return dQ, dR, dV
+
+    def _rhs_qr(self, y: np.ndarray, V: np.ndarray) -> np.ndarray:
+        Q, R, _ = self._unpack(y, V)
+        dQ, dR, _ = self.derivatives(Q, R, V)
+        return np.concatenate([dQ[self._iu], dR.ravel()])
+
+    def eps_g(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray) -> np.ndarray:
+        r"""Generalisation error :math:`\epsilon_g` (noiseless teacher); batched over leading axes
+        of ``Q``, ``R``, ``V``."""
+        Q, R, V = np.asarray(Q, float), np.asarray(R, float), np.asarray(V, float)
+        lead = Q.shape[:-2]
+        T = np.broadcast_to(self.T, lead + self.T.shape)
+        C = np.concatenate([np.concatenate([Q, R], axis=-1),
+                            np.concatenate([np.swapaxes(R, -1, -2), T], axis=-1)], axis=-2)
+        Z = np.concatenate([V, np.broadcast_to(self.teacher_out, lead + self.teacher_out.shape)],
+                           axis=-2) * self._sign[:, None]
+        G = Z @ np.swapaxes(Z, -1, -2)
+        a, b = self._i2_idx
+        i2 = self.integrals.kernels["I2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
+        return 0.5 * np.sum(G * i2, axis=(-1, -2))
+
+    # -- initial conditions ------------------------------------------------------------------
+    def _default_V(self) -> np.ndarray:
+        if self.K == self.M and not self.trains_second_layer:
+            return self.teacher_out.copy()
+        if not self.trains_second_layer:
+            return np.ones((self.K, self.L))
+        raise ValueError("init: give V (K x L) when the second layer is trained (eta_v > 0) "
+                         "or when K != M")
+
+    def _initial_state(self, init: Any, seed: Any, N: int) -> tuple[np.ndarray, ...]:
+        K, M, L = self.K, self.M, self.L
+        if init is None:
+            rng = np.random.default_rng(seed)
+            Q, R = random_overlaps(K, M, _check_count("N", N), self.T, rng)
+            if self.K == self.M and not self.trains_second_layer:
+                V = self.teacher_out.copy()
+            elif not self.trains_second_layer:
+                V = np.ones((K, L))
+            else:
+                V = rng.standard_normal((K, L)) / np.sqrt(K)
+            return Q, R, V
+        if not isinstance(init, dict) or not {"Q", "R"} <= set(init):
+            raise ValueError('init must be a dict {"Q": K x K, "R": K x M[, "V": K x L]}')
+        Q = np.array(init["Q"], dtype=float)
+        R = np.array(init["R"], dtype=float)
+        V = np.array(init["V"], dtype=float) if init.get("V") is not None else self._default_V()
+        if V.ndim == 1:
+            V = V[:, None]
+        for name, arr, shape in (("Q", Q, (K, K)), ("R", R, (K, M)), ("V", V, (K, L))):
+            if arr.shape != shape:
+                raise ValueError(f'init["{name}"] must have shape {shape}, got {arr.shape}')
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f'init["{name}"] must be finite')
+        if not np.allclose(Q, Q.T, atol=1e-10):
+            raise ValueError('init["Q"] must be symmetric')
+        C = self._cov(0.5 * (Q + Q.T), R)
+        if np.linalg.eigvalsh(C).min() < -1e-9 * max(1.0, np.abs(C).max()):
+            raise ValueError('init: the overlap matrix [[Q, R], [R^T, T]] must be positive '
+                             'semi-definite (Cauchy-Schwarz violated)')
+        return 0.5 * (Q + Q.T), R, V
+
+    # -- integration -------------------------------------------------------------------------
+    def integrate(self, alpha_max: float, init: Any = None, seed: Any = None,
+                  rtol: float = 1e-9, alphas: Any = None, *, atol: float | None = None,
+                  N: int = 1000) -> Trajectory:
+        r"""Integrate the ODEs from :math:`\alpha=0` to ``alpha_max``.
+
+        Parameters
+        ----------
+        alpha_max
+            Final time :math:`\alpha`.
+        init
+            ``{"Q": K x K, "R": K x M, "V": K x L}``; ``V`` defaults to the teacher's when
+            K = M and the second layer is fixed.  None: random initialisation at finite ``N``
+            (:func:`random_overlaps`, student second layer :math:`\mathcal N(0,1/K)` if trained).
+        seed
+            Seed of the random initialisation.
+        rtol, atol
+            Tolerances of DOP853; ``atol`` defaults to ``1e-3*rtol``.
+        alphas
+            Output times (default :func:`default_alphas`).
+        N
+            Input dimension of the random initialisation.
+
+        Raises
+        ------
+        NumericalError
+            If the trajectory leaves the valid region (non-finite values, overflow, or
+            :math:`C=[[Q,R],[R^\top,T]]` not positive semi-definite); the message gives
+            :math:`\alpha`.
+        """
+        alpha_max = float(alpha_max)
+        if not np.isfinite(alpha_max) or alpha_max <= 0:
+            raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
+        if not (0 < rtol < 1):
+            raise ValueError(f"rtol must lie in (0, 1), got {rtol!r}")
+        atol = 1e-3 * rtol if atol is None else float(atol)
+        Q0, R0, V0 = self._initial_state(init, seed, N)
+        if alphas is None:
+            grid = default_alphas(alpha_max)
+        else:
+            grid = np.unique(np.asarray(alphas, dtype=float))
+            if grid.size == 0 or grid[0] < 0 or grid[-1] > alpha_max:
+                raise ValueError("alphas must lie in [0, alpha_max]")
+            if grid[0] > 0:
+                grid = np.concatenate([[0.0], grid])
+        train_v = self.trains_second_layer
+        V_fixed = None if train_v else V0
+        y0 = self._pack(Q0, R0, V0)
+        nfev0 = self.nfev
+
+        def rhs(t: float, y: np.ndarray) -> np.ndarray:
+            if not np.all(np.isfinite(y)):
+                raise _LeftValidRegion(t, "non-finite order parameters")
+            if np.abs(y).max() > _OVERFLOW:
+                raise _LeftValidRegion(t, f"overflow (|order parameter| > {_OVERFLOW:g})")
+            Q, R, V = self._unpack(y, V_fixed)
+            dQ, dR, dV = self.derivatives(Q, R, V)
+            out = np.concatenate([dQ[self._iu], dR.ravel()] + ([dV.ravel()] if train_v else []))
+            if not np.all(np.isfinite(out)):
+                raise _LeftValidRegion(t, "the Gaussian integrals became non-finite "
+                                          "(covariance no longer positive semi-definite)")
+            return out
+
+        try:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                sol = solve_ivp(rhs, (0.0, alpha_max), y0, method="DOP853", t_eval=grid,
+                                rtol=rtol, atol=atol)
+        except _LeftValidRegion as exc:
+            raise NumericalError(
+                f"the trajectory left the valid region at alpha = {exc.alpha:.6g}: {exc.why}; "
+                f"eta = {self.eta} is probably too large") from None
+        if sol.status != 0:
+            raise ConvergenceError(f"DOP853 failed at alpha = {sol.t[-1]:.6g}: {sol.message}")
+        n = sol.t.size
+        Qs = np.empty((n, self.K, self.K))
+        Rs = np.empty((n, self.K, self.M))
+        Vs = np.empty((n, self.K, self.L))
+        for j in range(n):  # loop over stored output times only
+            Qs[j], Rs[j], Vs[j] = self._unpack(sol.y[:, j], V_fixed)
+        C = np.concatenate([np.concatenate([Qs, Rs], -1),
+                            np.concatenate([np.swapaxes(Rs, 1, 2),
+                                            np.broadcast_to(self.T, (n, self.M, self.M))], -1)],
+                           -2)
+        mins = np.linalg.eigvalsh(C)[:, 0]
+        bad = mins < -1e-7 * np.maximum(1.0, np.abs(C).max(axis=(1, 2)))
+        if bad.any():
+            a_bad = sol.t[int(np.argmax(bad))]
+            raise NumericalError(
+                f"the trajectory left the valid region at alpha = {a_bad:.6g}: the overlap "
+                f"matrix [[Q, R], [R^T, T]] is not positive semi-definite (smallest eigenvalue "
+                f"{mins[bad][0]:.3g})")
+        eps = self.eps_g(Qs, Rs, Vs)
+        meta = {"activation": str(getattr(self.activation, "name", self.activation)),
+                "K": self.K, "M": self.M, "L": self.L, "eta": self.eta, "eta_v": self.eta_v,
+                "noise": self.noise, "weight_decay": self.weight_decay, "rtol": rtol,
+                "atol": atol, "nfev": int(self.nfev - nfev0), "method": "DOP853",
+                "integrals": dict(self.integrals.methods)}
+        return Trajectory(alpha=sol.t, Q=Qs, R=Rs, V=Vs, eps_g=eps, T=self.T.copy(),
+                          teacher_out=self.teacher_out.copy(), source="ode", meta=meta,
+                          model=self)
+
+    # -- symmetric fixed point ---------------------------------------------------------------
+    def symmetric_fixed_point(self, guess: dict[str, Any] | None = None) -> FixedPoint:
+        r"""Solve for the symmetric (unspecialised) fixed point at this :math:`\eta`.
+
+        Ansatz: all student units identical, :math:`Q_{ii}=q_d`, :math:`Q_{i\ne k}=q_o`,
+        :math:`R_{in}=r_n`, :math:`\mathbf v_i=\mathbf v` (trained) or the fixed second layer
+        (whose rows must then be equal).  The three (or more) independent components of the
+        full right-hand side are solved with ``scipy.optimize.root`` (hybrid Powell), by
+        continuation in :math:`\eta` from :math:`\eta\to0`, whose erf limit is
+        :math:`q=1/(2K-1)`, :math:`r=1/\sqrt{K(2K-1)}` (Saad & Solla 1995; committee.md §4).
+        The full residual is checked afterwards.
+        """
+        K, M, L = self.K, self.M, self.L
+        train_v = self.trains_second_layer
+        if not train_v:
+            Vf = self._default_V() if guess is None or guess.get("V") is None else np.array(
+                guess["V"], float).reshape(K, L)
+            if not np.allclose(Vf, Vf[0]):
+                raise ValueError("symmetric_fixed_point: the fixed student second layer must "
+                                 "have identical rows")
+        q0 = 1.0 / (2 * K - 1)
+        r0 = np.full(M, 1.0 / np.sqrt(K * (2 * K - 1)))
+        x0 = [q0] + ([q0] if K > 1 else []) + list(r0)
+        if train_v:
+            x0 += list(self.teacher_out.mean(axis=0) * M / K)
+        x = np.array(x0, dtype=float)
+
+        def build(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            qd = x[0]
+            qo = x[1] if K > 1 else 0.0
+            off = 1 if K > 1 else 0
+            Q = np.full((K, K), qo) + (qd - qo) * np.eye(K)
+            R = np.tile(x[1 + off:1 + off + M], (K, 1))
+            V = np.tile(x[1 + off + M:], (K, 1)) if train_v else Vf
+            return Q, R, V
+
+        def residual(x: np.ndarray, eta: float) -> np.ndarray:
+            Q, R, V = build(x)
+            saved = self.eta
+            self.eta = eta
+            try:
+                dQ, dR, dV = self.derivatives(Q, R, V)
+            finally:
+                self.eta = saved
+            parts = [dQ[0, :2] if K > 1 else dQ[0, :1], dR[0]]
+            if train_v:
+                parts.append(dV[0] * eta / self.eta_v)
+            return np.concatenate(parts) / eta
+
+        etas = np.geomspace(min(1e-4, self.eta), self.eta, 12)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for e in etas:
+                sol = root(residual, x, args=(e,), method="hybr", tol=1e-12)
+                ok = np.all(np.isfinite(sol.x)) and np.abs(residual(sol.x, e)).max() < 1e-10
+                if not ok:
+                    raise ConvergenceError(
+                        f"symmetric_fixed_point: root finding failed at eta = {e:.4g} "
+                        f"({sol.message})")
+                x = sol.x
+        Q, R, V = build(x)
+        dQ, dR, dV = self.derivatives(Q, R, V)
+        res = float(max(np.abs(dQ).max(), np.abs(dR).max(), np.abs(dV).max()))
+        if res > 1e-8 * max(1.0, self.eta):
+            raise ConvergenceError(f"symmetric_fixed_point: residual {res:.3g} of the full "
+                                   "flow: the symmetric ansatz does not hold for this model")
+        eps = float(self.eps_g(Q, R, V))
+        return FixedPoint(Q=Q, R=R, V=V, eps_g=eps, eta=self.eta, residual=res, model=self)
+
+    def latex(self) -> str:
+        """LaTeX of the ODE system with this model's integrals (see :mod:`.latex`)."""
+        from .latex import ode_latex
+
+        return ode_latex(self)
+
+    def __repr__(self) -> str:
+        return (f"CommitteeODE({getattr(self.activation, 'name', self.activation)!r}, "
+                f"K={self.K}, M={self.M}, outputs={self.L}, eta={self.eta}, eta_v={self.eta_v}, "
+                f"noise={self.noise}, weight_decay={self.weight_decay})")
