@@ -311,6 +311,47 @@ def test_lambda_max_matches_mean_field_theory():
     assert 0.9 < np.mean(lam2) / lam2_theory < 1.1
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("act", "phi", "dphi", "sw2", "sb2"),
+    [
+        ("tanh", np.tanh, lambda z: 1 - np.tanh(z) ** 2, 3.0, 0.64),
+        ("relu", lambda z: np.maximum(z, 0.0), lambda z: (z > 0) * 1.0, 2.0, 0.0),
+    ],
+)
+def test_all_statistics_match_theory_wide(act, phi, dphi, sw2, sb2):
+    """fim.md §1.7 suggested tolerance: <= 5 % for M >= 2000 over >= 8 seeds (C = 2, T = 20)."""
+    L, M, T, C = 3, 2000, 20, 2
+    k1, k2, alpha = _kappas_equal_width(phi, dphi, sw2, sb2, L)
+    theory = {
+        "m_lambda": k1 * C / M,
+        "s_lambda": alpha * C * ((T - 1) * k2**2 / T + k1**2 / T),
+        "lambda_max": alpha * M * (k1 + (T - 1) * k2) / T,
+        "lambda_2": alpha * M * (k1 - k2) / T,
+        "kappa1": k1,
+        "kappa2": k2,
+    }
+    rng = np.random.default_rng(7)
+    rows = []
+    for _ in range(8):
+        net = MLP.random([M, M, M, C], act, sw2, sb2, seed=rng)
+        st = fim_statistics(net, rng.standard_normal((T, M)))
+        rows.append([getattr(st, k) / v for k, v in theory.items()])
+    ratios = dict(zip(theory, np.mean(rows, axis=0), strict=True))
+    for name, ratio in ratios.items():
+        assert ratio == pytest.approx(1.0, abs=0.05), (name, ratios)
+
+
+def test_linear_network_gram_and_depth_one():
+    net = small_net("x", widths=(4, 5, 2), seed=3)
+    X = np.random.default_rng(4).standard_normal((6, 4))
+    J = jacobian_per_sample(net, X)
+    np.testing.assert_allclose(gram_matrix(net, X), J @ J.T, rtol=1e-12, atol=1e-12)
+    st = fim_statistics(small_net("tanh", widths=(4, 3), seed=0), X)  # L = 1: no hidden layer
+    assert st.depth == 1 and st.alpha == 0 and np.isnan(st.kappa1)
+    assert st.lambda_max > 0
+
+
 # --------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------

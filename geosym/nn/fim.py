@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import NumericalError
 from . import _checks
 from .mlp import MLP
 
@@ -62,7 +63,8 @@ class MeasuredFIMStatistics:
         :math:`JJ^\top/M\to\alpha[\kappa_1I+\kappa_2(\mathbf 1\mathbf 1^\top-I)]\otimes I_C`).
         ``kappa2`` is NaN when T = 1.
     alpha
-        :math:`\alpha=\sum_{l=1}^{L-1}M_lM_{l-1}/M^2` with the reference width ``width``.
+        :math:`\alpha=\sum_{l=1}^{L-1}M_lM_{l-1}/M^2` with the reference width ``width``
+        (0 for depth L = 1, where ``kappa1``/``kappa2`` are then NaN: no hidden layer).
     eta_critical
         :math:`2/\lambda_{\max}`, the GD stability limit (``fim.md`` §1.6).
     spectrum
@@ -166,14 +168,17 @@ def gram_matrix(net: MLP, X: Any) -> np.ndarray:
     n = C * T
     gram = np.zeros((n, n))
     g4 = gram.reshape(C, T, C, T)
-    for d, h in zip(deltas, cache.inputs, strict=True):
-        d2 = d.reshape(n, d.shape[-1])
-        dd = d2 @ d2.T  # symmetric product (BLAS syrk)
-        hh = h @ h.T
-        hh += 1.0
-        dd4 = dd.reshape(C, T, C, T)
-        dd4 *= hh[None, :, None, :]
-        g4 += dd4
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l, (d, h) in enumerate(zip(deltas, cache.inputs, strict=True), start=1):
+            d2 = d.reshape(n, d.shape[-1])
+            dd = d2 @ d2.T  # symmetric product (BLAS syrk)
+            hh = h @ h.T
+            hh += 1.0
+            dd4 = dd.reshape(C, T, C, T)
+            dd4 *= hh[None, :, None, :]
+            if not np.isfinite(dd4).all():
+                raise NumericalError(f"gram_matrix: the contribution of layer {l} is not finite")
+            g4 += dd4
     return gram
 
 
@@ -273,7 +278,12 @@ def _statistics_from_gram(
     n = gram.shape[0]
     T = n // C
     P = n_params
-    evals = np.linalg.eigvalsh(gram)[::-1] / T
+    if not np.isfinite(gram).all():
+        raise NumericalError("fim_statistics: the Gram matrix JJ^T is not finite")
+    try:
+        evals = np.linalg.eigvalsh(gram)[::-1] / T
+    except np.linalg.LinAlgError as exc:  # pragma: no cover - LAPACK failure
+        raise NumericalError(f"fim_statistics: eigvalsh of the Gram matrix failed: {exc}") from exc
     spectrum = np.clip(evals[: min(n, P)], 0.0, None)
     spectrum.setflags(write=False)
     diag = np.diagonal(gram)
