@@ -8,6 +8,24 @@ et al. 2020). Depends only on numpy, scipy, sympy and :mod:`geosym.errors`.
 """
 
 from ._grid import Grid
+from .geometry import (
+    ako_divergence,
+    entropic_cost,
+    entropic_cost_gradient,
+    metric,
+    plan_divergence,
+    sinkhorn_divergence,
+)
 from .sinkhorn import SinkhornResult, sinkhorn
 
-__all__ = ["Grid", "SinkhornResult", "sinkhorn"]
+__all__ = [
+    "Grid",
+    "SinkhornResult",
+    "sinkhorn",
+    "entropic_cost",
+    "entropic_cost_gradient",
+    "plan_divergence",
+    "ako_divergence",
+    "sinkhorn_divergence",
+    "metric",
+]
