@@ -394,6 +394,27 @@ def test_divergence_raise_and_stop():
     assert net.loss(X, Y) == pytest.approx(curve[-1], rel=1e-12)  # left at the last good step
 
 
+def test_learning_rate_sweep_around_eta_critical():
+    """fim.md §1.6 at small scale: monotone below eta_c = 2/lambda_max (measured), catapult
+    (loss rises, then converges) at 1.5 eta_c, divergence caught without crashing at 10 eta_c.
+    Robust over seeds 0-4 (checked when writing the test)."""
+    M, T = 60, 20
+    net = MLP.random([M, M, M, 1], "tanh", 3.0, 0.64, seed=0)
+    X, Y = nn.gaussian_inputs(T, M, seed=10), nn.random_targets(T, 1, seed=20)
+    eta_c = fim_statistics(net, X).eta_critical
+    curves = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for f in (0.5, 0.9, 1.5, 10.0):
+            curves[f] = net.copy().train(X, Y, eta=f * eta_c, steps=100, on_divergence="stop")
+    for f in (0.5, 0.9):
+        assert len(curves[f]) == 101 and np.all(np.diff(curves[f]) <= 0)
+    assert len(curves[1.5]) == 101 and curves[1.5].max() > 1.5 * curves[1.5][0]
+    assert curves[1.5][-1] < curves[1.5][0]
+    assert len(curves[10.0]) < 101 and np.all(np.isfinite(curves[10.0]))
+    assert [type(w.message) for w in caught] == [nn.DivergenceWarning]
+
+
 def test_no_divergence_no_warning():
     net, X, Y = _train_setup(3)
     with warnings.catch_warnings():
