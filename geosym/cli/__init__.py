@@ -19,6 +19,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: sub-command name -> module (relative to this package) implementing it
 COMMANDS: dict[str, str] = {
+    "committee": ".committee",
     "derive": ".derive",
 }
 

@@ -7,6 +7,7 @@ a vectorised online-SGD simulator that measures the same order parameters.
 
 from .integrals import IntegralProvider, integral_provider
 from .ode import CommitteeODE, FixedPoint, random_overlaps
+from .simulate import simulate
 from .trajectory import Plateau, Trajectory, decay_rate, plateau
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "integral_provider",
     "plateau",
     "random_overlaps",
+    "simulate",
 ]

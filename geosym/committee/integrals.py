@@ -75,9 +75,13 @@ class _Act:
 
 
 def _np_func(act: Any) -> Callable[[np.ndarray], np.ndarray]:
+    f = act.numpy_function
+
     def call(u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u, dtype=float)
-        return np.broadcast_to(np.asarray(act(u), dtype=float), u.shape)
+        r = f(u)
+        if type(r) is np.ndarray and r.shape == np.shape(u):
+            return r
+        return np.broadcast_to(np.asarray(r, dtype=float), np.shape(u))
 
     return call
 
@@ -217,10 +221,7 @@ def _wrap_engine(res: Any, k: int) -> _Kernel | None:
 
 def _engine_kernels(act: _Act) -> dict[str, _Kernel]:
     """Closed-form kernels from :func:`geosym.expect`, where it finds one."""
-    try:
-        from ..gaussian import expect
-    except ImportError:
-        return {}
+    from ..gaussian import expect
     g = act.obj
     deriv = getattr(g, "derivative", None)
     dg: Any = deriv(1) if callable(deriv) else sp.diff(act.expr, _X)
@@ -240,49 +241,6 @@ def _engine_kernels(act: _Act) -> dict[str, _Kernel]:
         if kern is not None:
             out[fam] = kern
     return out
-
-
-def _temporary_kernels(act: _Act) -> dict[str, _Kernel]:  # TEMPORARY: delete when engine lands
-    """Stand-in closed forms for erf(a x) and x until :func:`geosym.expect` exists."""
-    a = sp.Wild("a", exclude=[_X])
-    m = act.expr.match(sp.erf(a * _X))
-    if act.expr == _X:
-        def one(*e):
-            return np.ones(np.broadcast_shapes(*(np.shape(t) for t in e)))
-        return {"I2": _Kernel(lambda c11, c12, c22: c12 + 0.0 * (c11 + c22), "temp linear"),
-                "J2": _Kernel(one, "temp linear"),
-                "I3": _Kernel(lambda c11, c12, c13, c22, c23, c33: c23 + 0.0 * c11, "temp"),
-                "I4": _Kernel(lambda *c: c[8] + 0.0 * c[0], "temp linear")}
-    if m is None:
-        return {}
-    s = 2.0 * float(m[a]) ** 2
-
-    def i2(c11, c12, c22):
-        c11, c12, c22 = s * c11, s * c12, s * c22
-        z = c12 / np.sqrt((1 + c11) * (1 + c22))
-        return 2 / np.pi * np.arcsin(np.clip(z, -1, 1))
-
-    def j2(c11, c12, c22):
-        c11, c12, c22 = s * c11, s * c12, s * c22
-        return s * 2 / np.pi / np.sqrt(1 + c11 + c22 + c11 * c22 - c12**2)
-
-    def i3(c11, c12, c13, c22, c23, c33):
-        c11, c12, c13, c23, c33 = (s * t for t in (c11, c12, c13, c23, c33))
-        lam3 = (1 + c11) * (1 + c33) - c13**2
-        return 2 / np.pi / np.sqrt(lam3) * (c23 * (1 + c11) - c12 * c13) / (1 + c11)
-
-    def i4(c11, c12, c13, c14, c22, c23, c24, c33, c34, c44):
-        c11, c12, c13, c14, c22, c23, c24, c33, c34, c44 = (
-            s * t for t in (c11, c12, c13, c14, c22, c23, c24, c33, c34, c44))
-        l4 = (1 + c11) * (1 + c22) - c12**2
-        l0 = (l4 * c34 - c23 * c24 * (1 + c11) - c13 * c14 * (1 + c22) + c12 * c13 * c24
-              + c12 * c14 * c23)
-        l1 = l4 * (1 + c33) - c23**2 * (1 + c11) - c13**2 * (1 + c22) + 2 * c12 * c13 * c23
-        l2 = l4 * (1 + c44) - c24**2 * (1 + c11) - c14**2 * (1 + c22) + 2 * c12 * c14 * c24
-        return s * 4 / np.pi**2 / np.sqrt(l4) * np.arcsin(np.clip(l0 / np.sqrt(l1 * l2), -1, 1))
-
-    return {"I2": _Kernel(i2, "temp erf"), "J2": _Kernel(j2, "temp erf"),
-            "I3": _Kernel(i3, "temp erf"), "I4": _Kernel(i4, "temp erf")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +280,7 @@ class IntegralProvider:
         if int(self.n2) < 2 or int(self.n4) < 2:
             raise ValueError("n2 and n4 (Gauss-Hermite nodes per dimension) must be >= 2")
         self.act = _resolve_activation(self.activation)
-        self.kernels = _engine_kernels(self.act) or _temporary_kernels(self.act)
+        self.kernels = _engine_kernels(self.act)
         a = self.act
         n2, n4 = int(self.n2), int(self.n4)
         if "I2" not in self.kernels:
