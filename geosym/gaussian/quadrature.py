@@ -57,10 +57,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import mpmath
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from geosym.errors import IntegrationError
 
@@ -73,10 +74,10 @@ __all__ = [
 
 ArrayFunc = Callable[[np.ndarray], np.ndarray]
 
-_L = 9.0  # truncation of each standard-normal variable, |z| <= _L
-_BETA = 2.0  # grading strength of the asinh map
+_L = 8.5  # truncation of each standard-normal variable, |z| <= _L (tail < 1e-17)
+_BETA = 2.5  # grading strength of the asinh map
 _S_MIN = 0.35  # below this inner standard deviation the inner grid is uniform in z2
-_STEPS = (0.8, 0.6, 0.45, 0.34, 0.25, 0.18)  # trapezoidal steps in t, coarse to fine
+_STEPS = (1.0, 0.8, 0.6, 0.45, 0.34, 0.25, 0.18)  # trapezoidal steps in t, coarse to fine
 _GL_NODES = (8, 12, 16, 24, 32, 48)  # Gauss-Legendre nodes per panel for the kink scheme
 _GH_NODES = {3: (12, 16, 24, 32, 40), 4: (10, 14, 20, 26)}
 _CHUNK = 4_000_000  # target number of inner nodes held in memory at once
@@ -172,37 +173,58 @@ def _fail(cov: np.ndarray, idx: np.ndarray, err: np.ndarray, tol: float, what: s
 # --------------------------------------------------------------------------------------------
 
 
-def _tmap(y: np.ndarray, a: np.ndarray) -> np.ndarray:
+def _tmap(y: np.ndarray, a: np.ndarray | float) -> np.ndarray:
     r"""Forward map :math:`t = y + \beta\operatorname{asinh}(y/a)` (monotone, odd)."""
     return y + _BETA * np.arcsinh(y / a)
 
 
-def _tinv(t: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Invert :func:`_tmap` by Newton's method; return :math:`y` and :math:`dy/dt`."""
-    y = t - _BETA * np.arcsinh(t / (a + _BETA))  # explicit approximation, within O(1)
-    for _ in range(40):
-        r = np.sqrt(a * a + y * y)
-        dt = 1.0 + _BETA / r
-        step = (y + _BETA * np.arcsinh(y / a) - t) / dt
+def _a_index(a: np.ndarray) -> np.ndarray:
+    """Quantise grading widths to the grid a_j = 2**(-j/4) (rounded down, j <= 63)."""
+    return np.clip(np.ceil(-4.0 * np.log2(np.maximum(a, 1e-300)) - 1e-9), 0, 63).astype(np.intp)
+
+
+@lru_cache(maxsize=512)
+def _graded_table(j: int, h: float, shift: float, kmax: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Nodes :math:`y_k` and :math:`dy/dt` at :math:`t_k = kh + \text{shift}`, |k| <= kmax.
+
+    Inverts :func:`_tmap` for :math:`a = 2^{-j/4}` by Newton's method (cached, read-only).
+    """
+    a = 2.0 ** (-j / 4.0)
+    t = np.arange(-kmax, kmax + 1) * h + shift
+    y = t - _BETA * np.arcsinh(t / (a + _BETA))
+    for _ in range(100):
+        step = (_tmap(y, a) - t) / (1.0 + _BETA / np.sqrt(a * a + y * y))
         y = y - step
-        if np.max(np.abs(step), initial=0.0) <= 1e-14 * (1.0 + np.max(np.abs(y), initial=0.0)):
+        if np.max(np.abs(step)) <= 1e-15 * (1.0 + np.max(np.abs(y))):
             break
-    return y, 1.0 / (1.0 + _BETA / np.sqrt(a * a + y * y))
+    dy = 1.0 / (1.0 + _BETA / np.sqrt(a * a + y * y))
+    y.setflags(write=False)
+    dy.setflags(write=False)
+    return y, dy
+
+
+def _tables(js: np.ndarray, h: float, shift: float, kmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack the cached tables of the distinct ``js``; return (rows over js grid, ...)."""
+    kmax = 1 << int(np.ceil(np.log2(max(kmax, 8))))  # few distinct sizes -> cache hits
+    ys = np.zeros((64, 2 * kmax + 1))
+    ds = np.zeros((64, 2 * kmax + 1))
+    for j in np.unique(js):
+        ys[j], ds[j] = _graded_table(int(j), h, shift, kmax)
+    return ys, ds
 
 
 def _outer_grid(a: np.ndarray, h: float, shift: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights (incl. the normal density) of the graded rule centred at z = 0.
 
-    ``a`` has shape (B,); returns arrays of shape (B, N) with a common N (zero-weight padding).
+    ``a`` has shape (B,); returns arrays (B, N) with a common N; nodes past |z| = L keep their
+    (negligible) weights.
     """
-    tmax = _tmap(np.full_like(a, _L), a)
-    n_half = int(np.ceil(np.max(tmax) / h)) + 1
-    k = np.arange(-n_half, n_half + 1)
-    t = k * h + shift
-    z, dz = _tinv(np.broadcast_to(t, a.shape + t.shape), a[:, None])
-    w = h * dz * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
-    w = np.where(np.abs(t) <= tmax[:, None] + h, w, 0.0)
-    return z, w
+    js = _a_index(a)
+    kmax = int(np.ceil(np.max(_tmap(_L, 2.0 ** (-js / 4.0))) / h)) + 1
+    ys, ds = _tables(js, h, shift, kmax)
+    mid = ys.shape[1] // 2
+    z, dz = ys[js, mid - kmax : mid + kmax + 1], ds[js, mid - kmax : mid + kmax + 1]
+    return z, (h * _INV_SQRT_2PI) * dz * np.exp(-0.5 * z * z)
 
 
 def _smooth_1d(f: ArrayFunc, q: np.ndarray, h: float, shift: float) -> np.ndarray:
@@ -220,23 +242,25 @@ def _smooth_2d(
     """E[f1(u1) f2(u2)] for a batch by the graded trapezoidal rule in both variables.
 
     The inner rule is anchored at u2 = 0: inner nodes are u2 = s * y_k with y_k fixed per
-    covariance, taken from a table, for s >= _S_MIN; for smaller s (the inner transition is then
-    wider than the Gaussian) the inner rule is the uniform trapezoidal rule in z2.
+    covariance (a cached table), so ``f2`` is evaluated once per table entry and each outer node
+    only gathers a window of the table and recomputes the Gaussian weight. For s < _S_MIN (the
+    inner transition is then wider than the Gaussian) the inner rule is the uniform
+    trapezoidal rule in z2.
     """
-    bsz = sq1.size
     a1 = np.minimum(1.0, 1.0 / np.maximum(np.maximum(sq1, np.abs(b)), 1e-300))
     z1, w1 = _outer_grid(a1, h, shift)  # (B, N1)
     out = w1 * _call(f1, sq1[:, None] * z1, 0)  # (B, N1), multiplied by g(z1) below
     g = np.zeros_like(z1)
+    n1 = z1.shape[1]
 
     wide = s >= _S_MIN
     # ---- narrow inner transition: uniform rule in z2, nodes independent of the covariance
     idx = np.flatnonzero(~wide)
     if idx.size:
         n_half = int(np.ceil(_L / h)) + 1
-        z2 = (np.arange(-n_half, n_half + 1) * h + shift)
+        z2 = np.arange(-n_half, n_half + 1) * h + shift
         w2 = h * _INV_SQRT_2PI * np.exp(-0.5 * z2 * z2)
-        per = max(1, _CHUNK // (z1.shape[1] * z2.size))
+        per = max(1, _CHUNK // (n1 * z2.size))
         for lo in range(0, idx.size, per):
             sel = idx[lo : lo + per]
             u2 = (b[sel, None, None] * z1[sel, :, None]) + s[sel, None, None] * z2
@@ -245,29 +269,33 @@ def _smooth_2d(
     idx = np.flatnonzero(wide)
     if idx.size:
         ss, bb = s[idx], b[idx]
-        a2 = np.minimum(1.0, 1.0 / ss)
-        # z_* = -b z1 / s ranges over +-|b| L / s; the table covers y in +-(L + |b| L / s)
-        ymax = _L + np.abs(bb) * _L / ss
-        kmax = int(np.ceil(np.max(_tmap(ymax, a2)) / h)) + 2
-        kk = np.arange(-kmax, kmax + 1)
-        ytab, dtab = _tinv(np.broadcast_to(kk * h + shift, (idx.size, kk.size)), a2[:, None])
-        ftab = _call(f2, ss[:, None] * ytab, 1) * dtab * (h * _INV_SQRT_2PI)
-        zs = -(bb[:, None] * z1[idx]) / ss[:, None]  # (B', N1)
-        k_lo = np.ceil((_tmap(-_L - zs, a2[:, None]) - shift) / h).astype(np.int64)
-        k_hi = np.floor((_tmap(_L - zs, a2[:, None]) - shift) / h).astype(np.int64)
+        js = _a_index(np.minimum(1.0, 1.0 / ss))
+        a2 = (2.0 ** (-js / 4.0))[:, None]
+        zs = -(bb[:, None] * z1[idx]) / ss[:, None]  # (B', N1): image of u2 = 0 in z2
+        k_lo = np.ceil((_tmap(-_L - zs, a2) - shift) / h).astype(np.intp)
+        k_hi = np.floor((_tmap(_L - zs, a2) - shift) / h).astype(np.intp)
         width = int(np.max(k_hi - k_lo)) + 1
-        jj = np.arange(width)
-        per = max(1, _CHUNK // (z1.shape[1] * width))
+        kmax = int(max(np.max(-k_lo), np.max(k_hi + width))) + 1
+        ys, ds = _tables(js, h, shift, kmax)
+        mid = ys.shape[1] // 2
+        pos = k_lo + mid  # (B', N1): first table column of each window
+        c0, c1 = int(np.min(pos)), int(np.max(pos)) + width
+        per = max(1, _CHUNK // (n1 * width))
         for lo in range(0, idx.size, per):
             sl = slice(lo, lo + per)
-            pos = k_lo[sl, :, None] + jj + kmax  # index into the table
-            inside = pos <= (k_hi[sl, :, None] + kmax)
-            pos = np.minimum(pos, kk.size - 1)
-            rows = np.arange(pos.shape[0])[:, None, None]
-            y = ytab[sl][rows, pos]
-            zz = zs[sl, :, None] + y
-            val = np.where(inside, ftab[sl][rows, pos] * np.exp(-0.5 * zz * zz), 0.0)
-            g[idx[sl]] = np.sum(val, axis=-1)
+            y = ys[js[sl], c0:c1]
+            fy = _call(f2, ss[sl, None] * y, 1) * ds[js[sl], c0:c1] * (h * _INV_SQRT_2PI)
+            yw = sliding_window_view(y, width, axis=-1)  # (B'', K, width) views
+            fw = sliding_window_view(fy, width, axis=-1)
+            rows = np.arange(y.shape[0])[:, None]
+            p = pos[sl] - c0
+            zz = yw[rows, p]  # (B'', N1, width) gathered windows
+            zz += zs[sl, :, None]
+            np.multiply(zz, zz, out=zz)
+            zz *= -0.5
+            np.exp(zz, out=zz)
+            # entries past k_hi lie beyond |z2| = L: their weights are below 1e-17, keep them
+            g[idx[sl]] = np.einsum("bij,bij->bi", zz, fw[rows, p])
     return np.sum(out * g, axis=-1)
 
 
@@ -276,7 +304,7 @@ def _smooth_2d(
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
     x, w = np.polynomial.legendre.leggauss(n)
     x.setflags(write=False)
@@ -285,7 +313,10 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _UNIFORM_BP = np.linspace(-_L, _L, 9)  # Gaussian bulk: panels of width 2.25
-_GRADE = np.array([-8.0, -3.0, -1.0, 1.0, 3.0, 8.0])  # graded break points around a kink, in its scale
+# graded break points around a kink, in units of the local scale: in z2 the pieces vary on the
+# scale 1/s; in z1 the image c/b of a kink of f2 is smoothed over s/|b| (wide tails: up to 8)
+_GRADE_IN = np.array([-3.0, -1.0, 1.0, 3.0])
+_GRADE_OUT = np.array([-8.0, -3.0, -1.0, 1.0, 3.0, 8.0])
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -295,17 +326,20 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.clip(r, -_L, _L)
 
 
-def _break_points(points: list[np.ndarray], scales: list[np.ndarray]) -> np.ndarray:
+def _break_points(
+    points: list[np.ndarray], scales: list[np.ndarray], grades: list[np.ndarray]
+) -> np.ndarray:
     """Sorted panel break points: uniform bulk grid plus each kink and its graded neighbours.
 
-    ``points`` and ``scales`` are lists of arrays of a common shape (...,); returns (..., P+1).
+    ``points`` and ``scales`` are lists of arrays of a common shape (...,), ``grades`` the
+    offsets (in units of the scale) used around each point; returns (..., P+1).
     """
     shape = points[0].shape if points else ()
     cols = [np.broadcast_to(_UNIFORM_BP, shape + _UNIFORM_BP.shape)]
-    for p, sc in zip(points, scales, strict=True):
+    for p, sc, grade in zip(points, scales, grades, strict=True):
         cols.append(p[..., None])
         with np.errstate(invalid="ignore"):
-            g = p[..., None] + sc[..., None] * _GRADE
+            g = p[..., None] + sc[..., None] * grade
         cols.append(np.clip(np.nan_to_num(g, nan=_L), -_L, _L))
     return np.sort(np.concatenate(cols, axis=-1), axis=-1)
 
@@ -330,10 +364,11 @@ def _kink_2d(
     scl = [np.where(sq1 > 0, 1.0 / np.where(sq1 > 0, sq1, 1.0), inf) for _ in k1]
     pts += [_safe_div(np.full_like(b, c), b) for c in k2]
     scl += [np.where(b != 0, s / np.where(b != 0, np.abs(b), 1.0), inf) for _ in k2]
-    z1, w1 = _panel_rule(_break_points(pts, scl), n)  # (B, N1)
+    grades = [_GRADE_IN] * k1.size + [_GRADE_OUT] * k2.size
+    z1, w1 = _panel_rule(_break_points(pts, scl, grades), n)  # (B, N1)
     out = w1 * _call(f1, sq1[:, None] * z1, 0)
     g = np.empty_like(z1)
-    n2 = (_UNIFORM_BP.size - 1 + 7 * k2.size) * n
+    n2 = (_UNIFORM_BP.size - 1 + (1 + _GRADE_IN.size) * k2.size) * n
     per = max(1, _CHUNK // (z1.shape[1] * n2))
     for lo in range(0, z1.shape[0], per):
         sl = slice(lo, lo + per)
@@ -341,7 +376,7 @@ def _kink_2d(
         ssl = np.broadcast_to(s[sl, None], m.shape)
         inv = np.where(ssl > 0, 1.0 / np.where(ssl > 0, ssl, 1.0), np.inf)
         pts2 = [_safe_div(c - m, ssl) for c in k2]
-        bp2 = _break_points(pts2, [inv] * k2.size)
+        bp2 = _break_points(pts2, [inv] * k2.size, [_GRADE_IN] * k2.size)
         z2, w2 = _panel_rule(bp2, n)  # (B', N1, N2)
         u2 = m[..., None] + ssl[..., None] * z2
         g[sl] = np.sum(w2 * _call(f2, u2, 1), axis=-1)
@@ -378,10 +413,11 @@ def _expect_12(funcs, c: np.ndarray, kinks: list[np.ndarray], tol: float, max_no
     ladder = _STEPS if smooth else _GL_NODES
     used = ladder[0]
     for level, par in enumerate(ladder):
-        if smooth:
-            nodes = (2 * (_tmap(np.array(_L), np.array(min(1.0, 1.0))) / par + 3)) ** k
+        if smooth:  # nodes per dimension for a = 1/3, two shifted rules
+            nodes = 2 * (2 * _tmap(_L, 1.0 / 3.0) / par + 3) ** k
         else:
-            nodes = ((_UNIFORM_BP.size - 1 + 7 * (k1.size + k2.size)) * par) ** k
+            npan = _UNIFORM_BP.size - 1 + 5 * k1.size + 7 * k2.size
+            nodes = (npan * par) * ((_UNIFORM_BP.size - 1 + 5 * k2.size) * par) ** (k - 1)
         if level > 0 and nodes > max_nodes:
             break
         used = par
@@ -431,7 +467,7 @@ def _expect_12(funcs, c: np.ndarray, kinks: list[np.ndarray], tol: float, max_no
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gh_cached(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     x, w = np.polynomial.hermite_e.hermegauss(n)
     w = w / np.sqrt(2.0 * np.pi)
@@ -562,7 +598,7 @@ def gaussian_expectation(
         Absolute error target: default ``1e-10`` for ``k <= 2`` and ``1e-8`` for ``k >= 3``.
     max_nodes : int, optional
         Largest number of integrand evaluations per covariance the refinement may use
-        (default ``2e5`` for ``k <= 2``, ``5e5`` for ``k >= 3``).
+        (default ``1e6`` for ``k <= 2``, ``5e5`` for ``k >= 3``).
 
     Returns
     -------
@@ -600,7 +636,7 @@ def gaussian_expectation(
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol}")
     if max_nodes is None:
-        max_nodes = 200_000 if k <= 2 else 500_000
+        max_nodes = 1_000_000 if k <= 2 else 500_000
     if flat.shape[0] == 0:
         empty = np.zeros(batch)
         return QuadratureResult(empty, empty.copy(), "empty batch")
