@@ -7,10 +7,17 @@ linear output); :func:`fim_statistics` measures :math:`m_\lambda, s_\lambda, \la
 CT x CT Gram matrix (:func:`gram_matrix`), never forming the P x P FIM or the CT x P Jacobian;
 :meth:`MLP.train` runs full-batch gradient descent on the mean squared error.
 
->>> import geosym.nn as nn                                              # doctest: +SKIP
->>> net = nn.MLP.random([100, 500, 500, 1], "tanh", 3.0, 0.64, seed=0)  # doctest: +SKIP
->>> X = nn.gaussian_inputs(20, 100, seed=1)                             # doctest: +SKIP
->>> nn.fim_statistics(net, X).lambda_max                                # doctest: +SKIP
+>>> import geosym.nn as nn
+>>> net = nn.MLP.random([100, 300, 300, 2], "tanh", sigma_w2=3.0, sigma_b2=0.64, seed=0)
+>>> X = nn.gaussian_inputs(20, 100, seed=1)
+>>> stats = nn.fim_statistics(net, X)        # CT x CT Gram only: P = 121,202, CT = 40
+>>> stats.spectrum.shape, stats.n_params
+((40,), 121202)
+>>> bool(stats.lambda_max > 10 * stats.lambda_2)   # C outliers far above the bulk
+True
+>>> curve = net.train(X, nn.random_targets(20, 2, seed=2), eta=0.5 * stats.eta_critical, steps=10)
+>>> curve.shape, bool(curve[-1] < curve[0])
+((11,), True)
 """
 
 from .data import RegressionData, gaussian_inputs, random_targets, teacher_student

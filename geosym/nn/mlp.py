@@ -185,7 +185,10 @@ class MLP:
         Examples
         --------
         >>> net = MLP.random([784, 500, 500, 10], "tanh", sigma_w2=3.0, sigma_b2=0.64, seed=0)
-        ... # doctest: +SKIP
+        >>> net.depth, net.n_params
+        (3, 648010)
+        >>> net(np.zeros((7, 784))).shape
+        (7, 10)
         """
         ws = _checks.widths(widths)
         sw2 = _checks.real(sigma_w2, "sigma_w2", minimum=0.0)
