@@ -8,6 +8,7 @@ a vectorised online-SGD simulator that measures the same order parameters.
 from .integrals import IntegralProvider, integral_provider
 from .ode import CommitteeODE, FixedPoint, random_overlaps
 from .simulate import simulate
+from .studies import output_angle_study, output_dim_study, time_to_learn
 from .trajectory import Plateau, Trajectory, decay_rate, plateau
 
 __all__ = [
@@ -21,4 +22,7 @@ __all__ = [
     "plateau",
     "random_overlaps",
     "simulate",
+    "output_angle_study",
+    "output_dim_study",
+    "time_to_learn",
 ]

@@ -459,7 +459,7 @@ class CommitteeODE:
                                             np.broadcast_to(self.T, (n, self.M, self.M))], -1)],
                            -2)
         mins = np.linalg.eigvalsh(C)[:, 0]
-        bad = mins < -1e-7 * np.maximum(1.0, np.abs(C).max(axis=(1, 2)))
+        bad = mins < -1e-5 * np.maximum(1.0, np.abs(C).max(axis=(1, 2)))
         if bad.any():
             a_bad = sol.t[int(np.argmax(bad))]
             raise NumericalError(

@@ -1,0 +1,74 @@
+r"""Plateau studies with multiple outputs (qualitative claim of Yoshida et al. 2019).
+
+Yoshida, Karakida, Okada & Amari (2019) state (abstract; the paper itself was not available,
+committee.md §5) that singular-region plateaus "diminish or vanish with multidimensional output"
+and that "the more non-degenerative (far from one-dimensional output) the model is, the more
+plateaus are alleviated".  We reproduce that claim *qualitatively* in our own model (not theirs):
+
+* model: committee.md §5 L-output generalisation of the Saad-Solla SCM, activation
+  :math:`g(x)=\operatorname{erf}(x/\sqrt2)`, :math:`K=M`, :math:`T=I`, teacher output vectors of
+  unit length, student second layer *fixed* to the teacher's (:math:`\eta_v=0`), noiseless,
+  no weight decay, :math:`\eta=0.5`;
+* initial condition: :math:`Q=\tfrac12 I`, :math:`R_{in}=10^{-6}U[0,1]` (fixed seed);
+* plateau length: :math:`\alpha` at which :math:`\epsilon_g` first falls below
+  :math:`10^{-3}\epsilon_g(0)` (the plateau dominates this time, so differences in it are
+  differences in plateau length).
+
+:func:`output_angle_study` turns the two teacher output vectors (K = M = 2, L = 2) from
+parallel (:math:`\theta=0`, equivalent to the L = 1 SCM) to orthogonal; :func:`output_dim_study`
+gives M = K teacher units orthonormal-as-possible output vectors (:math:`\mathbf v^*_n=
+\mathbf e_{n \bmod L}`) in :math:`L` dimensions, from L = 1 to L = M.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .ode import CommitteeODE
+
+__all__ = ["output_angle_study", "output_dim_study", "time_to_learn"]
+
+_ACT = "erf(x/sqrt(2))"
+
+
+def time_to_learn(traj: Any, fraction: float = 1e-3) -> float:
+    r"""First :math:`\alpha` with :math:`\epsilon_g<\text{fraction}\cdot\epsilon_g(0)` (NaN if
+    never)."""
+    below = traj.eps_g < fraction * traj.eps_g[0]
+    return float(traj.alpha[int(np.argmax(below))]) if below.any() else float("nan")
+
+
+def _init(K: int, M: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"Q": 0.5 * np.eye(K), "R": 1e-6 * rng.uniform(size=(K, M))}
+
+
+def output_angle_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), eta: float = 0.5,
+                       alpha_max: float = 3000.0, seed: int = 0) -> list[dict[str, float]]:
+    """Time to learn vs the angle between the two teacher output vectors (K = M = L = 2)."""
+    rows = []
+    for th in thetas_deg:
+        t = np.deg2rad(float(th))
+        vs = np.array([[1.0, 0.0], [np.cos(t), np.sin(t)]])
+        ode = CommitteeODE(_ACT, 2, 2, 2, eta=eta, teacher_out=vs)
+        init = _init(2, 2, seed) | {"V": vs}
+        tr = ode.integrate(alpha_max, init=init)
+        rows.append({"theta_deg": float(th), "alpha_learn": time_to_learn(tr),
+                     "eps_g0": float(tr.eps_g[0])})
+    return rows
+
+
+def output_dim_study(K: int = 3, Ls: Any = (1, 2, 3), eta: float = 0.5,
+                     alpha_max: float = 5000.0, seed: int = 0) -> list[dict[str, float]]:
+    r"""Time to learn vs output dimension L, K = M, :math:`\mathbf v^*_n=\mathbf e_{n\bmod L}`."""
+    rows = []
+    for L in Ls:
+        vs = np.zeros((K, L))
+        vs[np.arange(K), np.arange(K) % L] = 1.0
+        ode = CommitteeODE(_ACT, K, K, L, eta=eta, teacher_out=vs)
+        tr = ode.integrate(alpha_max, init=_init(K, K, seed) | {"V": vs})
+        rows.append({"L": int(L), "alpha_learn": time_to_learn(tr),
+                     "eps_g0": float(tr.eps_g[0])})
+    return rows
