@@ -125,7 +125,8 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     Vr = np.empty((S, nrec, K, L))
     Tr = Ws @ np.swapaxes(Ws, 1, 2) / N
     if test_size:
-        xt = [r.standard_normal((int(test_size), N)) for r in rngs]
+        xt = [np.random.default_rng([s, 104729]).standard_normal((int(test_size), N))
+              for s in seed_list]  # own stream: the SGD run is the same with or without it
         eps_test = np.empty((S, nrec))
 
     def record(j: int) -> None:

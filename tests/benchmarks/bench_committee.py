@@ -1,0 +1,59 @@
+"""Benchmark of geosym.committee (prints timings and ratios; asserts nothing).
+
+Run: ``python tests/benchmarks/bench_committee.py [--quick]``.
+
+1. erf K = M = 10, eta = 0.5, random init (N = 1000), alpha to 1e4 at rtol 1e-9 (target <= 5 s).
+2. ODE time vs one SGD run at N = 1000 over the same alpha (K = M = 2, erf); target ratio >= 50.
+   The SGD time is measured over a fraction of the steps and extrapolated (steps cost the same).
+3. tanh K = M = 3 (numeric I4: nested Gauss-Hermite), eta = 0.5, alpha to 300 (target <= 60 s).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from geosym.committee import CommitteeODE, integral_provider, simulate
+
+
+def timed(f, repeat=1):
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = f()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), out
+
+
+def main(quick: bool = False) -> None:
+    erf = "erf(x/sqrt(2))"
+    integral_provider(erf)
+    integral_provider("tanh")
+    a10 = 1e3 if quick else 1e4
+    ode10 = CommitteeODE(erf, 10, 10, eta=0.5)
+    t10, tr = timed(lambda: ode10.integrate(a10, seed=0))
+    print(f"[1] erf K=M=10 alpha={a10:g} rtol=1e-9: {t10:.2f} s, {tr.meta['nfev']} RHS evals, "
+          f"{1e3 * t10 / tr.meta['nfev']:.3f} ms/RHS (target 5 s at alpha=1e4)")
+
+    alpha = 300.0
+    ode2 = CommitteeODE(erf, 2, 2, eta=0.5)
+    t_ode, _ = timed(lambda: ode2.integrate(alpha, seed=0), repeat=3)
+    frac = 0.02
+    t_sgd_part, _ = timed(lambda: simulate(erf, 1000, 2, 2, 1, 0.5, alpha * frac, 1))
+    t_sgd = t_sgd_part / frac
+    print(f"[2] K=M=2 erf alpha={alpha:g}: ODE {t_ode:.3f} s (median of 3), one SGD run at "
+          f"N=1000 ~ {t_sgd:.1f} s (extrapolated from {frac:.0%}); ratio SGD/ODE = "
+          f"{t_sgd / t_ode:.0f}x (target >= 50x)")
+
+    a3 = 30.0 if quick else 300.0
+    ode3 = CommitteeODE("tanh", 3, 3, eta=0.5)
+    t3, tr3 = timed(lambda: ode3.integrate(a3, seed=0))
+    print(f"[3] tanh K=M=3 (I4: {ode3.integrals.methods['I4']}, est. error "
+          f"{ode3.integrals.error['I4']:.1e}) alpha={a3:g}: {t3:.2f} s, {tr3.meta['nfev']} RHS "
+          f"evals (target 60 s at alpha=300)")
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
