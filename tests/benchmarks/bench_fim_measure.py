@@ -59,7 +59,9 @@ def main() -> None:
     r = args.repeats
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"geosym.nn FIM benchmark: median of {r} repeats, OPENBLAS_NUM_THREADS={threads}, "
-          f"{os.cpu_count()} CPUs visible")
+          f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.2f}")
+    print("  (on a shared machine a load above the core count makes multi-threaded OpenBLAS "
+          "spin-wait: times then inflate several-fold; compare with OPENBLAS_NUM_THREADS=1)")
 
     # ---- target size -------------------------------------------------------------------
     M, C, T = 1000, 10, 100
@@ -117,6 +119,7 @@ def main() -> None:
     steps = 10
     t_train = median_time(lambda: net.copy().train(X, Y, eta=eta, steps=steps), max(1, r // 2))
     print(f"\n[train] GD at the target size: {t_train / steps * 1e3:.1f} ms per step")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
