@@ -1,7 +1,7 @@
 r"""Measured Fisher-information statistics of an :class:`~geosym.nn.MLP`, via the Gram matrix.
 
 Karakida, Akaho & Amari, "Universal Statistics of Fisher Information in Deep Neural Networks:
-Mean Field Approach", AISTATS 2019 (arXiv:1806.01316), §3-4; research note ``fim.md`` §1.3-1.5.
+Mean Field Approach", AISTATS 2019 (arXiv:1806.01316); research note ``fim.md`` §1.3-1.5.
 
 The empirical FIM of the Gaussian-regression model over T inputs is
 
@@ -44,7 +44,7 @@ class MeasuredFIMStatistics:
     r"""FIM eigenvalue statistics measured on one finite network and data set.
 
     Field names match the theoretical ``geosym.fisher.FIMStatistics`` so that ratios can be
-    taken field by field (Karakida et al. 2019, Theorem 1; ``fim.md`` §1.5).
+    taken field by field (Karakida et al. 2019, main theorem; ``fim.md`` §1.5).
 
     Attributes
     ----------
@@ -235,7 +235,7 @@ def fim_statistics(
         m_\lambda=\frac{\mathrm{Tr}\,G}{TP},\qquad s_\lambda=\frac{\|G\|_F^2}{T^2P},\qquad
         \{\lambda_i\ne0\}=\mathrm{spec}(G)/T,
 
-    to be compared with Karakida, Akaho & Amari (AISTATS 2019), Theorem 1:
+    to be compared with Karakida, Akaho & Amari (AISTATS 2019), main theorem (``fim.md`` §1.5):
     :math:`m_\lambda\simeq\kappa_1C/M`,
     :math:`s_\lambda\simeq\alpha C((T-1)\kappa_2^2/T+\kappa_1^2/T)`,
     :math:`\lambda_{\max}\simeq\alpha M((T-1)\kappa_2/T+\kappa_1/T)`.

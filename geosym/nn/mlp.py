@@ -1,8 +1,8 @@
 r"""A small fully connected network in NumPy with exact, vectorised backpropagation.
 
 The model is the one of Karakida, Akaho & Amari, "Universal Statistics of Fisher Information in
-Deep Neural Networks: Mean Field Approach", AISTATS 2019 (PMLR 89:1032-1041, arXiv:1806.01316),
-§2 (research note ``fim.md`` §1.2):
+Deep Neural Networks: Mean Field Approach", AISTATS 2019 (PMLR 89:1032-1041, arXiv:1806.01316);
+research note ``fim.md`` §1.2:
 
 .. math::
 
@@ -106,7 +106,7 @@ class ForwardCache:
 
 
 class MLP:
-    r"""Fully connected network with a linear output layer (Karakida et al. 2019, §2).
+    r"""Fully connected network with a linear output layer (Karakida et al., AISTATS 2019).
 
     Parameters
     ----------
@@ -165,7 +165,7 @@ class MLP:
         sigma_b2: float,
         seed: int | np.random.Generator | None = None,
     ) -> MLP:
-        r"""Random network in the standard parameterisation (Karakida et al. 2019, §2).
+        r"""Random network in the standard parameterisation (Karakida et al., AISTATS 2019).
 
         :math:`W^l_{ij}\sim\mathcal N(0,\sigma_w^2/M_{l-1})`,
         :math:`b^l_i\sim\mathcal N(0,\sigma_b^2)`, all independent, output layer included.
@@ -403,8 +403,8 @@ class MLP:
 
         :math:`\theta\leftarrow\theta-\eta\nabla_\theta E`,
         :math:`E=\frac1{2T}\sum_t\|f(x(t))-y(t)\|^2`. Near a zero-residual minimum GD
-        converges iff :math:`\eta<2/\lambda_{\max}(F)` (Karakida et al. 2019, §5; ``fim.md``
-        §1.6); above it the loss first rises ("catapult") and eventually diverges.
+        converges iff :math:`\eta<2/\lambda_{\max}(F)` (Karakida et al., AISTATS 2019;
+        ``fim.md`` §1.6); above it the loss first rises ("catapult") and eventually diverges.
 
         Parameters
         ----------
@@ -457,7 +457,11 @@ class MLP:
             try:
                 cache = self.forward(X, check=False)
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss, grads = self._loss_and_grads(cache, Y)
+                    if k < steps:
+                        loss, grads = self._loss_and_grads(cache, Y)
+                    else:  # last point of the curve: no gradient needed
+                        r = cache.output - Y
+                        loss, grads = 0.5 * float(np.vdot(r, r)) / T, []
                 if not np.isfinite(loss):
                     reason = f"loss is {loss}"
                 elif loss > threshold:
