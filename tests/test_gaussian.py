@@ -226,6 +226,6 @@ def test_numeric_route_symbolic_cov_and_tanh_chi1():
     """chi_1 of tanh at the fixed point of (3, 0.64): fim.md TC1 value 0.993025112584070."""
     q = sp.Symbol("q", positive=True)
     d = gs.activation("tanh").derivative()
-    e = gs.expect([d], [[q]])
+    e = gs.expect([d, d], [[q, q], [q, q]])  # E[phi'(u)^2], u ~ N(0, q)
     assert e.expr is None and e.method.startswith("quadrature")
     assert 3 * e.numeric()(2.26553461775405) == pytest.approx(0.993025112584070, abs=1e-12)
