@@ -1,0 +1,442 @@
+r"""Mean-field signal propagation in wide random networks, for any activation.
+
+Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, fim.md §1.4):
+:math:`u^l = W^l h^{l-1} + b^l`, :math:`W_{ij}\sim\mathcal N(0,\sigma_w^2/M_{l-1})`,
+:math:`b_i\sim\mathcal N(0,\sigma_b^2)`, :math:`h^l=\phi(u^l)`.  In the wide limit
+
+.. math::
+
+    q_1^l = \sigma_w^2\hat q_1^{l-1}+\sigma_b^2,\quad q_2^l = \sigma_w^2\hat q_2^{l-1}+\sigma_b^2,
+    \quad \hat q_1^l = \mathbb E[\phi(u)^2],\quad \hat q_2^l = \mathbb E[\phi(u_1)\phi(u_2)],
+
+with :math:`u\sim\mathcal N(0,q_1^l)` and :math:`(u_1,u_2)` centred with variances :math:`q_1^l`
+and covariance :math:`q_2^l`; backwards (sums over units, so no width ratios)
+
+.. math::
+
+    \tilde q_1^l = \sigma_w^2\tilde q_1^{l+1}\,\mathbb E[\phi'(u)^2],\qquad
+    \tilde q_2^l = \sigma_w^2\tilde q_2^{l+1}\,\mathbb E[\phi'(u_1)\phi'(u_2)],\qquad
+    \tilde q_1^L=\tilde q_2^L=1 .
+
+The four kernels come from :func:`geosym.expect`, closed form where a rule applies and certified
+quadrature otherwise; every map accepts NumPy arrays (vectorised) or SymPy symbols (closed forms).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from scipy import optimize
+
+from .activations import X, Activation, activation
+from .errors import ConvergenceError, NumericalError
+from .gaussian import Expectation, expect
+from .latex import latex as paper_latex
+
+__all__ = ["MeanField", "Kernels", "kernels", "FixedPoint", "DepthScales", "PhaseDiagram",
+           "ForwardResult", "BackwardResult", "Q", "Q1", "Q2", "SIGMA_W2", "SIGMA_B2"]
+
+Q = sp.Symbol("q", positive=True)
+Q1 = sp.Symbol("q1", positive=True)
+Q2 = sp.Symbol("q2", real=True)
+SIGMA_W2 = sp.Symbol("sigma_w2", positive=True)
+SIGMA_B2 = sp.Symbol("sigma_b2", nonnegative=True)
+
+
+@dataclass(frozen=True)
+class Kernels:
+    r"""The Gaussian kernels of one activation.
+
+    ``V`` :math:`=\mathbb E[\phi(u)^2]`, ``Vc`` :math:`=\mathbb E[\phi(u_1)\phi(u_2)]`,
+    ``D`` :math:`=\mathbb E[\phi'(u)^2]`, ``Dc`` :math:`=\mathbb E[\phi'(u_1)\phi'(u_2)]`,
+    ``uVu`` :math:`=\mathbb E[u\,\phi(u)\phi'(u)] = q\,d\,\mathbb E[\phi(u)^2]/dq` (Stein), with
+    :math:`u\sim\mathcal N(0,q)` and :math:`(u_1,u_2)` of variances q1, covariance q2.
+    """
+
+    activation: Activation
+    V: Expectation
+    Vc: Expectation
+    D: Expectation
+    Dc: Expectation
+    uVu: Expectation
+
+    def items(self) -> list[tuple[str, Expectation]]:
+        return [("V", self.V), ("Vc", self.Vc), ("D", self.D), ("Dc", self.Dc), ("uVu", self.uVu)]
+
+
+@functools.lru_cache(maxsize=128)
+def _kernels(phi: Activation) -> Kernels:
+    d = phi.derivative()
+    pair = [[Q1, Q2], [Q2, Q1]]
+    return Kernels(
+        activation=phi,
+        V=expect(Activation(phi.expr**2, f"{phi.name}^2"), [[Q]]),
+        Vc=expect([phi, phi], pair),
+        D=expect(Activation(d.expr**2, f"({d.name})^2"), [[Q]]),
+        Dc=expect([d, d], pair),
+        uVu=expect(Activation(X * phi.expr * d.expr, f"x {phi.name} {d.name}"), [[Q]]),
+    )
+
+
+def kernels(phi: Activation | str) -> Kernels:
+    """The mean-field kernels of an activation (cached per activation)."""
+    return _kernels(activation(phi))
+
+
+def _is_symbolic(*args: Any) -> bool:
+    return any(isinstance(a, sp.Basic) and not a.is_Number for a in args)
+
+
+def _evaluate(e: Expectation, name: str, *args: Any) -> Any:
+    """Evaluate a kernel at numbers (vectorised) or symbols (closed form only)."""
+    if _is_symbolic(*args):
+        if e.expr is None:
+            raise ValueError(
+                f"{name} of {e.functions[0].name} has no closed form ({e.method}); evaluate it "
+                "at numbers instead of symbols"
+            )
+        return e.expr.subs(dict(zip(e.symbols, args)))
+    return e.numeric()(*[np.asarray(a, dtype=float) for a in args])
+
+
+def _check_variance(name: str, value: Any) -> None:
+    arr = np.asarray(value, dtype=float) if not _is_symbolic(value) else None
+    if arr is not None and (np.any(~np.isfinite(arr)) or np.any(arr < 0)):
+        raise ValueError(f"{name} must be finite and non-negative, got {value}")
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """Fixed point of the q-map and the stable fixed point of the correlation map."""
+
+    q_star: float
+    c_star: float
+    chi1: float
+    chi_c: float  # slope of the c-map at c*
+    stable: bool  # |chi_c| < 1
+    phase: str  # "ordered" (chi1 < 1), "chaotic" (chi1 > 1) or "critical"
+
+    def to_dict(self) -> dict:
+        return {k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class DepthScales:
+    r""":math:`\xi_q = -1/\ln(\partial q^{l}/\partial q^{l-1})`, :math:`\xi_c = -1/\ln\chi_{c^*}`."""
+
+    xi_q: float
+    xi_c: float
+    q_slope: float
+    chi_c: float
+
+    def to_dict(self) -> dict:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """chi1 over a (sigma_w2, sigma_b2) grid; ``boundary`` is sigma_w2 at chi1 = 1 per sigma_b2."""
+
+    sigma_w2: np.ndarray
+    sigma_b2: np.ndarray
+    q_star: np.ndarray  # shape (len(sigma_b2), len(sigma_w2))
+    chi1: np.ndarray
+    boundary: np.ndarray  # shape (len(sigma_b2),), NaN where chi1 does not cross 1
+
+    def to_dict(self) -> dict:
+        return {k: np.asarray(v).tolist() for k, v in self.__dict__.items()}
+
+    def plot(self, path: str) -> None:
+        """Write a PNG of log(chi1) with the order/chaos boundary chi1 = 1."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 4))
+        mesh = ax.pcolormesh(self.sigma_w2, self.sigma_b2, np.log(self.chi1), cmap="RdBu_r",
+                             shading="auto", vmin=-1, vmax=1)
+        ax.contour(self.sigma_w2, self.sigma_b2, self.chi1, levels=[1.0], colors="k")
+        fig.colorbar(mesh, ax=ax, label=r"$\ln\chi_1$")
+        ax.set_xlabel(r"$\sigma_w^2$")
+        ax.set_ylabel(r"$\sigma_b^2$")
+        ax.set_title("order (blue) / chaos (red)")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    r"""Per-layer forward order parameters, index l = 0..L (l = 0: input; l = L: linear output).
+
+    ``q1[l], q2[l]`` pre-activation variance/covariance (undefined, NaN, at l = 0);
+    ``qh1[l], qh2[l]`` :math:`\hat q_1^l,\hat q_2^l` of the activations h^l (for l = L the output
+    is linear and these are not used).
+    """
+
+    q1: Any
+    q2: Any
+    qh1: Any
+    qh2: Any
+
+
+@dataclass(frozen=True)
+class BackwardResult:
+    r"""Per-layer backward order parameters :math:`\tilde q_1^l,\tilde q_2^l`, index l = 1..L (entry 0 unused)."""
+
+    qt1: Any
+    qt2: Any
+
+
+class MeanField:
+    r"""Mean-field theory of a wide random network with activation :math:`\phi`.
+
+    Parameters
+    ----------
+    activation : Activation or spec
+        :math:`\phi`.
+    sigma_w2, sigma_b2 : float, array or sympy.Symbol
+        Weight and bias variances (arrays broadcast for vectorised sweeps; symbols give closed
+        forms where the kernels have them).
+
+    Examples
+    --------
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> round(mf.fixed_point().q_star, 10)  # fim.md TC2
+    1.6037847224
+    """
+
+    def __init__(self, activation_spec: Activation | str, sigma_w2: Any, sigma_b2: Any) -> None:
+        self.activation = activation(activation_spec)
+        for name, v in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2)):
+            if isinstance(v, (bool, str)):
+                raise TypeError(f"{name} must be a number, an array or a SymPy symbol")
+            if not isinstance(v, sp.Basic):
+                arr = np.asarray(v, dtype=float)
+                if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+                    raise ValueError(f"{name} must be finite and non-negative, got {v}")
+                if name == "sigma_w2" and np.any(arr == 0):
+                    raise ValueError("sigma_w2 must be positive")
+        self.sigma_w2 = sigma_w2
+        self.sigma_b2 = sigma_b2
+        self.kernels = kernels(self.activation)
+
+    def __repr__(self) -> str:
+        return (f"MeanField({self.activation.name!r}, sigma_w2={self.sigma_w2}, "
+                f"sigma_b2={self.sigma_b2})")
+
+    # -- maps -------------------------------------------------------------------------------
+    def q_map(self, q: Any) -> Any:
+        r"""Length map :math:`q \mapsto \sigma_w^2\mathbb E[\phi(u)^2]+\sigma_b^2`, u ~ N(0, q)."""
+        _check_variance("q", q)
+        return self.sigma_w2 * _evaluate(self.kernels.V, "q-map", q) + self.sigma_b2
+
+    def cross_map(self, q1: Any, q2: Any) -> Any:
+        r"""Covariance map :math:`\sigma_w^2\mathbb E[\phi(u_1)\phi(u_2)]+\sigma_b^2` (variances q1, covariance q2)."""
+        _check_variance("q1", q1)
+        return self.sigma_w2 * _evaluate(self.kernels.Vc, "cross map", q1, q2) + self.sigma_b2
+
+    def backward_map(self, q: Any) -> Any:
+        r""":math:`\sigma_w^2\mathbb E[\phi'(u)^2]`: the factor of :math:`\tilde q_1` per layer."""
+        _check_variance("q", q)
+        return self.sigma_w2 * _evaluate(self.kernels.D, "backward map", q)
+
+    def backward_cross_map(self, q1: Any, q2: Any) -> Any:
+        r""":math:`\sigma_w^2\mathbb E[\phi'(u_1)\phi'(u_2)]`: the factor of :math:`\tilde q_2`."""
+        _check_variance("q1", q1)
+        return self.sigma_w2 * _evaluate(self.kernels.Dc, "backward cross map", q1, q2)
+
+    def chi1(self, q: Any = None) -> Any:
+        r""":math:`\chi_1 = \sigma_w^2\mathbb E[\phi'(\sqrt{q}z)^2]`, at q* when q is None."""
+        if q is None:
+            q = self._q_star()
+        return self.backward_map(q)
+
+    def q_slope(self, q: Any) -> Any:
+        r""":math:`\partial q^{l}/\partial q^{l-1} = \sigma_w^2\,d\mathbb E[\phi(u)^2]/dq`."""
+        return self.sigma_w2 * _evaluate(self.kernels.uVu, "q-map slope", q) / q
+
+    # -- fixed points -----------------------------------------------------------------------
+    def _q_star(self, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray:
+        """Fixed point of the q-map by safeguarded Newton (vectorised over parameter arrays)."""
+        if _is_symbolic(self.sigma_w2, self.sigma_b2):
+            raise ValueError("fixed points need numeric sigma_w2, sigma_b2")
+        sw2 = np.asarray(self.sigma_w2, dtype=float)
+        sb2 = np.asarray(self.sigma_b2, dtype=float)
+        q = np.broadcast_to(np.maximum(sb2, 0) + sw2, np.broadcast_shapes(sw2.shape, sb2.shape))
+        q = np.array(q, dtype=float)
+        for _ in range(max_iter):
+            f = self.q_map(q) - q
+            slope = self.q_slope(q) - 1.0
+            newton = q - f / np.where(np.abs(slope) > 1e-12, slope, -1.0)
+            # fall back to plain iteration where Newton leaves the positive axis
+            step = np.where((newton > 0) & np.isfinite(newton), newton, self.q_map(q))
+            if np.any(~np.isfinite(step)) or np.any(step > 1e300):
+                raise NumericalError(
+                    "the q-map has no finite fixed point here (q grows without bound: the network "
+                    "is unstable, e.g. ReLU with sigma_w2 > 2)"
+                )
+            if np.all(np.abs(step - q) <= tol * (1 + np.abs(q))):
+                return step
+            q = step
+        raise ConvergenceError(f"the q-map fixed point did not converge in {max_iter} iterations")
+
+    def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
+        """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*."""
+        if np.ndim(self.sigma_w2) or np.ndim(self.sigma_b2):
+            raise ValueError("fixed_point needs scalar sigma_w2, sigma_b2 (use phase_diagram)")
+        q_star = float(self._q_star())
+        chi1 = float(self.chi1(q_star))
+        if q_star == 0.0 or chi1 <= 1.0:
+            # ordered (or critical) phase: the stable correlation fixed point is c* = 1
+            return FixedPoint(q_star, 1.0, chi1, chi1, chi1 < 1.0, _phase(chi1))
+
+        def excess(c: float) -> float:  # c-map(c) - c; positive at 0, negative just below 1
+            return float(self.cross_map(q_star, q_star * c)) / q_star - c
+
+        lo, hi = 0.0, 1.0 - 1e-9
+        if excess(lo) <= 0.0:
+            c_star = 0.0
+        elif excess(hi) >= 0.0:
+            raise ConvergenceError("no correlation fixed point below 1 found in the chaotic phase")
+        else:
+            c_star = optimize.brentq(excess, lo, hi, xtol=tol, rtol=1e-15, maxiter=max_iter)
+        chi_c = float(self.backward_cross_map(q_star, q_star * c_star))
+        return FixedPoint(q_star, c_star, chi1, chi_c, abs(chi_c) < 1.0, _phase(chi1))
+
+    def depth_scales(self) -> DepthScales:
+        r"""Schoenholz et al. (2017) depth scales :math:`\xi_q, \xi_c` at the fixed point."""
+        fp = self.fixed_point()
+        slope = float(self.q_slope(fp.q_star))
+        xi_q = -1.0 / np.log(slope) if 0 < slope < 1 else np.inf
+        xi_c = -1.0 / np.log(fp.chi_c) if 0 < fp.chi_c < 1 else np.inf
+        return DepthScales(xi_q, xi_c, slope, fp.chi_c)
+
+    def phase_diagram(self, sw2_grid: Sequence[float], sb2_grid: Sequence[float]) -> PhaseDiagram:
+        r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`."""
+        sw2 = np.asarray(sw2_grid, dtype=float)
+        sb2 = np.asarray(sb2_grid, dtype=float)
+        if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
+            raise ValueError("sw2_grid and sb2_grid must be 1-D arrays (sw2_grid of length >= 2)")
+        grid = MeanField(self.activation, sw2[None, :], sb2[:, None])
+        q_star = grid._q_star()
+        chi1 = grid.backward_map(q_star)
+        boundary = np.full(sb2.shape, np.nan)
+        for i, row in enumerate(chi1):  # one interpolation per sigma_b2 row (not a hot path)
+            above = np.nonzero(row >= 1.0)[0]
+            if above.size and above[0] > 0:
+                j = above[0]
+                boundary[i] = np.interp(1.0, row[j - 1 : j + 1], sw2[j - 1 : j + 1])
+        return PhaseDiagram(sw2, sb2, q_star, chi1, boundary)
+
+    # -- layer recursions -------------------------------------------------------------------
+    def forward(self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0,
+                q2_0: Any = 0.0) -> ForwardResult:
+        r"""Forward order parameters for ``depth`` = L weight layers (fim.md §1.4).
+
+        ``q1_0, q2_0`` are :math:`\hat q_1^0 = \|x\|^2/M_0` and :math:`\hat q_2^0 = x\cdot x'/M_0`.
+        The widths do not enter the forward recursion (averages over units); ``alphas`` is
+        validated only.
+        """
+        _check_depth(depth)
+        _check_alphas(alphas, depth)
+        _check_variance("q1_0", q1_0)
+        if _is_symbolic(self.sigma_w2, self.sigma_b2):
+            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
+        q1, q2 = [np.nan], [np.nan]
+        qh1, qh2 = [q1_0], [q2_0]
+        for layer in range(1, depth + 1):
+            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
+            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
+            _check_finite(f"forward q1 at layer {layer}", q1[-1])
+            if layer < depth:
+                qh1.append(_evaluate(self.kernels.V, "q-map", q1[-1]))
+                qh2.append(_evaluate(self.kernels.Vc, "cross map", q1[-1], q2[-1]))
+                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
+            else:
+                qh1.append(np.nan)
+                qh2.append(np.nan)
+        return ForwardResult(q1, q2, qh1, qh2)
+
+    def backward(self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0,
+                 q2_0: Any = 0.0, forward: ForwardResult | None = None) -> BackwardResult:
+        r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`."""
+        fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
+        qt1 = [np.nan] * (depth + 1)
+        qt2 = [np.nan] * (depth + 1)
+        qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+        for layer in range(depth - 1, 0, -1):
+            qt1[layer] = self.backward_map(fwd.q1[layer]) * qt1[layer + 1]
+            qt2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer]) * qt2[layer + 1]
+            _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
+        return BackwardResult(qt1, qt2)
+
+    # -- printing ---------------------------------------------------------------------------
+    def latex(self) -> str:
+        """LaTeX of every map (closed forms where they exist, else the defining expectation)."""
+        k = self.kernels
+        sw2 = self.sigma_w2 if isinstance(self.sigma_w2, sp.Basic) else sp.Float(self.sigma_w2, 6)
+        sb2 = self.sigma_b2 if isinstance(self.sigma_b2, sp.Basic) else sp.Float(self.sigma_b2, 6)
+        rows = [
+            ("q^{l}", k.V, Q, lambda e: sw2 * e + sb2),
+            ("q_2^{l}", k.Vc, None, lambda e: sw2 * e + sb2),
+            (r"\tilde q_1^{l}/\tilde q_1^{l+1}", k.D, Q, lambda e: sw2 * e),
+            (r"\tilde q_2^{l}/\tilde q_2^{l+1}", k.Dc, None, lambda e: sw2 * e),
+            (r"\chi_1(q)", k.D, Q, lambda e: sw2 * e),
+        ]
+        lines = []
+        for lhs, e, _sym, wrap in rows:
+            rhs = paper_latex(wrap(e.expr)) if e.expr is not None else (
+                paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1)
+            )
+            lines.append(f"{lhs} = {rhs}")
+        return "\n".join(lines)
+
+
+def _exact(value: Any) -> Any:
+    """A float as an exact SymPy rational (1.0 -> 1), for symbolic recursions."""
+    if isinstance(value, sp.Basic):
+        return value
+    return sp.Rational(repr(float(value)))
+
+
+def _phase(chi1: float) -> str:
+    if abs(chi1 - 1) < 1e-9:
+        return "critical"
+    return "ordered" if chi1 < 1 else "chaotic"
+
+
+def _check_depth(depth: Any) -> None:
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise ValueError(f"depth (number of weight layers L) must be an integer >= 1, got {depth!r}")
+
+
+def _check_alphas(alphas: Sequence[float] | None, depth: int) -> None:
+    if alphas is None:
+        return
+    arr = np.asarray(alphas, dtype=float)
+    if arr.shape != (depth,):
+        raise ValueError(
+            f"alphas must list the width ratios alpha_0..alpha_(L-1) of the input and hidden "
+            f"layers: {depth} numbers for depth {depth}, got {len(arr)}"
+        )
+    if np.any(~np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"alphas must be positive and finite, got {list(alphas)}")
+
+
+def _check_finite(where: str, value: Any) -> None:
+    if _is_symbolic(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    if np.any(~np.isfinite(arr)) or np.any(np.abs(arr) > 1e300):
+        raise NumericalError(
+            f"{where} overflowed (value {np.max(np.abs(arr)):.3g}); the recursion explodes for these "
+            "sigma_w2, sigma_b2 at this depth"
+        )
