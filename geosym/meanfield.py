@@ -89,7 +89,8 @@ def kernels(phi: Activation | str) -> Kernels:
 
 
 def _is_symbolic(*args: Any) -> bool:
-    return any(isinstance(a, sp.Basic) and not a.is_Number for a in args)
+    """True when any argument is a SymPy object (symbols or exact numbers): closed-form mode."""
+    return any(isinstance(a, sp.Basic) for a in args)
 
 
 def _evaluate(e: Expectation, name: str, *args: Any) -> Any:
@@ -266,10 +267,10 @@ class MeanField:
     # -- fixed points -----------------------------------------------------------------------
     def _q_star(self, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray:
         """Fixed point of the q-map by safeguarded Newton (vectorised over parameter arrays)."""
-        if _is_symbolic(self.sigma_w2, self.sigma_b2):
-            raise ValueError("fixed points need numeric sigma_w2, sigma_b2")
-        sw2 = np.asarray(self.sigma_w2, dtype=float)
-        sb2 = np.asarray(self.sigma_b2, dtype=float)
+        if any(isinstance(v, sp.Basic) and not v.is_number for v in (self.sigma_w2, self.sigma_b2)):
+            raise ValueError("fixed points need numeric sigma_w2, sigma_b2, not symbols")
+        sw2 = np.asarray(_as_float(self.sigma_w2))
+        sb2 = np.asarray(_as_float(self.sigma_b2))
         q = np.broadcast_to(np.maximum(sb2, 0) + sw2, np.broadcast_shapes(sw2.shape, sb2.shape))
         q = np.array(q, dtype=float)
         for _ in range(max_iter):
@@ -286,12 +287,20 @@ class MeanField:
             if np.all(np.abs(step - q) <= tol * (1 + np.abs(q))):
                 return step
             q = step
-        raise ConvergenceError(f"the q-map fixed point did not converge in {max_iter} iterations")
+        raise ConvergenceError(
+            f"the q-map fixed point did not converge in {max_iter} iterations (q reached "
+            f"{np.max(q):.3g}); for these sigma_w2, sigma_b2 the length q may grow without bound "
+            "(e.g. ReLU with sigma_w2 >= 2 and sigma_b2 > 0 has no fixed point)"
+        )
 
     def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
         """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*."""
         if np.ndim(self.sigma_w2) or np.ndim(self.sigma_b2):
             raise ValueError("fixed_point needs scalar sigma_w2, sigma_b2 (use phase_diagram)")
+        numeric = MeanField(self.activation, _as_float(self.sigma_w2), _as_float(self.sigma_b2))
+        if numeric is not self and (isinstance(self.sigma_w2, sp.Basic) or
+                                    isinstance(self.sigma_b2, sp.Basic)):
+            return numeric.fixed_point(tol, max_iter)
         q_star = float(self._q_star())
         chi1 = float(self.chi1(q_star))
         if q_star == 0.0 or chi1 <= 1.0:
@@ -398,6 +407,10 @@ class MeanField:
             )
             lines.append(f"{lhs} = {rhs}")
         return "\n".join(lines)
+
+
+def _as_float(value: Any) -> Any:
+    return float(value) if isinstance(value, sp.Basic) else np.asarray(value, dtype=float)
 
 
 def _exact(value: Any) -> Any:
