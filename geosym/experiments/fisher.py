@@ -1,0 +1,214 @@
+r"""Fisher-information theory next to its simulation (Karakida, Akaho & Amari, AISTATS 2019).
+
+:func:`compare_fim` measures :math:`m_\lambda, s_\lambda, \lambda_{\max}, \lambda_2` on random
+:class:`geosym.nn.MLP` networks of growing width and divides by the mean-field prediction
+(:func:`geosym.fim_statistics`); the ratios go to 1 as :math:`M\to\infty`, with a positive
+finite-width bias :math:`\propto 1/M` (fim.md §1.7).  :func:`learning_rate_sweep` runs full-batch
+gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (fim.md §1.6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..activations import Activation, activation
+from ..fisher import FIMStatistics, fim_statistics
+from ..nn import MLP, gaussian_inputs, random_targets
+from ..nn import fim_statistics as measure_fim
+
+__all__ = ["FIMComparison", "FIMComparisonRow", "compare_fim", "LRSweep", "LRSweepRow",
+           "learning_rate_sweep"]
+
+_FIELDS = ("m_lambda", "s_lambda", "lambda_max", "lambda_2")
+
+
+@dataclass(frozen=True)
+class FIMComparisonRow:
+    """Theory and measurement (mean and standard error over seeds) at one width."""
+
+    width: int
+    theory: dict[str, float]
+    measured_mean: dict[str, float]
+    measured_se: dict[str, float]
+    ratio: dict[str, float]  # measured mean / theory
+    ratio_se: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FIMComparison:
+    """Result of :func:`compare_fim`: one row per width, plus the settings."""
+
+    activation: str
+    sigma_w2: float
+    sigma_b2: float
+    depth: int
+    outputs: int
+    samples: int
+    alphas: tuple[float, ...]
+    seeds: int
+    rows: tuple[FIMComparisonRow, ...]
+    spectrum: np.ndarray = field(repr=False)  # measured non-zero spectrum at the largest width
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("rows", "spectrum")}
+        d["alphas"] = list(self.alphas)
+        d["rows"] = [row.__dict__ for row in self.rows]
+        return d
+
+    def max_deviation(self, width: int | None = None) -> float:
+        """Largest |ratio - 1| over the statistics at ``width`` (default: the largest width)."""
+        row = self.rows[-1] if width is None else next(r for r in self.rows if r.width == width)
+        return max(abs(v - 1) for v in row.ratio.values())
+
+    def plot(self, path: str) -> None:
+        """Ratios measured/theory against width (log x) with standard-error bars."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        widths = [r.width for r in self.rows]
+        for name in _FIELDS:
+            ax.errorbar(widths, [r.ratio[name] for r in self.rows],
+                        yerr=[r.ratio_se[name] for r in self.rows], marker="o", capsize=3,
+                        label=name)
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("width M")
+        ax.set_ylabel("measured / theory")
+        ax.set_title(f"{self.activation}: L={self.depth}, C={self.outputs}, T={self.samples}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def _widths(width: int, alphas: Sequence[float], outputs: int) -> list[int]:
+    return [max(1, int(round(a * width))) for a in alphas] + [outputs]
+
+
+def compare_fim(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int,
+    widths: Sequence[int] = (250, 500, 1000),
+    outputs: int = 1,
+    samples: int = 10,
+    alphas: Sequence[float] | None = None,
+    seeds: int = 4,
+    seed: int = 0,
+) -> FIMComparison:
+    """Measured/theory ratios of the FIM statistics over ``seeds`` random nets per width."""
+    phi = activation(activation_spec)
+    a = tuple(float(x) for x in (alphas if alphas is not None else [1.0] * depth))
+    if len(a) != depth:
+        raise ValueError(f"alphas must have {depth} entries (alpha_0..alpha_(L-1)), got {len(a)}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+    rng = np.random.default_rng(seed)
+    rows = []
+    spectrum = np.empty(0)
+    for m in widths:
+        theory: FIMStatistics = fim_statistics(phi, sigma_w2, sigma_b2, depth, m, outputs, samples,
+                                               alphas=a)
+        th = {name: float(getattr(theory, name)) for name in _FIELDS}
+        ws = _widths(m, a, outputs)
+        values = {name: [] for name in _FIELDS}
+        for _ in range(seeds):
+            net = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)
+            x = gaussian_inputs(samples, ws[0], seed=rng)
+            st = measure_fim(net, x, width=m)
+            for name in _FIELDS:
+                values[name].append(float(getattr(st, name)))
+            spectrum = np.asarray(st.spectrum)
+        mean = {k: float(np.mean(v)) for k, v in values.items()}
+        se = {k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+              for k, v in values.items()}
+        rows.append(FIMComparisonRow(
+            width=int(m), theory=th, measured_mean=mean, measured_se=se,
+            ratio={k: mean[k] / th[k] for k in _FIELDS},
+            ratio_se={k: se[k] / th[k] for k in _FIELDS},
+        ))
+    return FIMComparison(phi.name, float(sigma_w2), float(sigma_b2), depth, outputs, samples, a,
+                         seeds, tuple(rows), spectrum)
+
+
+@dataclass(frozen=True)
+class LRSweepRow:
+    factor: float  # eta / eta_c
+    eta: float
+    monotone: bool  # loss never increased
+    peak_ratio: float  # max loss / initial loss
+    final_ratio: float  # final loss / initial loss (inf if diverged)
+    diverged: bool
+    steps_run: int
+
+
+@dataclass(frozen=True)
+class LRSweep:
+    """Result of :func:`learning_rate_sweep`."""
+
+    activation: str
+    eta_critical: float  # theory 2/lambda_max
+    eta_critical_measured: float
+    rows: tuple[LRSweepRow, ...]
+    curves: tuple[np.ndarray, ...] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"activation": self.activation, "eta_critical": self.eta_critical,
+                "eta_critical_measured": self.eta_critical_measured,
+                "rows": [r.__dict__ for r in self.rows]}
+
+
+def learning_rate_sweep(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int,
+    width: int,
+    outputs: int = 1,
+    samples: int = 50,
+    factors: Sequence[float] = (0.5, 0.9, 1.1, 1.5, 2.5),
+    steps: int = 200,
+    seed: int = 0,
+) -> LRSweep:
+    r"""Full-batch GD at :math:`\eta = c\,\eta_c` from one random net and N(0,1) targets.
+
+    Returns, per factor c, whether the loss decreased monotonically, its peak and final values
+    relative to the initial loss, and whether it diverged (fim.md §1.6: :math:`\eta_c` marks the
+    onset of non-monotone "catapult" behaviour, divergence comes later).
+    """
+    phi = activation(activation_spec)
+    theory = fim_statistics(phi, sigma_w2, sigma_b2, depth, width, outputs, samples)
+    rng = np.random.default_rng(seed)
+    ws = [width] * depth + [outputs]
+    net0 = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)
+    x = gaussian_inputs(samples, width, seed=rng)
+    y = random_targets(samples, outputs, seed=rng)
+    measured = measure_fim(net0, x)
+    rows, curves = [], []
+    import warnings
+
+    for c in factors:
+        net = net0.copy()
+        eta = float(c) * float(theory.eta_critical)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            curve = net.train(x, y, eta=eta, steps=steps, on_divergence="stop")
+        diverged = len(curve) < steps + 1
+        rows.append(LRSweepRow(
+            factor=float(c), eta=eta,
+            monotone=bool(np.all(np.diff(curve) <= 1e-12 * curve[0])),
+            peak_ratio=float(np.max(curve) / curve[0]),
+            final_ratio=float("inf") if diverged else float(curve[-1] / curve[0]),
+            diverged=diverged, steps_run=len(curve) - 1,
+        ))
+        curves.append(curve)
+    return LRSweep(phi.name, float(theory.eta_critical), float(measured.eta_critical),
+                   tuple(rows), tuple(curves))
