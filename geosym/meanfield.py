@@ -142,7 +142,11 @@ class DepthScales:
 
 @dataclass(frozen=True)
 class PhaseDiagram:
-    """chi1 over a (sigma_w2, sigma_b2) grid; ``boundary`` is sigma_w2 at chi1 = 1 per sigma_b2."""
+    """chi1 over a (sigma_w2, sigma_b2) grid; ``boundary`` is sigma_w2 at chi1 = 1 per sigma_b2.
+
+    Where the q-map has no finite fixed point (q grows without bound) ``q_star`` is NaN and
+    ``chi1`` is +inf (the chaotic side).
+    """
 
     sigma_w2: np.ndarray
     sigma_b2: np.ndarray
@@ -265,33 +269,43 @@ class MeanField:
         return self.sigma_w2 * _evaluate(self.kernels.uVu, "q-map slope", q) / q
 
     # -- fixed points -----------------------------------------------------------------------
-    def _q_star(self, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray:
-        """Fixed point of the q-map by safeguarded Newton (vectorised over parameter arrays)."""
+    def _q_star(self, tol: float = 1e-13, max_iter: int = 200, strict: bool = True) -> np.ndarray:
+        """Fixed point of the q-map by safeguarded Newton, vectorised over parameter arrays.
+
+        Where q grows without bound (no finite fixed point) or does not converge, ``strict``
+        raises; otherwise those entries are NaN (used by :meth:`phase_diagram`).
+        """
         if any(isinstance(v, sp.Basic) and not v.is_number for v in (self.sigma_w2, self.sigma_b2)):
             raise ValueError("fixed points need numeric sigma_w2, sigma_b2, not symbols")
         sw2 = np.asarray(_as_float(self.sigma_w2))
         sb2 = np.asarray(_as_float(self.sigma_b2))
-        q = np.broadcast_to(np.maximum(sb2, 0) + sw2, np.broadcast_shapes(sw2.shape, sb2.shape))
-        q = np.array(q, dtype=float)
+        shape = np.broadcast_shapes(sw2.shape, sb2.shape)
+        sw2, sb2 = np.broadcast_to(sw2, shape).ravel(), np.broadcast_to(sb2, shape).ravel()
+        q = sw2 + sb2
+        active = np.ones(q.shape, dtype=bool)
         for _ in range(max_iter):
-            f = self.q_map(q) - q
-            slope = self.q_slope(q) - 1.0
-            newton = q - f / np.where(np.abs(slope) > 1e-12, slope, -1.0)
-            # fall back to plain iteration where Newton leaves the positive axis
-            step = np.where((newton > 0) & np.isfinite(newton), newton, self.q_map(q))
-            if np.any(~np.isfinite(step)) or np.any(step > 1e300):
-                raise NumericalError(
-                    "the q-map has no finite fixed point here (q grows without bound: the network "
-                    "is unstable, e.g. ReLU with sigma_w2 > 2)"
-                )
-            if np.all(np.abs(step - q) <= tol * (1 + np.abs(q))):
-                return step
-            q = step
-        raise ConvergenceError(
-            f"the q-map fixed point did not converge in {max_iter} iterations (q reached "
-            f"{np.max(q):.3g}); for these sigma_w2, sigma_b2 the length q may grow without bound "
-            "(e.g. ReLU with sigma_w2 >= 2 and sigma_b2 > 0 has no fixed point)"
-        )
+            idx = np.nonzero(active)[0]
+            if idx.size == 0:
+                break
+            mf = MeanField(self.activation, sw2[idx], sb2[idx])
+            qa = q[idx]
+            with np.errstate(all="ignore"):
+                f = mf.q_map(qa) - qa
+                slope = np.where(qa > 0, mf.q_slope(np.where(qa > 0, qa, 1.0)), 0.0) - 1.0
+                newton = qa - f / np.where(np.abs(slope) > 1e-12, slope, -1.0)
+            step = np.where((newton >= 0) & np.isfinite(newton), newton, qa + f)
+            unbounded = ~np.isfinite(step) | (step > 1e12 * (1 + sw2[idx] + sb2[idx]))
+            done = np.abs(step - qa) <= tol * (1 + np.abs(qa))
+            q[idx] = np.where(unbounded, np.nan, step)
+            active[idx[done | unbounded]] = False
+        if strict and (np.any(active) or np.any(np.isnan(q))):
+            raise ConvergenceError(
+                f"the q-map has no finite fixed point reachable in {max_iter} iterations at "
+                "these sigma_w2, sigma_b2: the length q grows without bound (e.g. ReLU with "
+                "sigma_w2 >= 2 and sigma_b2 > 0) or converges too slowly"
+            )
+        q[active] = np.nan
+        return q.reshape(shape)
 
     def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
         """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*."""
@@ -335,8 +349,12 @@ class MeanField:
         if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
             raise ValueError("sw2_grid and sb2_grid must be 1-D arrays (sw2_grid of length >= 2)")
         grid = MeanField(self.activation, sw2[None, :], sb2[:, None])
-        q_star = grid._q_star()
-        chi1 = grid.backward_map(q_star)
+        q_star = grid._q_star(strict=False)
+        finite = np.isfinite(q_star)
+        chi1 = np.full(q_star.shape, np.inf)  # q -> infinity: no fixed point (unbounded growth)
+        sw2_full = np.broadcast_to(sw2[None, :], q_star.shape)
+        chi1[finite] = MeanField(self.activation, sw2_full[finite], 0.0).backward_map(
+            q_star[finite])
         boundary = np.full(sb2.shape, np.nan)
         for i, row in enumerate(chi1):  # one interpolation per sigma_b2 row (not a hot path)
             above = np.nonzero(row >= 1.0)[0]

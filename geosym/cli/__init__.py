@@ -21,6 +21,8 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS: dict[str, str] = {
     "committee": ".committee",
     "derive": ".derive",
+    "fim": ".fim",
+    "phase": ".phase",
 }
 
 
