@@ -41,6 +41,9 @@ from .latex import latex as paper_latex
 __all__ = ["MeanField", "Kernels", "kernels", "FixedPoint", "DepthScales", "PhaseDiagram",
            "ForwardResult", "BackwardResult", "Q", "Q1", "Q2", "SIGMA_W2", "SIGMA_B2"]
 
+_PLAIN_ITERATIONS = 30
+_Q_UNBOUNDED = 1e12
+
 Q = sp.Symbol("q", positive=True)
 Q1 = sp.Symbol("q1", positive=True)
 Q2 = sp.Symbol("q2", real=True)
@@ -282,7 +285,14 @@ class MeanField:
         shape = np.broadcast_shapes(sw2.shape, sb2.shape)
         sw2, sb2 = np.broadcast_to(sw2, shape).ravel(), np.broadcast_to(sb2, shape).ravel()
         q = sw2 + sb2
-        active = np.ones(q.shape, dtype=bool)
+        # plain iteration first: the q-map is increasing, so it heads for the *stable* fixed
+        # point (or grows without bound); Newton then polishes.
+        for _ in range(_PLAIN_ITERATIONS):
+            with np.errstate(all="ignore"):
+                q = np.where(np.isfinite(q) & (q < _Q_UNBOUNDED), MeanField(
+                    self.activation, sw2, sb2).q_map(np.minimum(q, _Q_UNBOUNDED)), np.inf)
+        active = np.isfinite(q)
+        q[~active] = np.nan
         for _ in range(max_iter):
             idx = np.nonzero(active)[0]
             if idx.size == 0:
@@ -291,18 +301,24 @@ class MeanField:
             qa = q[idx]
             with np.errstate(all="ignore"):
                 f = mf.q_map(qa) - qa
-                slope = np.where(qa > 0, mf.q_slope(np.where(qa > 0, qa, 1.0)), 0.0) - 1.0
+                slope = mf.q_slope(np.maximum(qa, 1e-12)) - 1.0
                 newton = qa - f / np.where(np.abs(slope) > 1e-12, slope, -1.0)
             step = np.where((newton >= 0) & np.isfinite(newton), newton, qa + f)
-            unbounded = ~np.isfinite(step) | (step > 1e12 * (1 + sw2[idx] + sb2[idx]))
+            unbounded = ~np.isfinite(step) | (step > _Q_UNBOUNDED)
             done = np.abs(step - qa) <= tol * (1 + np.abs(qa))
             q[idx] = np.where(unbounded, np.nan, step)
             active[idx[done | unbounded]] = False
+        finite = np.isfinite(q) & ~active
+        if np.any(finite):  # an unstable fixed point (slope > 1) means q escapes to infinity
+            mf = MeanField(self.activation, sw2[finite], sb2[finite])
+            with np.errstate(all="ignore"):
+                unstable = mf.q_slope(np.maximum(q[finite], 1e-12)) > 1 + 1e-9
+            q[np.nonzero(finite)[0][unstable]] = np.nan
         if strict and (np.any(active) or np.any(np.isnan(q))):
             raise ConvergenceError(
-                f"the q-map has no finite fixed point reachable in {max_iter} iterations at "
-                "these sigma_w2, sigma_b2: the length q grows without bound (e.g. ReLU with "
-                "sigma_w2 >= 2 and sigma_b2 > 0) or converges too slowly"
+                f"the q-map has no stable finite fixed point at these sigma_w2, sigma_b2: the "
+                "length q grows without bound (e.g. ReLU with sigma_w2 > 2, or sigma_w2 = 2 "
+                "with sigma_b2 > 0), or converges too slowly"
             )
         q[active] = np.nan
         return q.reshape(shape)
@@ -466,7 +482,7 @@ def _check_finite(where: str, value: Any) -> None:
     if _is_symbolic(value):
         return
     arr = np.asarray(value, dtype=float)
-    if np.any(~np.isfinite(arr)) or np.any(np.abs(arr) > 1e300):
+    if np.any(~np.isfinite(arr)) or np.any(np.abs(arr) > 1e150):
         raise NumericalError(
             f"{where} overflowed (value {np.max(np.abs(arr)):.3g}); the recursion explodes for these "
             "sigma_w2, sigma_b2 at this depth"
