@@ -71,7 +71,7 @@ class sigmoid(sp.Function):  # noqa: N801 - a mathematical function name
         return self.args[0].is_real
 
     def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
 class softplus(sp.Function):  # noqa: N801 - a mathematical function name
@@ -93,7 +93,7 @@ class softplus(sp.Function):  # noqa: N801 - a mathematical function name
         return self.args[0].is_real
 
     def _latex(self, printer):
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
 
 
 def _np_sigmoid(z):
@@ -118,7 +118,9 @@ _NUMPY_MODULE = {
 }
 _MPMATH_MODULE = {
     "sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)),
-    "softplus": lambda z: mpmath.log1p(mpmath.exp(z)) if z < 30 else z + mpmath.log1p(mpmath.exp(-z)),
+    "softplus": lambda z: (
+        mpmath.log1p(mpmath.exp(z)) if z < 30 else z + mpmath.log1p(mpmath.exp(-z))
+    ),
     "DiracDelta": lambda z: mpmath.mpf(0),
     "Heaviside": lambda z, h0=mpmath.mpf(1) / 2: (
         mpmath.mpf(1) if z > 0 else (mpmath.mpf(0) if z < 0 else h0)
@@ -190,7 +192,9 @@ _CONSTANTS: Mapping[str, sp.Expr] = {"x": X, "pi": sp.pi}
 
 #: Registry names usable as a whole spec: ``activation("tanh")`` is ``activation("tanh(x)")``.
 REGISTRY: tuple[str, ...] = tuple(
-    name for name, (_, lo, _hi) in ALLOWED_FUNCTIONS.items() if lo == 1 and name not in ("sqrt", "log")
+    name
+    for name, (_, lo, _hi) in ALLOWED_FUNCTIONS.items()
+    if lo == 1 and name not in ("sqrt", "log")
 )
 
 
@@ -269,7 +273,11 @@ class _Builder:
                 raise self.reject(node, f"exponent larger than {_MAX_EXPONENT} in")
             if base.is_Number and base.is_zero and exponent.is_negative:
                 raise self.reject(node, "division by zero in")
-            if base.is_Number and abs(base) > 1 and abs(exponent) * math.log10(abs(float(base))) > 15:
+            if (
+                base.is_Number
+                and abs(base) > 1
+                and abs(exponent) * math.log10(abs(float(base))) > 15
+            ):
                 raise self.reject(node, "number too large:")
             return base**exponent
         if X in exponent.free_symbols or not exponent.is_number:
@@ -293,7 +301,7 @@ class _Builder:
                 + f" argument(s), got {len(node.args)}"
             )
         args = [self.build(arg, depth + 1) for arg in node.args]
-        for extra, arg_node in zip(args[1:], node.args[1:]):
+        for extra, arg_node in zip(args[1:], node.args[1:], strict=False):
             if name in _PARAMETRIC and extra.free_symbols:
                 raise self.reject(arg_node, f"parameter of {name}() must be a number, not")
         return builder(*args)
@@ -381,7 +389,9 @@ class Activation:
                 "function of the single variable x (parameters must be numbers)"
             )
         if self.expr.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise ValueError(f"activation {self.name!r} has complex or infinite values: {self.expr}")
+            raise ValueError(
+                f"activation {self.name!r} has complex or infinite values: {self.expr}"
+            )
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -461,9 +471,11 @@ class Activation:
 def _tidy_derivative(expr: sp.Expr) -> sp.Expr:
     """Drop terms like ``x*DiracDelta(x)`` (zero as distributions) and simplify Piecewise."""
     expr = expr.replace(
-        lambda e: isinstance(e, sp.Mul)
-        and any(isinstance(f, sp.DiracDelta) and len(f.args) == 1 for f in e.args)
-        and _mul_vanishes_on_delta(e),
+        lambda e: (
+            isinstance(e, sp.Mul)
+            and any(isinstance(f, sp.DiracDelta) and len(f.args) == 1 for f in e.args)
+            and _mul_vanishes_on_delta(e)
+        ),
         lambda e: sp.Integer(0),
     )
     if expr.has(sp.Piecewise):
@@ -491,11 +503,15 @@ def _validate_numeric(act: Activation) -> None:
         with np.errstate(all="ignore"):
             values = np.asarray(act.numpy_function(grid))
     except (TypeError, ValueError, NameError) as exc:
-        raise ValueError(f"activation {act.name!r} cannot be evaluated numerically: {exc}") from None
+        raise ValueError(
+            f"activation {act.name!r} cannot be evaluated numerically: {exc}"
+        ) from None
     if np.iscomplexobj(values) or not np.all(np.isfinite(values)):
-        bad = grid[~np.isfinite(np.real(np.broadcast_to(values, grid.shape)))] if not np.iscomplexobj(
-            values
-        ) else grid[:1]
+        bad = (
+            grid[~np.isfinite(np.real(np.broadcast_to(values, grid.shape)))]
+            if not np.iscomplexobj(values)
+            else grid[:1]
+        )
         where = f" (e.g. at x = {bad[0]:g})" if bad.size else ""
         raise ValueError(
             f"activation {act.name!r} = {act.expr} is not real and finite on the real line{where}; "

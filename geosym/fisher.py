@@ -86,8 +86,13 @@ def _fmt(v: Any) -> str:
     return f"{float(arr):.6g}" if arr.ndim == 0 else r"\text{(array)}"
 
 
-def order_parameter_sums(mf: MeanField, depth: int, alphas: Sequence[float] | None = None,
-                         q1_0: Any = 1.0, q2_0: Any = 0.0) -> tuple[Any, Any, float]:
+def order_parameter_sums(
+    mf: MeanField,
+    depth: int,
+    alphas: Sequence[float] | None = None,
+    q1_0: Any = 1.0,
+    q2_0: Any = 0.0,
+) -> tuple[Any, Any, float]:
     r"""(:math:`\kappa_1`, :math:`\kappa_2`, :math:`\alpha`) from the forward/backward recursions."""
     _check_depth(depth)
     if depth < 2:
@@ -185,7 +190,17 @@ def fim_statistics(
                     "reduce sigma_w2 or depth)"
                 )
     return FIMStatistics(
-        m_lambda=m_lambda, s_lambda=s_lambda, lambda_max=lambda_max, lambda_2=lambda_2,
-        kappa1=kappa1, kappa2=kappa2, alpha=alpha, n_params=n_params,
-        eta_critical=eta_critical, width=M, depth=depth_, outputs=C, samples=T,
+        m_lambda=m_lambda,
+        s_lambda=s_lambda,
+        lambda_max=lambda_max,
+        lambda_2=lambda_2,
+        kappa1=kappa1,
+        kappa2=kappa2,
+        alpha=alpha,
+        n_params=n_params,
+        eta_critical=eta_critical,
+        width=M,
+        depth=depth_,
+        outputs=C,
+        samples=T,
     )

@@ -16,8 +16,25 @@ from sympy.printing.latex import LatexPrinter
 __all__ = ["latex", "symbol_latex", "document"]
 
 _GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "kappa", "lambda", "mu", "nu",
-    "xi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "eta",
+    "theta",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "rho",
+    "sigma",
+    "tau",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
 }
 
 
@@ -59,13 +76,13 @@ class _PaperPrinter(LatexPrinter):
         return symbol_latex(expr.name)
 
     def _print_Heaviside(self, expr, exp=None):
-        tex = r"\Theta\left(%s\right)" % self._print(expr.args[0])
+        tex = rf"\Theta\left({self._print(expr.args[0])}\right)"
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
     def _print_Function(self, expr, exp=None):
         name = expr.func.__name__
         if name in ("asin", "acos", "atan"):
-            tex = r"\arc%s\left(%s\right)" % (name[1:], self._print(expr.args[0]))
+            tex = rf"\arc{name[1:]}\left({self._print(expr.args[0])}\right)"
             return tex if exp is None else rf"{tex}^{{{exp}}}"
         return super()._print_Function(expr, exp)
 

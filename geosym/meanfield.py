@@ -33,13 +33,26 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
-from .activations import X, Activation, activation
+from .activations import Activation, X, activation
 from .errors import ConvergenceError, NumericalError
 from .gaussian import Expectation, expect
 from .latex import latex as paper_latex
 
-__all__ = ["MeanField", "Kernels", "kernels", "FixedPoint", "DepthScales", "PhaseDiagram",
-           "ForwardResult", "BackwardResult", "Q", "Q1", "Q2", "SIGMA_W2", "SIGMA_B2"]
+__all__ = [
+    "MeanField",
+    "Kernels",
+    "kernels",
+    "FixedPoint",
+    "DepthScales",
+    "PhaseDiagram",
+    "ForwardResult",
+    "BackwardResult",
+    "Q",
+    "Q1",
+    "Q2",
+    "SIGMA_W2",
+    "SIGMA_B2",
+]
 
 _PLAIN_ITERATIONS = 30
 _Q_UNBOUNDED = 1e12
@@ -104,7 +117,7 @@ def _evaluate(e: Expectation, name: str, *args: Any) -> Any:
                 f"{name} of {e.functions[0].name} has no closed form ({e.method}); evaluate it "
                 "at numbers instead of symbols"
             )
-        return e.expr.subs(dict(zip(e.symbols, args)))
+        return e.expr.subs(dict(zip(e.symbols, args, strict=False)))
     return e.numeric()(*[np.asarray(a, dtype=float) for a in args])
 
 
@@ -126,8 +139,10 @@ class FixedPoint:
     phase: str  # "ordered" (chi1 < 1), "chaotic" (chi1 > 1) or "critical"
 
     def to_dict(self) -> dict:
-        return {k: (float(v) if isinstance(v, (float, np.floating)) else v)
-                for k, v in self.__dict__.items()}
+        return {
+            k: (float(v) if isinstance(v, (float, np.floating)) else v)
+            for k, v in self.__dict__.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -168,8 +183,15 @@ class PhaseDiagram:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5, 4))
-        mesh = ax.pcolormesh(self.sigma_w2, self.sigma_b2, np.log(self.chi1), cmap="RdBu_r",
-                             shading="auto", vmin=-1, vmax=1)
+        mesh = ax.pcolormesh(
+            self.sigma_w2,
+            self.sigma_b2,
+            np.log(self.chi1),
+            cmap="RdBu_r",
+            shading="auto",
+            vmin=-1,
+            vmax=1,
+        )
         ax.contour(self.sigma_w2, self.sigma_b2, self.chi1, levels=[1.0], colors="k")
         fig.colorbar(mesh, ax=ax, label=r"$\ln\chi_1$")
         ax.set_xlabel(r"$\sigma_w^2$")
@@ -237,8 +259,10 @@ class MeanField:
         self.kernels = kernels(self.activation)
 
     def __repr__(self) -> str:
-        return (f"MeanField({self.activation.name!r}, sigma_w2={self.sigma_w2}, "
-                f"sigma_b2={self.sigma_b2})")
+        return (
+            f"MeanField({self.activation.name!r}, sigma_w2={self.sigma_w2}, "
+            f"sigma_b2={self.sigma_b2})"
+        )
 
     # -- maps -------------------------------------------------------------------------------
     def q_map(self, q: Any) -> Any:
@@ -289,8 +313,11 @@ class MeanField:
         # point (or grows without bound); Newton then polishes.
         for _ in range(_PLAIN_ITERATIONS):
             with np.errstate(all="ignore"):
-                q = np.where(np.isfinite(q) & (q < _Q_UNBOUNDED), MeanField(
-                    self.activation, sw2, sb2).q_map(np.minimum(q, _Q_UNBOUNDED)), np.inf)
+                q = np.where(
+                    np.isfinite(q) & (q < _Q_UNBOUNDED),
+                    MeanField(self.activation, sw2, sb2).q_map(np.minimum(q, _Q_UNBOUNDED)),
+                    np.inf,
+                )
         active = np.isfinite(q)
         q[~active] = np.nan
         for _ in range(max_iter):
@@ -316,7 +343,7 @@ class MeanField:
             q[np.nonzero(finite)[0][unstable]] = np.nan
         if strict and (np.any(active) or np.any(np.isnan(q))):
             raise ConvergenceError(
-                f"the q-map has no stable finite fixed point at these sigma_w2, sigma_b2: the "
+                "the q-map has no stable finite fixed point at these sigma_w2, sigma_b2: the "
                 "length q grows without bound (e.g. ReLU with sigma_w2 > 2, or sigma_w2 = 2 "
                 "with sigma_b2 > 0), or converges too slowly"
             )
@@ -328,8 +355,9 @@ class MeanField:
         if np.ndim(self.sigma_w2) or np.ndim(self.sigma_b2):
             raise ValueError("fixed_point needs scalar sigma_w2, sigma_b2 (use phase_diagram)")
         numeric = MeanField(self.activation, _as_float(self.sigma_w2), _as_float(self.sigma_b2))
-        if numeric is not self and (isinstance(self.sigma_w2, sp.Basic) or
-                                    isinstance(self.sigma_b2, sp.Basic)):
+        if numeric is not self and (
+            isinstance(self.sigma_w2, sp.Basic) or isinstance(self.sigma_b2, sp.Basic)
+        ):
             return numeric.fixed_point(tol, max_iter)
         q_star = float(self._q_star())
         chi1 = float(self.chi1(q_star))
@@ -370,7 +398,8 @@ class MeanField:
         chi1 = np.full(q_star.shape, np.inf)  # q -> infinity: no fixed point (unbounded growth)
         sw2_full = np.broadcast_to(sw2[None, :], q_star.shape)
         chi1[finite] = MeanField(self.activation, sw2_full[finite], 0.0).backward_map(
-            q_star[finite])
+            q_star[finite]
+        )
         boundary = np.full(sb2.shape, np.nan)
         for i, row in enumerate(chi1):  # one interpolation per sigma_b2 row (not a hot path)
             above = np.nonzero(row >= 1.0)[0]
@@ -380,8 +409,9 @@ class MeanField:
         return PhaseDiagram(sw2, sb2, q_star, chi1, boundary)
 
     # -- layer recursions -------------------------------------------------------------------
-    def forward(self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0,
-                q2_0: Any = 0.0) -> ForwardResult:
+    def forward(
+        self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
+    ) -> ForwardResult:
         r"""Forward order parameters for ``depth`` = L weight layers (fim.md §1.4).
 
         ``q1_0, q2_0`` are :math:`\hat q_1^0 = \|x\|^2/M_0` and :math:`\hat q_2^0 = x\cdot x'/M_0`.
@@ -408,8 +438,14 @@ class MeanField:
                 qh2.append(np.nan)
         return ForwardResult(q1, q2, qh1, qh2)
 
-    def backward(self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0,
-                 q2_0: Any = 0.0, forward: ForwardResult | None = None) -> BackwardResult:
+    def backward(
+        self,
+        depth: int,
+        alphas: Sequence[float] | None = None,
+        q1_0: Any = 1.0,
+        q2_0: Any = 0.0,
+        forward: ForwardResult | None = None,
+    ) -> BackwardResult:
         r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`."""
         fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
         qt1 = [np.nan] * (depth + 1)
@@ -436,8 +472,10 @@ class MeanField:
         ]
         lines = []
         for lhs, e, _sym, wrap in rows:
-            rhs = paper_latex(wrap(e.expr)) if e.expr is not None else (
-                paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1)
+            rhs = (
+                paper_latex(wrap(e.expr))
+                if e.expr is not None
+                else (paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1))
             )
             lines.append(f"{lhs} = {rhs}")
         return "\n".join(lines)
@@ -462,7 +500,9 @@ def _phase(chi1: float) -> str:
 
 def _check_depth(depth: Any) -> None:
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth (number of weight layers L) must be an integer >= 1, got {depth!r}")
+        raise ValueError(
+            f"depth (number of weight layers L) must be an integer >= 1, got {depth!r}"
+        )
 
 
 def _check_alphas(alphas: Sequence[float] | None, depth: int) -> None:

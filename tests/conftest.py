@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(96)
 
 
@@ -23,8 +22,15 @@ def reference_expectation(f, g, cov, kinks_f=(), kinks_g=(), width=11.0):
         a = float(cov[0][0])
         sa = math.sqrt(a)
         pts = [k / sa for k in kinks_f if abs(k / sa) < width] if sa > 0 else []
-        val, _ = integrate.quad(lambda z: phi(z) * float(f(sa * z)), -width, width, points=pts or None,
-                                epsabs=1e-14, epsrel=1e-13, limit=400)
+        val, _ = integrate.quad(
+            lambda z: phi(z) * float(f(sa * z)),
+            -width,
+            width,
+            points=pts or None,
+            epsabs=1e-14,
+            epsrel=1e-13,
+            limit=400,
+        )
         return val
     a, c, b = float(cov[0][0]), float(cov[0][1]), float(cov[1][1])
     sa = math.sqrt(a)
@@ -44,8 +50,15 @@ def reference_expectation(f, g, cov, kinks_f=(), kinks_g=(), width=11.0):
 
     pts = [k / sa for k in kinks_f] + ([k / slope for k in kinks_g] if abs(slope) > 1e-14 else [])
     pts = [p for p in pts if abs(p) < width]
-    val, _ = integrate.quad(lambda z: phi(z) * float(f(sa * z)) * inner(z), -width, width,
-                            points=pts or None, epsabs=1e-13, epsrel=1e-12, limit=400)
+    val, _ = integrate.quad(
+        lambda z: phi(z) * float(f(sa * z)) * inner(z),
+        -width,
+        width,
+        points=pts or None,
+        epsabs=1e-13,
+        epsrel=1e-12,
+        limit=400,
+    )
     return val
 
 

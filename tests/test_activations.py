@@ -10,8 +10,23 @@ import geosym as gs
 from geosym.activations import REGISTRY, X
 
 REQUIRED = [
-    "linear", "relu", "leaky_relu", "abs", "step", "sign", "tanh", "erf", "sigmoid", "softplus",
-    "gelu", "silu", "swish", "elu", "sin", "cos", "gaussian",
+    "linear",
+    "relu",
+    "leaky_relu",
+    "abs",
+    "step",
+    "sign",
+    "tanh",
+    "erf",
+    "sigmoid",
+    "softplus",
+    "gelu",
+    "silu",
+    "swish",
+    "elu",
+    "sin",
+    "cos",
+    "gaussian",
 ]
 
 
@@ -83,8 +98,15 @@ def test_derivatives():
 
 @pytest.mark.parametrize(
     "spec, kinks",
-    [("relu", (0.0,)), ("tanh", ()), ("hard_tanh", (-1.0, 1.0)), ("abs(x - 1)", (1.0,)),
-     ("leaky_relu(x, 0.2)", (0.0,)), ("max(x, 2*x - 1)", (1.0,)), ("sign(x + 0.5)", (-0.5,))],
+    [
+        ("relu", (0.0,)),
+        ("tanh", ()),
+        ("hard_tanh", (-1.0, 1.0)),
+        ("abs(x - 1)", (1.0,)),
+        ("leaky_relu(x, 0.2)", (0.0,)),
+        ("max(x, 2*x - 1)", (1.0,)),
+        ("sign(x + 0.5)", (-0.5,)),
+    ],
 )
 def test_kinks(spec, kinks):
     assert gs.activation(spec).kinks == pytest.approx(kinks)

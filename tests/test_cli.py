@@ -14,8 +14,13 @@ def test_derive_json_closed_and_numeric(capsys):
     assert main(["derive", "erf", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     names = [k["name"] for k in d["kernels"]]
-    assert names == ["q-map kernel", "cross map kernel", "backward map kernel",
-                     "backward cross map kernel", "chi_1"]
+    assert names == [
+        "q-map kernel",
+        "cross map kernel",
+        "backward map kernel",
+        "backward cross map kernel",
+        "chi_1",
+    ]
     assert all(k["method"].startswith("closed form") for k in d["kernels"])
     assert main(["derive", "tanh", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
@@ -33,22 +38,54 @@ def test_derive_text_and_fixed_point(capsys):
 def test_derive_tex_compiles(spec, tmp_path):
     tex = tmp_path / "kernels.tex"
     assert main(["derive", spec, "--tex", str(tex), "--sigma-w2", "1.5", "--sigma-b2", "0.1"]) == 0
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout[-2000:]
     assert (tmp_path / "kernels.pdf").stat().st_size > 1000
 
 
 def test_derivation_latex_is_paper_style():
     d = derivation("erf")
-    assert r"\arcsin" in d["kernels"][1]["latex"] and "operatorname{asin}" not in d["kernels"][1]["latex"]
+    assert (
+        r"\arcsin" in d["kernels"][1]["latex"]
+        and "operatorname{asin}" not in d["kernels"][1]["latex"]
+    )
 
 
 def test_fim_theory_and_simulation(capsys, tmp_path):
     plot = tmp_path / "spec.png"
-    assert main(["fim", "tanh", "--sigma-w2", "3", "--sigma-b2", "0.64", "--depth", "3",
-                 "--width", "200", "--samples", "8", "--outputs", "2", "--simulate",
-                 "--seeds", "2", "--json", "--plot", str(plot)]) == 0
+    assert (
+        main(
+            [
+                "fim",
+                "tanh",
+                "--sigma-w2",
+                "3",
+                "--sigma-b2",
+                "0.64",
+                "--depth",
+                "3",
+                "--width",
+                "200",
+                "--samples",
+                "8",
+                "--outputs",
+                "2",
+                "--simulate",
+                "--seeds",
+                "2",
+                "--json",
+                "--plot",
+                str(plot),
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
     assert 0.85 < d["ratio"]["lambda_max"] < 1.25  # M = 200, 2 nets: finite-width scatter
     assert plot.stat().st_size > 1000
@@ -67,10 +104,14 @@ def test_phase_plot(tmp_path, capsys):
         (["derive", "__import__('os')"], "not allowed"),
         (["derive", "tanh(y)"], "'y'"),
         (["derive", "tanh", "--sigma-w2", "1"], "both"),
-        (["fim", "tanh", "--sigma-w2", "-1", "--sigma-b2", "0", "--depth", "3", "--width", "10"],
-         "sigma_w2"),
-        (["fim", "tanh", "--sigma-w2", "1", "--sigma-b2", "0", "--depth", "3", "--width", "0"],
-         "width"),
+        (
+            ["fim", "tanh", "--sigma-w2", "-1", "--sigma-b2", "0", "--depth", "3", "--width", "10"],
+            "sigma_w2",
+        ),
+        (
+            ["fim", "tanh", "--sigma-w2", "1", "--sigma-b2", "0", "--depth", "3", "--width", "0"],
+            "width",
+        ),
         (["phase", "tanh", "--sw2", "a,b"], "sw2"),
     ],
 )

@@ -10,8 +10,9 @@ from geosym.fisher import fim_statistics
 
 
 def test_identities_between_statistics():
-    st = fim_statistics("tanh", 3.0, 0.64, depth=4, width=800, outputs=3, samples=16,
-                        alphas=[1.5, 2.0, 0.5, 1.0])
+    st = fim_statistics(
+        "tanh", 3.0, 0.64, depth=4, width=800, outputs=3, samples=16, alphas=[1.5, 2.0, 0.5, 1.0]
+    )
     a, M, C, T = st.alpha, 800, 3, 16
     k1, k2 = st.kappa1, st.kappa2
     lam1 = a * M * (k1 + (T - 1) * k2) / T
@@ -63,8 +64,9 @@ def test_vectorised_grid_matches_scalar_calls():
     ],
 )
 def test_bad_input(kwargs, err, match):
-    base = dict(activation="tanh", sigma_w2=2.0, sigma_b2=0.1, depth=3, width=100, outputs=1,
-                samples=5)
+    base = dict(
+        activation="tanh", sigma_w2=2.0, sigma_b2=0.1, depth=3, width=100, outputs=1, samples=5
+    )
     base.update(kwargs)
     with pytest.raises(err, match=match):
         fim_statistics(**base)
@@ -85,8 +87,9 @@ CASES = [
 
 @pytest.mark.parametrize("spec, sw2, sb2, alphas, C, T", CASES)
 def test_theory_matches_measurement_at_moderate_width(spec, sw2, sb2, alphas, C, T):
-    cmp = compare_fim(spec, sw2, sb2, depth=3, widths=(400,), outputs=C, samples=T, alphas=alphas,
-                      seeds=4, seed=1)
+    cmp = compare_fim(
+        spec, sw2, sb2, depth=3, widths=(400,), outputs=C, samples=T, alphas=alphas, seeds=4, seed=1
+    )
     r = cmp.rows[0].ratio
     assert 0.93 <= r["lambda_max"] <= 1.15, r
     assert 0.93 <= r["s_lambda"] <= 1.2, r
@@ -98,16 +101,26 @@ def test_theory_matches_measurement_at_moderate_width(spec, sw2, sb2, alphas, C,
 @pytest.mark.parametrize("spec, sw2, sb2", [("tanh", 3.0, 0.64), ("relu", 2.0, 0.1)])
 def test_ratios_converge_with_width(spec, sw2, sb2):
     """M = 250 ... 4000: at M = 4000 every ratio is within 4 % of 1 (fim.md §1.7: <= 5 % at M >= 2000)."""
-    cmp = compare_fim(spec, sw2, sb2, depth=3, widths=(250, 1000, 4000), outputs=2, samples=10,
-                      seeds=4, seed=2)
+    cmp = compare_fim(
+        spec, sw2, sb2, depth=3, widths=(250, 1000, 4000), outputs=2, samples=10, seeds=4, seed=2
+    )
     assert cmp.max_deviation(4000) <= 0.04
     assert cmp.rows[-1].ratio["lambda_max"] <= cmp.rows[0].ratio["lambda_max"] + 0.02
 
 
 def test_learning_rate_bound_on_gradient_descent():
     """fim.md §1.6: loss decreases monotonically for eta < eta_c = 2/lambda_max, not above."""
-    sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=200, samples=30,
-                                factors=(0.5, 0.9, 1.5, 2.5), steps=80, seed=0)
+    sweep = learning_rate_sweep(
+        "tanh",
+        3.0,
+        0.64,
+        depth=3,
+        width=200,
+        samples=30,
+        factors=(0.5, 0.9, 1.5, 2.5),
+        steps=80,
+        seed=0,
+    )
     by = {row.factor: row for row in sweep.rows}
     assert by[0.5].monotone and by[0.9].monotone
     assert not by[1.5].monotone and by[1.5].peak_ratio > 1.05

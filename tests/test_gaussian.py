@@ -5,24 +5,39 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import reference_expectation as reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import geosym as gs
-from conftest import reference_expectation as reference
 
 Q1, Q2 = sp.symbols("q1 q2", positive=True)
 
 # functions the closed-form rules must handle, with their kinks
 CLOSED = {
-    "erf": (), "erf(2*x)": (), "erf(x/sqrt(2))": (), "relu": (0.0,), "step": (0.0,),
-    "sign": (0.0,), "abs": (0.0,), "leaky_relu(x, 0.2)": (0.0,), "gelu": (), "gaussian": (),
-    "sin": (), "cos(2*x)": (), "x**3": (), "exp(x/2)": (), "linear": (), "x*erf(x)": (),
-    "exp(-x**2)*x**2": (), "x**2*step(x)": (0.0,),
+    "erf": (),
+    "erf(2*x)": (),
+    "erf(x/sqrt(2))": (),
+    "relu": (0.0,),
+    "step": (0.0,),
+    "sign": (0.0,),
+    "abs": (0.0,),
+    "leaky_relu(x, 0.2)": (0.0,),
+    "gelu": (),
+    "gaussian": (),
+    "sin": (),
+    "cos(2*x)": (),
+    "x**3": (),
+    "exp(x/2)": (),
+    "linear": (),
+    "x*erf(x)": (),
+    "exp(-x**2)*x**2": (),
+    "x**2*step(x)": (0.0,),
 }
 
 covariances = st.tuples(
-    st.floats(0.05, 10.0), st.floats(0.05, 10.0),
+    st.floats(0.05, 10.0),
+    st.floats(0.05, 10.0),
     st.one_of(st.floats(-0.999, 0.999), st.sampled_from([-0.9995, 0.9995, 0.9999, -0.9999, 0.0])),
 )
 
@@ -93,14 +108,33 @@ def _committee_erf(cov):
     c = np.asarray(cov, dtype=float)
     if c.shape == (3, 3):
         lam3 = (1 + c[0, 0]) * (1 + c[2, 2]) - c[0, 2] ** 2
-        return 2 / np.pi / np.sqrt(lam3) * (c[1, 2] * (1 + c[0, 0]) - c[0, 1] * c[0, 2]) / (1 + c[0, 0])
+        return (
+            2
+            / np.pi
+            / np.sqrt(lam3)
+            * (c[1, 2] * (1 + c[0, 0]) - c[0, 1] * c[0, 2])
+            / (1 + c[0, 0])
+        )
     lam4 = (1 + c[0, 0]) * (1 + c[1, 1]) - c[0, 1] ** 2
-    lam0 = (lam4 * c[2, 3] - c[1, 2] * c[1, 3] * (1 + c[0, 0]) - c[0, 2] * c[0, 3] * (1 + c[1, 1])
-            + c[0, 1] * c[0, 2] * c[1, 3] + c[0, 1] * c[0, 3] * c[1, 2])
-    lam1 = (lam4 * (1 + c[2, 2]) - c[1, 2] ** 2 * (1 + c[0, 0]) - c[0, 2] ** 2 * (1 + c[1, 1])
-            + 2 * c[0, 1] * c[0, 2] * c[1, 2])
-    lam2 = (lam4 * (1 + c[3, 3]) - c[1, 3] ** 2 * (1 + c[0, 0]) - c[0, 3] ** 2 * (1 + c[1, 1])
-            + 2 * c[0, 1] * c[0, 3] * c[1, 3])
+    lam0 = (
+        lam4 * c[2, 3]
+        - c[1, 2] * c[1, 3] * (1 + c[0, 0])
+        - c[0, 2] * c[0, 3] * (1 + c[1, 1])
+        + c[0, 1] * c[0, 2] * c[1, 3]
+        + c[0, 1] * c[0, 3] * c[1, 2]
+    )
+    lam1 = (
+        lam4 * (1 + c[2, 2])
+        - c[1, 2] ** 2 * (1 + c[0, 0])
+        - c[0, 2] ** 2 * (1 + c[1, 1])
+        + 2 * c[0, 1] * c[0, 2] * c[1, 2]
+    )
+    lam2 = (
+        lam4 * (1 + c[3, 3])
+        - c[1, 3] ** 2 * (1 + c[0, 0])
+        - c[0, 3] ** 2 * (1 + c[1, 1])
+        + 2 * c[0, 1] * c[0, 3] * c[1, 3]
+    )
     return 4 / np.pi**2 / np.sqrt(lam4) * np.arcsin(lam0 / np.sqrt(lam1 * lam2))
 
 
@@ -132,7 +166,8 @@ def test_relu_i3_by_stein_matches_formula(rng):
         got = float(gs.expect(["step", "x", "relu"], c))
         rho13 = c[0, 2] / np.sqrt(c[0, 0] * c[2, 2])
         want = c[1, 2] * (0.25 + np.arcsin(rho13) / (2 * np.pi)) + c[0, 1] * np.sqrt(
-            c[0, 0] * c[2, 2] - c[0, 2] ** 2) / (2 * np.pi * c[0, 0])
+            c[0, 0] * c[2, 2] - c[0, 2] ** 2
+        ) / (2 * np.pi * c[0, 0])
         assert got == pytest.approx(want, rel=1e-11)
 
 
@@ -148,7 +183,9 @@ def test_numeric_vectorised_with_broadcasting():
 def test_expectation_interface():
     e = gs.expect(["relu", "relu"], [[1, 0.5], [0.5, 1]])
     assert e.error == 0.0 and e.symbols == ()
-    assert float(e) == pytest.approx((math.sqrt(0.75) + 0.5 * (math.pi - math.acos(0.5))) / (2 * math.pi))
+    assert float(e) == pytest.approx(
+        (math.sqrt(0.75) + 0.5 * (math.pi - math.acos(0.5))) / (2 * math.pi)
+    )
     assert r"\mathbb{E}" in e.latex()
     assert e.to_dict()["method"].startswith("closed form")
     s = gs.expect(["erf", "erf"], [[Q1, Q2], [Q2, Q1]])

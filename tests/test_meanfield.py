@@ -83,7 +83,7 @@ def test_phase_diagram_edge_of_chaos_relu_and_tanh():
     assert pd.boundary[0] == pytest.approx(2.0, abs=1e-9)  # chi1 = sigma_w2/2
     assert np.all(np.isinf(pd.chi1[0, pd.sigma_w2 > 2]))  # q grows without bound
     pd = MeanField("tanh", 1, 0).phase_diagram(np.linspace(0.5, 4, 30), np.array([0.05, 0.64]))
-    for sb2, sw2 in zip(pd.sigma_b2, pd.boundary):
+    for sb2, sw2 in zip(pd.sigma_b2, pd.boundary, strict=False):
         assert MeanField("tanh", sw2, sb2).fixed_point().chi1 == pytest.approx(1.0, abs=0.02)
 
 
@@ -99,7 +99,10 @@ def test_forward_backward_tc_shapes_and_overflow():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"sigma_w2": -1.0, "sigma_b2": 0.1}, "sigma_w2"), ({"sigma_w2": 1.0, "sigma_b2": np.nan}, "sigma_b2")],
+    [
+        ({"sigma_w2": -1.0, "sigma_b2": 0.1}, "sigma_w2"),
+        ({"sigma_w2": 1.0, "sigma_b2": np.nan}, "sigma_b2"),
+    ],
 )
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -33,7 +33,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         mod = importlib.import_module(module, __name__)
         command = mod.add_parser(sub)
         command.set_defaults(_run=mod.run)

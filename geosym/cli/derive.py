@@ -29,39 +29,54 @@ def derivation(spec: str, sigma_w2: float | None = None, sigma_b2: float | None 
     items: list[dict[str, Any]] = []
     for key, e in (("V", k.V), ("Vc", k.Vc), ("D", k.D), ("Dc", k.Dc)):
         title, definition = _TITLES[key]
-        items.append({
-            "name": title,
-            "definition": definition,
-            "closed_form": None if e.expr is None else str(e.expr),
-            "latex": None if e.expr is None else paper_latex(e.expr),
-            "method": e.method,
-            "error": e.error,
-        })
+        items.append(
+            {
+                "name": title,
+                "definition": definition,
+                "closed_form": None if e.expr is None else str(e.expr),
+                "latex": None if e.expr is None else paper_latex(e.expr),
+                "method": e.method,
+                "error": e.error,
+            }
+        )
     chi1 = None if k.D.expr is None else SIGMA_W2 * k.D.expr
-    items.append({
-        "name": "chi_1",
-        "definition": r"\chi_1(q) = \sigma_w^2\,\mathbb{E}[\phi'(u)^2]",
-        "closed_form": None if chi1 is None else str(chi1),
-        "latex": None if chi1 is None else paper_latex(chi1),
-        "method": k.D.method,
-        "error": k.D.error,
-    })
-    out: dict[str, Any] = {"activation": phi.name, "expr": str(phi.expr),
-                           "activation_latex": phi.latex(), "kernels": items}
+    items.append(
+        {
+            "name": "chi_1",
+            "definition": r"\chi_1(q) = \sigma_w^2\,\mathbb{E}[\phi'(u)^2]",
+            "closed_form": None if chi1 is None else str(chi1),
+            "latex": None if chi1 is None else paper_latex(chi1),
+            "method": k.D.method,
+            "error": k.D.error,
+        }
+    )
+    out: dict[str, Any] = {
+        "activation": phi.name,
+        "expr": str(phi.expr),
+        "activation_latex": phi.latex(),
+        "kernels": items,
+    }
     if sigma_w2 is not None and sigma_b2 is not None:
         mf = MeanField(phi, sigma_w2, sigma_b2)
         fp = mf.fixed_point()
         ds = mf.depth_scales()
-        out["fixed_point"] = {"sigma_w2": sigma_w2, "sigma_b2": sigma_b2, **fp.to_dict(),
-                              "xi_q": float(ds.xi_q), "xi_c": float(ds.xi_c)}
+        out["fixed_point"] = {
+            "sigma_w2": sigma_w2,
+            "sigma_b2": sigma_b2,
+            **fp.to_dict(),
+            "xi_q": float(ds.xi_q),
+            "xi_c": float(ds.xi_c),
+        }
     return out
 
 
 def _tex(d: dict) -> str:
     body = [f"Activation: $\\phi(x) = {d['activation_latex']}$.\n"]
     for item in d["kernels"]:
-        rhs = item["latex"] if item["latex"] is not None else (
-            r"\text{no closed form; certified quadrature}"
+        rhs = (
+            item["latex"]
+            if item["latex"] is not None
+            else (r"\text{no closed form; certified quadrature}")
         )
         body.append(
             f"\\paragraph{{{item['name'].replace('_', ' ')}}} ({item['method'].replace('_', ' ')}; "
@@ -88,7 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "backward maps E[phi'(u)^2], E[phi'(u1)phi'(u2)] and chi_1 of an activation: closed "
         "form where one exists, certified quadrature otherwise.",
     )
-    p.add_argument("spec", help="registry name (tanh, relu, ...) or expression in x, e.g. 'x*sigmoid(x)'")
+    p.add_argument(
+        "spec", help="registry name (tanh, relu, ...) or expression in x, e.g. 'x*sigmoid(x)'"
+    )
     p.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--tex", metavar="FILE", help="write a complete LaTeX document to FILE")
@@ -116,10 +133,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  method: {item['method']}; error <= {item['error']:.1e}")
     if "fixed_point" in d:
         fp = d["fixed_point"]
-        print(f"\nfixed point: q* = {fp['q_star']:.12g}, c* = {fp['c_star']:.12g}, "
-              f"chi1 = {fp['chi1']:.12g} ({fp['phase']}), xi_q = {fp['xi_q']:.6g}, "
-              f"xi_c = {fp['xi_c']:.6g}")
+        print(
+            f"\nfixed point: q* = {fp['q_star']:.12g}, c* = {fp['c_star']:.12g}, "
+            f"chi1 = {fp['chi1']:.12g} ({fp['phase']}), xi_q = {fp['xi_q']:.6g}, "
+            f"xi_c = {fp['xi_c']:.6g}"
+        )
     if args.tex:
         print(f"\nLaTeX document written to {args.tex}")
     return 0
-

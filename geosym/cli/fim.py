@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, required=True, help="M")
     p.add_argument("--outputs", type=int, default=1, help="C (default 1)")
     p.add_argument("--samples", type=int, default=10, help="T (default 10)")
-    p.add_argument("--alphas", type=str, default=None,
-                   help="comma-separated width ratios alpha_0..alpha_(L-1)")
+    p.add_argument(
+        "--alphas", type=str, default=None, help="comma-separated width ratios alpha_0..alpha_(L-1)"
+    )
     p.add_argument("--simulate", action="store_true", help="also measure on random networks")
     p.add_argument("--seeds", type=int, default=3, help="networks to average with --simulate")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -69,35 +70,57 @@ def _plot_spectrum(path: str, spectrum: np.ndarray, m_lambda: float, lambda_max:
 
 def run(args: argparse.Namespace) -> int:
     alphas = _alphas(args.alphas)
-    theory = fim_statistics(args.spec, args.sigma_w2, args.sigma_b2, args.depth, args.width,
-                            args.outputs, args.samples, alphas=alphas)
+    theory = fim_statistics(
+        args.spec,
+        args.sigma_w2,
+        args.sigma_b2,
+        args.depth,
+        args.width,
+        args.outputs,
+        args.samples,
+        alphas=alphas,
+    )
     out = {"theory": theory.to_dict()}
     if args.plot and not args.simulate:
         raise ValueError("--plot draws the measured spectrum: add --simulate")
     if args.simulate:
         from ..experiments import compare_fim
 
-        cmp = compare_fim(args.spec, args.sigma_w2, args.sigma_b2, args.depth, (args.width,),
-                          args.outputs, args.samples, alphas, seeds=args.seeds)
+        cmp = compare_fim(
+            args.spec,
+            args.sigma_w2,
+            args.sigma_b2,
+            args.depth,
+            (args.width,),
+            args.outputs,
+            args.samples,
+            alphas,
+            seeds=args.seeds,
+        )
         row = cmp.rows[0]
         out["measured"] = {"mean": row.measured_mean, "se": row.measured_se}
         out["ratio"] = row.ratio
         if args.plot:
-            _plot_spectrum(args.plot, cmp.spectrum, float(theory.m_lambda),
-                           float(theory.lambda_max))
+            _plot_spectrum(
+                args.plot, cmp.spectrum, float(theory.m_lambda), float(theory.lambda_max)
+            )
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
     t = out["theory"]
-    print(f"{args.spec}: sigma_w2={args.sigma_w2}, sigma_b2={args.sigma_b2}, L={args.depth}, "
-          f"M={args.width}, C={args.outputs}, T={args.samples}, P={t['n_params']}")
+    print(
+        f"{args.spec}: sigma_w2={args.sigma_w2}, sigma_b2={args.sigma_b2}, L={args.depth}, "
+        f"M={args.width}, C={args.outputs}, T={args.samples}, P={t['n_params']}"
+    )
     print(f"  kappa1 = {t['kappa1']:.6g}, kappa2 = {t['kappa2']:.6g}, alpha = {t['alpha']:.6g}")
     for name in ("m_lambda", "s_lambda", "lambda_max", "lambda_2", "eta_critical"):
         line = f"  {name:12s} theory {t[name]:.6g}"
         if args.simulate and name in out["ratio"]:
-            line += (f"   measured {out['measured']['mean'][name]:.6g} "
-                     f"± {out['measured']['se'][name]:.2g}   ratio {out['ratio'][name]:.4f}")
+            line += (
+                f"   measured {out['measured']['mean'][name]:.6g} "
+                f"± {out['measured']['se'][name]:.2g}   ratio {out['ratio'][name]:.4f}"
+            )
         print(line)
     if args.plot:
         print(f"spectrum plot written to {args.plot}")

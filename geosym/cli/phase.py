@@ -14,9 +14,12 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("phase", help="chi_1 phase diagram (order/chaos) of an activation",
-                       description="chi_1 at the q-map fixed point over a (sigma_w2, sigma_b2) "
-                       "grid, and the edge of chaos chi_1 = 1 (Poole et al. 2016).")
+    p = sub.add_parser(
+        "phase",
+        help="chi_1 phase diagram (order/chaos) of an activation",
+        description="chi_1 at the q-map fixed point over a (sigma_w2, sigma_b2) "
+        "grid, and the edge of chaos chi_1 = 1 (Poole et al. 2016).",
+    )
     p.add_argument("spec", help="activation: registry name or expression in x")
     p.add_argument("--sw2", default="0.5,4,40", help="sigma_w2 grid 'start,stop,num'")
     p.add_argument("--sb2", default="0.01,1,30", help="sigma_b2 grid 'start,stop,num'")
@@ -43,9 +46,12 @@ def run(args: argparse.Namespace) -> int:
         print()
         return 0
     print(f"{args.spec}: edge of chaos (chi_1 = 1), sigma_w2 at each sigma_b2:")
-    for b, w in zip(sb2, diagram.boundary):
-        print(f"  sigma_b2 = {b:.4g}: sigma_w2 = {w:.6g}" if np.isfinite(w) else
-              f"  sigma_b2 = {b:.4g}: no crossing in the grid")
+    for b, w in zip(sb2, diagram.boundary, strict=False):
+        print(
+            f"  sigma_b2 = {b:.4g}: sigma_w2 = {w:.6g}"
+            if np.isfinite(w)
+            else f"  sigma_b2 = {b:.4g}: no crossing in the grid"
+        )
     if args.plot:
         print(f"phase diagram written to {args.plot}")
     return 0

@@ -13,5 +13,11 @@ from .fisher import (
     learning_rate_sweep,
 )
 
-__all__ = ["FIMComparison", "FIMComparisonRow", "compare_fim", "LRSweep", "LRSweepRow",
-           "learning_rate_sweep"]
+__all__ = [
+    "FIMComparison",
+    "FIMComparisonRow",
+    "compare_fim",
+    "LRSweep",
+    "LRSweepRow",
+    "learning_rate_sweep",
+]

@@ -20,8 +20,14 @@ from ..fisher import FIMStatistics, fim_statistics
 from ..nn import MLP, gaussian_inputs, random_targets
 from ..nn import fim_statistics as measure_fim
 
-__all__ = ["FIMComparison", "FIMComparisonRow", "compare_fim", "LRSweep", "LRSweepRow",
-           "learning_rate_sweep"]
+__all__ = [
+    "FIMComparison",
+    "FIMComparisonRow",
+    "compare_fim",
+    "LRSweep",
+    "LRSweepRow",
+    "learning_rate_sweep",
+]
 
 _FIELDS = ("m_lambda", "s_lambda", "lambda_max", "lambda_2")
 
@@ -74,9 +80,14 @@ class FIMComparison:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         widths = [r.width for r in self.rows]
         for name in _FIELDS:
-            ax.errorbar(widths, [r.ratio[name] for r in self.rows],
-                        yerr=[r.ratio_se[name] for r in self.rows], marker="o", capsize=3,
-                        label=name)
+            ax.errorbar(
+                widths,
+                [r.ratio[name] for r in self.rows],
+                yerr=[r.ratio_se[name] for r in self.rows],
+                marker="o",
+                capsize=3,
+                label=name,
+            )
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("width M")
@@ -115,8 +126,9 @@ def compare_fim(
     rows = []
     spectrum = np.empty(0)
     for m in widths:
-        theory: FIMStatistics = fim_statistics(phi, sigma_w2, sigma_b2, depth, m, outputs, samples,
-                                               alphas=a)
+        theory: FIMStatistics = fim_statistics(
+            phi, sigma_w2, sigma_b2, depth, m, outputs, samples, alphas=a
+        )
         th = {name: float(getattr(theory, name)) for name in _FIELDS}
         ws = _widths(m, a, outputs)
         values = {name: [] for name in _FIELDS}
@@ -128,15 +140,32 @@ def compare_fim(
                 values[name].append(float(getattr(st, name)))
             spectrum = np.asarray(st.spectrum)
         mean = {k: float(np.mean(v)) for k, v in values.items()}
-        se = {k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-              for k, v in values.items()}
-        rows.append(FIMComparisonRow(
-            width=int(m), theory=th, measured_mean=mean, measured_se=se,
-            ratio={k: mean[k] / th[k] for k in _FIELDS},
-            ratio_se={k: se[k] / th[k] for k in _FIELDS},
-        ))
-    return FIMComparison(phi.name, float(sigma_w2), float(sigma_b2), depth, outputs, samples, a,
-                         seeds, tuple(rows), spectrum)
+        se = {
+            k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+            for k, v in values.items()
+        }
+        rows.append(
+            FIMComparisonRow(
+                width=int(m),
+                theory=th,
+                measured_mean=mean,
+                measured_se=se,
+                ratio={k: mean[k] / th[k] for k in _FIELDS},
+                ratio_se={k: se[k] / th[k] for k in _FIELDS},
+            )
+        )
+    return FIMComparison(
+        phi.name,
+        float(sigma_w2),
+        float(sigma_b2),
+        depth,
+        outputs,
+        samples,
+        a,
+        seeds,
+        tuple(rows),
+        spectrum,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,9 +190,12 @@ class LRSweep:
     curves: tuple[np.ndarray, ...] = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"activation": self.activation, "eta_critical": self.eta_critical,
-                "eta_critical_measured": self.eta_critical_measured,
-                "rows": [r.__dict__ for r in self.rows]}
+        return {
+            "activation": self.activation,
+            "eta_critical": self.eta_critical,
+            "eta_critical_measured": self.eta_critical_measured,
+            "rows": [r.__dict__ for r in self.rows],
+        }
 
 
 def learning_rate_sweep(
@@ -202,13 +234,22 @@ def learning_rate_sweep(
             warnings.simplefilter("ignore")
             curve = net.train(x, y, eta=eta, steps=steps, on_divergence="stop")
         diverged = len(curve) < steps + 1
-        rows.append(LRSweepRow(
-            factor=float(c), eta=eta,
-            monotone=bool(np.all(np.diff(curve) <= 1e-12 * curve[0])),
-            peak_ratio=float(np.max(curve) / curve[0]),
-            final_ratio=float("inf") if diverged else float(curve[-1] / curve[0]),
-            diverged=diverged, steps_run=len(curve) - 1,
-        ))
+        rows.append(
+            LRSweepRow(
+                factor=float(c),
+                eta=eta,
+                monotone=bool(np.all(np.diff(curve) <= 1e-12 * curve[0])),
+                peak_ratio=float(np.max(curve) / curve[0]),
+                final_ratio=float("inf") if diverged else float(curve[-1] / curve[0]),
+                diverged=diverged,
+                steps_run=len(curve) - 1,
+            )
+        )
         curves.append(curve)
-    return LRSweep(phi.name, float(theory.eta_critical), float(measured.eta_critical),
-                   tuple(rows), tuple(curves))
+    return LRSweep(
+        phi.name,
+        float(theory.eta_critical),
+        float(measured.eta_critical),
+        tuple(rows),
+        tuple(curves),
+    )

@@ -61,7 +61,11 @@ class Factor:
     def is_polynomial(self) -> bool:
         """Only a power of u (no exponential, sign, erf or delta)."""
         return (
-            self.gauss == 0 and self.lin == 0 and not self.signs and not self.erfs and not self.delta
+            self.gauss == 0
+            and self.lin == 0
+            and not self.signs
+            and not self.erfs
+            and not self.delta
         )
 
 
@@ -111,7 +115,9 @@ def _rewrite(expr: sp.Expr) -> sp.Expr:
     expr = expr.replace(sp.Max, lambda *a: _pairwise(a, +1))
     expr = expr.replace(sp.Min, lambda *a: _pairwise(a, -1))
     expr = expr.replace(sp.Abs, lambda y: y * sp.sign(y))
-    expr = expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: (1 + sp.sign(e.args[0])) / 2)
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Heaviside), lambda e: (1 + sp.sign(e.args[0])) / 2
+    )
     if expr.has(sp.Piecewise):
         expr = expr.replace(lambda e: isinstance(e, sp.Piecewise), _piecewise_as_steps)
     if expr.has(sp.sin, sp.cos, sp.sinh, sp.cosh):

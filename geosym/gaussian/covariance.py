@@ -69,9 +69,12 @@ def as_covariance(cov: Any, k: int) -> sp.ImmutableMatrix:
     for i in range(k):
         for j in range(i + 1, k):
             diff = sp.simplify(m[i, j] - m[j, i])
-            if diff != 0 and not (diff.is_number and abs(float(diff)) <= 1e-12 * (1 + abs(float(m[i, j])))):
-                raise ValueError(f"cov is not symmetric: cov[{i}][{j}] = {m[i, j]} but "
-                                 f"cov[{j}][{i}] = {m[j, i]}")
+            if diff != 0 and not (
+                diff.is_number and abs(float(diff)) <= 1e-12 * (1 + abs(float(m[i, j])))
+            ):
+                raise ValueError(
+                    f"cov is not symmetric: cov[{i}][{j}] = {m[i, j]} but cov[{j}][{i}] = {m[j, i]}"
+                )
     for i in range(k):
         if m[i, i].is_negative:
             raise ValueError(f"cov[{i}][{i}] = {m[i, i]} is a negative variance")

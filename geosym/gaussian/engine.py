@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import X, Activation, activation
+from ..activations import Activation, X, activation
 from ..errors import IntegrationError
 from ..latex import latex as paper_latex
 from .canonical import Factor, NotClosed, Term, canonical_terms
@@ -88,8 +88,9 @@ class Expectation:
         if "numeric" in self._cache:
             return self._cache["numeric"]
         if self.expr is not None:
-            fn = sp.lambdify(self.symbols, self.expr, modules=[_NUMPY_MODULE, "scipy", "numpy"],
-                             cse=True)
+            fn = sp.lambdify(
+                self.symbols, self.expr, modules=[_NUMPY_MODULE, "scipy", "numpy"], cse=True
+            )
             fn = _checked(fn, self)
         else:
             fn = _quadrature_function(self)
@@ -112,9 +113,9 @@ class Expectation:
             raise TypeError("evalf needs a numeric cov; substitute the symbols first")
         if self.expr is not None:
             return sp.N(self.expr, precision)
-        from .quadrature import gaussian_expectation_mp
-
         import mpmath
+
+        from .quadrature import gaussian_expectation_mp
 
         with mpmath.workdps(precision):
             value, _err = gaussian_expectation_mp(
@@ -207,9 +208,7 @@ def _quadrature_function(e: Expectation) -> Callable[..., np.ndarray]:
 
     def evaluate(*args: Any, return_error: bool = False):
         cov = _cov_arrays(e, args)
-        res = gaussian_expectation(
-            [_vectorised(f) for f in funcs], cov, kinks=kinks, tol=e.tol
-        )
+        res = gaussian_expectation([_vectorised(f) for f in funcs], cov, kinks=kinks, tol=e.tol)
         return (res.value, res.error) if return_error else res.value
 
     return evaluate
@@ -318,14 +317,16 @@ def _strip_deltas(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix):
         if not f.expr.has(sp.DiracDelta):
             continue
         try:
-            (c, fac), = canonical_terms(f.expr)
+            ((c, fac),) = canonical_terms(f.expr)
         except (NotClosed, ValueError):
             raise IntegrationError(
                 f"{f.name} = {f.expr} contains a Dirac delta that geosym cannot integrate "
                 "numerically; only c*DiracDelta(s*x) alone is supported in the numeric route"
             ) from None
         if not fac.delta or fac.power or fac.signs or fac.erfs or fac.gauss != 0 or fac.lin != 0:
-            raise IntegrationError(f"cannot integrate {f.expr} numerically (delta times a function)")
+            raise IntegrationError(
+                f"cannot integrate {f.expr} numerically (delta times a function)"
+            )
         weight = c / sp.sqrt(2 * sp.pi * cov[a, a])
         rest = acts[:a] + acts[a + 1 :]
         return weight, rest, sp.ImmutableMatrix(_schur_remove(sp.Matrix(cov), a))
@@ -351,8 +352,9 @@ def _expect_cached(
             expr = _integrate_1d(acts[0], cov[0, 0])
             if expr is not None:
                 value = float(expr.evalf()) if numeric_cov else None
-                return Expectation(acts, cov, expr, "closed form: sympy.integrate", symbols, 0.0,
-                                   tol, value)
+                return Expectation(
+                    acts, cov, expr, "closed form: sympy.integrate", symbols, 0.0, tol, value
+                )
         if method == "closed":
             raise IntegrationError(f"no closed form found: {reason}")
     stripped = _strip_deltas(acts, cov)
@@ -361,21 +363,44 @@ def _expect_cached(
         inner = _expect_cached(rest, cond, method, tol) if rest else None
         if inner is None:
             expr = weight
-            return Expectation(acts, cov, expr, "closed form: Dirac conditioning", symbols, 0.0,
-                               tol, float(expr) if numeric_cov else None)
+            return Expectation(
+                acts,
+                cov,
+                expr,
+                "closed form: Dirac conditioning",
+                symbols,
+                0.0,
+                tol,
+                float(expr) if numeric_cov else None,
+            )
         if inner.expr is not None:
             expr = _tidy(weight * inner.expr)
-            return Expectation(acts, cov, expr, "closed form: Dirac conditioning, " +
-                               inner.method.removeprefix("closed form: "), symbols, 0.0, tol,
-                               float(expr.evalf()) if numeric_cov else None)
+            return Expectation(
+                acts,
+                cov,
+                expr,
+                "closed form: Dirac conditioning, " + inner.method.removeprefix("closed form: "),
+                symbols,
+                0.0,
+                tol,
+                float(expr.evalf()) if numeric_cov else None,
+            )
         raise IntegrationError(
             "a Dirac delta next to a function without closed form is not supported numerically"
         )
     if numeric_cov:
         value, error, scheme = _numeric_value(acts, cov, tol)
         return Expectation(acts, cov, None, f"quadrature: {scheme}", symbols, error, tol, value)
-    return Expectation(acts, cov, None, "quadrature: certified adaptive rule (per evaluation)",
-                       symbols, tol, tol, None)
+    return Expectation(
+        acts,
+        cov,
+        None,
+        "quadrature: certified adaptive rule (per evaluation)",
+        symbols,
+        tol,
+        tol,
+        None,
+    )
 
 
 def expect(

@@ -67,7 +67,9 @@ def _relabel(term: Term, removed: int) -> Term:
     )
 
 
-def wick(powers: dict[int, int], sigma: sp.Matrix, mean: dict[int, sp.Expr] | None = None) -> sp.Expr:
+def wick(
+    powers: dict[int, int], sigma: sp.Matrix, mean: dict[int, sp.Expr] | None = None
+) -> sp.Expr:
     r"""Isserlis/Wick: :math:`\mathbb E[\prod_i (u_i + m_i)^{n_i}]` for centred Gaussian u.
 
     Sums over perfect matchings of the multiset of variables (pairs contribute
@@ -79,7 +81,7 @@ def wick(powers: dict[int, int], sigma: sp.Matrix, mean: dict[int, sp.Expr] | No
     for picks in itertools.product(*[range(n + 1) for _, n in items]):
         coeff = sp.Integer(1)
         slots: list[int] = []
-        for (v, n), k in zip(items, picks):
+        for (v, n), k in zip(items, picks, strict=False):
             m = mean.get(v, sp.Integer(0))
             if k < n and m == 0:
                 coeff = sp.Integer(0)
