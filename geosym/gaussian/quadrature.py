@@ -410,7 +410,8 @@ def _expect_12(funcs, c: np.ndarray, kinks: list[np.ndarray], tol: float, max_no
     error = np.full(bsz, np.inf)
     active = np.arange(bsz)
     prev = None
-    ladder = _STEPS if smooth else _GL_NODES
+    # a first step of 1.0 meets a target of ~1e-9 for most covariances; tighter targets start at 0.8
+    ladder = (_STEPS[1:] if tol < 1e-9 else _STEPS) if smooth else _GL_NODES
     used = ladder[0]
     for level, par in enumerate(ladder):
         if smooth:  # nodes per dimension for a = 1/3, two shifted rules
@@ -503,8 +504,8 @@ def gauss_hermite_rule(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     Examples
     --------
     >>> x, w = gauss_hermite_rule(2, 10)
-    >>> float(w @ (x[:, 0] ** 2 * x[:, 1] ** 2))
-    1.0000000000000004
+    >>> round(float(w @ (x[:, 0] ** 2 * x[:, 1] ** 2)), 12)  # E[z1^2 z2^2] = 1
+    1.0
     """
     if k not in (1, 2, 3, 4):
         raise ValueError(f"k must be 1, 2, 3 or 4, got {k}")
@@ -627,7 +628,7 @@ def gaussian_expectation(
     >>> import numpy as np
     >>> r = gaussian_expectation([np.tanh, np.tanh], [[1.0, 0.5], [0.5, 1.0]])
     >>> round(float(r.value), 12), bool(r.error < 1e-10)
-    (0.3172567513566, True)
+    (0.186324413203, True)
     """
     c, kk = _validate(funcs, cov, kinks)
     k = len(funcs)
