@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 import geosym as gs
-from geosym.experiments import compare_fim, learning_rate_sweep
+from geosym.experiments import compare_fim, learning_rate_study, learning_rate_sweep, loss_map
 from geosym.fisher import fim_statistics
 
 
@@ -126,3 +126,25 @@ def test_learning_rate_bound_on_gradient_descent():
     assert not by[1.5].monotone and by[1.5].peak_ratio > 1.05
     assert not by[2.5].monotone
     assert sweep.eta_critical_measured == pytest.approx(sweep.eta_critical, rel=0.15)
+
+
+def test_loss_map_divergence_boundary_follows_eta_c():
+    """Below eta_c GD never diverges; far above (8 eta_c) it does, at every width."""
+    lm = loss_map("tanh", 3.0, 0.64, depth=3, widths=(40, 80), samples=16, steps=40, seed=3)
+    for i, eta_c in enumerate(lm.eta_critical):
+        assert np.all(np.isfinite(lm.final_loss[i, lm.etas < eta_c]))
+        assert np.all(~np.isfinite(lm.final_loss[i, lm.etas > 8 * eta_c]))
+
+
+@pytest.mark.slow
+def test_fastest_learning_rate_near_theory_and_sgd():
+    """Best GD rate within 30 % of 2/(lambda_max + lambda_2) (the factor grid is ~10-15 % coarse and
+    step counts are flat near the optimum); minibatch SGD stays stable at 0.9 eta_c for every
+    batch size (the full-batch bound carries over to reasonably large batches)."""
+    study = learning_rate_study(
+        [("tanh", 3.0, 0.64, [100, 200, 200, 1]), ("relu", 2.0, 0.1, [100, 300, 150, 200, 2])],
+        samples=64, steps=300, seed=0,
+    )
+    for row in study.rows:
+        assert 0.7 <= row.eta_best / row.eta_opt_theory <= 1.3, row
+        assert all(v >= 0.9 for v in row.sgd_largest_stable.values()), row

@@ -7,10 +7,15 @@ This is the only place where theory modules (:mod:`geosym.fisher`, ...) and simu
 from .fisher import (
     FIMComparison,
     FIMComparisonRow,
+    LossMap,
+    LRStudy,
+    LRStudyRow,
     LRSweep,
     LRSweepRow,
     compare_fim,
+    learning_rate_study,
     learning_rate_sweep,
+    loss_map,
 )
 
 __all__ = [
@@ -20,4 +25,9 @@ __all__ = [
     "LRSweep",
     "LRSweepRow",
     "learning_rate_sweep",
+    "LRStudy",
+    "LRStudyRow",
+    "learning_rate_study",
+    "LossMap",
+    "loss_map",
 ]

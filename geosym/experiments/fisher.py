@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import Activation, activation
+from ..errors import NumericalError
 from ..fisher import FIMStatistics, fim_statistics
 from ..nn import MLP, gaussian_inputs, random_targets
 from ..nn import fim_statistics as measure_fim
@@ -253,3 +254,227 @@ def learning_rate_sweep(
         tuple(rows),
         tuple(curves),
     )
+
+
+@dataclass(frozen=True)
+class LRStudyRow:
+    """One model of :func:`learning_rate_study`."""
+
+    model: str
+    eta_critical: float  # theory 2/lambda_max
+    eta_opt_theory: float  # theory 2/(lambda_max + lambda_2)
+    eta_best: float  # measured fastest (fewest steps to the loss threshold)
+    steps_best: int
+    steps: dict[float, int]  # eta/eta_c -> steps to threshold (-1: not reached)
+    sgd_largest_stable: dict[int, float]  # batch size -> largest stable eta/eta_c
+
+
+@dataclass(frozen=True)
+class LRStudy:
+    """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD."""
+
+    threshold: float
+    factors: tuple[float, ...]
+    rows: tuple[LRStudyRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "factors": list(self.factors),
+            "rows": [
+                {
+                    **r.__dict__,
+                    "steps": {str(k): v for k, v in r.steps.items()},
+                    "sgd_largest_stable": {str(k): v for k, v in r.sgd_largest_stable.items()},
+                }
+                for r in self.rows
+            ],
+        }
+
+
+def _minibatch_sgd(
+    net: MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    eta: float,
+    epochs: int,
+    batch: int,
+    rng: np.random.Generator,
+) -> bool:
+    """Plain minibatch SGD on the mean squared error; False if the loss blew up."""
+    t = x.shape[0]
+    start = net.loss(x, y)
+    for _ in range(epochs):
+        order = rng.permutation(t)
+        for lo in range(0, t - batch + 1, batch):  # one update per minibatch
+            idx = order[lo : lo + batch]
+            try:
+                with np.errstate(all="ignore"):
+                    _, grads = net.gradients(x[idx], y[idx])
+            except NumericalError:  # the backward pass overflowed: diverged
+                return False
+            for layer, (gw, gb) in enumerate(grads):
+                net.weights[layer] -= eta * gw
+                net.biases[layer] -= eta * gb
+            if not all(np.isfinite(w).all() for w in net.weights):
+                return False
+    with np.errstate(all="ignore"):
+        end = net.loss(x, y)
+    return bool(np.isfinite(end) and end < start)
+
+
+def learning_rate_study(
+    models: Sequence[tuple[str, float, float, Sequence[int]]],
+    samples: int = 64,
+    factors: Sequence[float] = (0.25, 0.5, 0.7, 0.85, 0.95, 1.05, 1.2, 1.5),
+    steps: int = 300,
+    threshold: float = 1e-2,
+    batch_divisors: Sequence[int] = (1, 4, 16),
+    sgd_factors: Sequence[float] = (0.5, 0.9, 1.1, 1.5, 2.5),
+    epochs: int = 20,
+    seed: int = 0,
+) -> LRStudy:
+    r"""Fastest GD learning rate against theory, and how far :math:`\eta_c` carries over to SGD.
+
+    For each model ``(activation, sigma_w2, sigma_b2, widths)`` with ``widths = [M_0, ..., M_L]``
+    (theory uses :math:`M = M_1` and :math:`\alpha_l = M_l/M`), full-batch GD runs at
+    :math:`\eta = c\,\eta_c` for every factor c and counts the steps until the loss falls below
+    ``threshold`` times its initial value.  The theory estimate of the fastest rate is
+    :math:`\eta_{\rm opt} = 2/(\lambda_{\max}+\lambda_2)`, which equalises the contraction
+    :math:`|1-\eta\lambda|` of the outlier mode :math:`\lambda_{\max}` and of the bulk at
+    :math:`\lambda_2` (fim.md §1.5–1.6: the bulk, not the outlier, limits convergence).  Then
+    minibatch SGD at batch sizes T/d (d in ``batch_divisors``) for ``epochs`` epochs: the largest
+    factor in ``sgd_factors`` at which the loss still decreased.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for spec, sw2, sb2, widths in models:
+        phi = activation(spec)
+        ws = [int(w) for w in widths]
+        m = ws[1]
+        alphas = [w / m for w in ws[:-1]]
+        theory = fim_statistics(phi, sw2, sb2, len(ws) - 1, m, ws[-1], samples, alphas=alphas)
+        eta_c = float(theory.eta_critical)
+        eta_opt = 2.0 / float(theory.lambda_max + theory.lambda_2)
+        net0 = MLP.random(ws, phi, sw2, sb2, seed=rng)
+        x = gaussian_inputs(samples, ws[0], seed=rng)
+        y = random_targets(samples, ws[-1], seed=rng)
+        counts: dict[float, int] = {}
+        import warnings
+
+        for c in factors:
+            net = net0.copy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                curve = net.train(x, y, eta=c * eta_c, steps=steps, on_divergence="stop")
+            below = np.nonzero(curve <= threshold * curve[0])[0]
+            counts[float(c)] = int(below[0]) if below.size else -1
+        reached = {c: n for c, n in counts.items() if n >= 0}
+        best = min(reached, key=lambda c: (reached[c], c)) if reached else float("nan")
+        stable: dict[int, float] = {}
+        for d in batch_divisors:
+            batch = max(1, samples // d)
+            ok = [
+                c
+                for c in sgd_factors
+                if _minibatch_sgd(net0.copy(), x, y, c * eta_c, epochs, batch, rng)
+            ]
+            stable[batch] = max(ok) if ok else 0.0
+        model = f"{phi.name} L={len(ws) - 1} widths={ws}"
+        rows.append(
+            LRStudyRow(
+                model,
+                eta_c,
+                eta_opt,
+                best * eta_c if reached else float("nan"),
+                reached.get(best, -1),
+                counts,
+                stable,
+            )
+        )
+    return LRStudy(float(threshold), tuple(float(c) for c in factors), tuple(rows))
+
+
+@dataclass(frozen=True)
+class LossMap:
+    """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M)."""
+
+    activation: str
+    widths: np.ndarray
+    etas: np.ndarray
+    final_loss: np.ndarray  # (len(widths), len(etas)) final/initial loss; inf if diverged
+    eta_critical: np.ndarray  # theory 2/lambda_max per width
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
+            for k, v in self.__dict__.items()
+        }
+
+    def plot(self, path: str) -> None:
+        """Heat map of log10(final/initial loss) with the line eta = 2/lambda_max(M)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        z = np.log10(
+            np.clip(np.where(np.isfinite(self.final_loss), self.final_loss, 1e3), 1e-8, 1e3)
+        )
+        mesh = ax.pcolormesh(self.etas, self.widths, z, shading="nearest", cmap="viridis")
+        ax.plot(
+            self.eta_critical, self.widths, "r-", lw=2, label=r"$\eta=2/\lambda_{\max}$ (theory)"
+        )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"learning rate $\eta$")
+        ax.set_ylabel("width M")
+        fig.colorbar(mesh, ax=ax, label="log10(final / initial loss)")
+        ax.legend(fontsize=8, loc="lower left")
+        ax.set_title(f"GD on {self.activation}: loss over (M, eta)")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def loss_map(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int = 3,
+    widths: Sequence[int] = (50, 100, 200, 400),
+    etas: Sequence[float] | None = None,
+    samples: int = 32,
+    steps: int = 100,
+    seed: int = 0,
+) -> LossMap:
+    """Final/initial loss of full-batch GD over a (width, eta) grid, and the theory eta_c(M)."""
+    phi = activation(activation_spec)
+    ws = np.asarray(widths, dtype=int)
+    eta_c = np.array(
+        [
+            float(fim_statistics(phi, sigma_w2, sigma_b2, depth, int(m), 1, samples).eta_critical)
+            for m in ws
+        ]
+    )
+    grid = (
+        np.geomspace(eta_c.min() / 8, eta_c.max() * 8, 17)
+        if etas is None
+        else np.asarray(etas, dtype=float)
+    )
+    rng = np.random.default_rng(seed)
+    out = np.empty((ws.size, grid.size))
+    import warnings
+
+    for i, m in enumerate(ws):
+        net0 = MLP.random([int(m)] * depth + [1], phi, sigma_w2, sigma_b2, seed=rng)
+        x = gaussian_inputs(samples, int(m), seed=rng)
+        y = random_targets(samples, 1, seed=rng)
+        for j, eta in enumerate(grid):
+            net = net0.copy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                curve = net.train(x, y, eta=float(eta), steps=steps, on_divergence="stop")
+            out[i, j] = curve[-1] / curve[0] if len(curve) == steps + 1 else np.inf
+    return LossMap(phi.name, ws, grid, out, eta_c)
