@@ -79,7 +79,7 @@ _BETA = 2.5  # grading strength of the asinh map
 _S_MIN = 0.35  # below this inner standard deviation the inner grid is uniform in z2
 _STEPS = (1.0, 0.8, 0.6, 0.45, 0.34, 0.25, 0.18)  # trapezoidal steps in t, coarse to fine
 _GL_NODES = (8, 12, 16, 24, 32, 48)  # Gauss-Legendre nodes per panel for the kink scheme
-_GH_NODES = {3: (12, 16, 24, 32, 40), 4: (10, 14, 20, 26)}
+_GH_NODES = {3: (12, 16, 24, 32, 40, 48, 64), 4: (10, 14, 20, 26, 32)}
 _CHUNK = 4_000_000  # target number of inner nodes held in memory at once
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -601,7 +601,8 @@ def gaussian_expectation(
         Absolute error target: default ``1e-10`` for ``k <= 2`` and ``1e-8`` for ``k >= 3``.
     max_nodes : int, optional
         Largest number of integrand evaluations per covariance the refinement may use
-        (default ``1e6`` for ``k <= 2``, ``5e5`` for ``k >= 3``).
+        (default ``1e6`` for ``k <= 2``, ``1.1e6`` for ``k >= 3``, i.e. up to 32 nodes per
+        dimension for ``k = 4``).
 
     Returns
     -------
@@ -639,7 +640,7 @@ def gaussian_expectation(
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol}")
     if max_nodes is None:
-        max_nodes = 1_000_000 if k <= 2 else 500_000
+        max_nodes = 1_000_000 if k <= 2 else 1_100_000
     if flat.shape[0] == 0:
         empty = np.zeros(batch)
         return QuadratureResult(empty, empty.copy(), "empty batch")
