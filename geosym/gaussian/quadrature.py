@@ -313,10 +313,11 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _UNIFORM_BP = np.linspace(-_L, _L, 9)  # Gaussian bulk: panels of width 2.25
-# graded break points around a kink, in units of the local scale: in z2 the pieces vary on the
-# scale 1/s; in z1 the image c/b of a kink of f2 is smoothed over s/|b| (wide tails: up to 8)
-_GRADE_IN = np.array([-3.0, -1.0, 1.0, 3.0])
-_GRADE_OUT = np.array([-8.0, -3.0, -1.0, 1.0, 3.0, 8.0])
+# In z1 the image c/b of a kink of f2 is a kink smoothed over the width s/|b| (tiny when
+# |rho| -> 1): graded break points around it, in units of that width. The kinks themselves need
+# no grading: between kinks the pieces are smooth on the Gaussian scale.
+_NO_GRADE = np.zeros(0)
+_GRADE_SMOOTHED = np.array([-8.0, -3.0, -1.0, 1.0, 3.0, 8.0])
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -359,24 +360,23 @@ def _kink_2d(
     s: np.ndarray, n: int,
 ) -> np.ndarray:
     """E[f1(u1) f2(u2)] by composite Gauss-Legendre split at (moving) kinks."""
-    inf = np.full_like(sq1, np.inf)
     pts = [_safe_div(np.full_like(sq1, c), sq1) for c in k1]
-    scl = [np.where(sq1 > 0, 1.0 / np.where(sq1 > 0, sq1, 1.0), inf) for _ in k1]
+    scl = [np.ones_like(sq1) for _ in k1]  # kinks of f1 are not graded
     pts += [_safe_div(np.full_like(b, c), b) for c in k2]
-    scl += [np.where(b != 0, s / np.where(b != 0, np.abs(b), 1.0), inf) for _ in k2]
-    grades = [_GRADE_IN] * k1.size + [_GRADE_OUT] * k2.size
+    width = np.where(b != 0, s / np.where(b != 0, np.abs(b), 1.0), np.inf)  # smoothing of c/b
+    scl += [width for _ in k2]
+    grades = [_NO_GRADE] * k1.size + [_GRADE_SMOOTHED] * k2.size
     z1, w1 = _panel_rule(_break_points(pts, scl, grades), n)  # (B, N1)
     out = w1 * _call(f1, sq1[:, None] * z1, 0)
     g = np.empty_like(z1)
-    n2 = (_UNIFORM_BP.size - 1 + (1 + _GRADE_IN.size) * k2.size) * n
+    n2 = (_UNIFORM_BP.size - 1 + k2.size) * n
     per = max(1, _CHUNK // (z1.shape[1] * n2))
     for lo in range(0, z1.shape[0], per):
         sl = slice(lo, lo + per)
         m = b[sl, None] * z1[sl]  # (B', N1): conditional mean of u2
         ssl = np.broadcast_to(s[sl, None], m.shape)
-        inv = np.where(ssl > 0, 1.0 / np.where(ssl > 0, ssl, 1.0), np.inf)
-        pts2 = [_safe_div(c - m, ssl) for c in k2]
-        bp2 = _break_points(pts2, [inv] * k2.size, [_GRADE_IN] * k2.size)
+        pts2 = [_safe_div(c - m, ssl) for c in k2]  # kinks of f2 move with z1
+        bp2 = _break_points(pts2, [np.ones_like(m)] * k2.size, [_NO_GRADE] * k2.size)
         z2, w2 = _panel_rule(bp2, n)  # (B', N1, N2)
         u2 = m[..., None] + ssl[..., None] * z2
         g[sl] = np.sum(w2 * _call(f2, u2, 1), axis=-1)
@@ -417,8 +417,9 @@ def _expect_12(funcs, c: np.ndarray, kinks: list[np.ndarray], tol: float, max_no
         if smooth:  # nodes per dimension for a = 1/3, two shifted rules
             nodes = 2 * (2 * _tmap(_L, 1.0 / 3.0) / par + 3) ** k
         else:
-            npan = _UNIFORM_BP.size - 1 + 5 * k1.size + 7 * k2.size
-            nodes = (npan * par) * ((_UNIFORM_BP.size - 1 + 5 * k2.size) * par) ** (k - 1)
+            nb = _UNIFORM_BP.size - 1
+            n_out = (nb + k1.size + (1 + _GRADE_SMOOTHED.size) * k2.size) * par
+            nodes = n_out * ((nb + k2.size) * par) ** (k - 1)
         if level > 0 and nodes > max_nodes:
             break
         used = par
