@@ -8,6 +8,7 @@ et al. 2020). Depends only on numpy, scipy, sympy and :mod:`geosym.errors`.
 """
 
 from ._grid import Grid
+from .barycenter import barycenter
 from .geometry import (
     ako_divergence,
     entropic_cost,
@@ -16,6 +17,7 @@ from .geometry import (
     plan_divergence,
     sinkhorn_divergence,
 )
+from .sharpness import TranslationStudy, fwhm, translation_study
 from .sinkhorn import SinkhornResult, sinkhorn
 
 __all__ = [
@@ -28,4 +30,8 @@ __all__ = [
     "ako_divergence",
     "sinkhorn_divergence",
     "metric",
+    "barycenter",
+    "fwhm",
+    "translation_study",
+    "TranslationStudy",
 ]

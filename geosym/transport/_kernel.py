@@ -4,12 +4,17 @@ Every solver of the package only touches the cost through :class:`LogKernel`. Th
 holds ``-M/reg`` and its transpose; the grid kernel holds one ``-M_d/reg`` per axis and applies
 them one axis at a time (``K = K_x ⊗ K_y``, ot.md §6).
 
-Each log-sum-exp is first computed as a shifted matrix product,
-``LSE_j(h_j + A_ij) = m + c + log sum_j e^{h_j - m} e^{A_ij - c}`` with ``m = max h``,
-``c = max A`` (one BLAS call, no exponentials of the full matrix). Where that sum falls below
-``_TINY`` the terms may have underflowed, and those entries only are recomputed with an exact
-max-shifted log-sum-exp. Zero-mass bins (``h = -inf``) and ``reg`` down to ``1e-4 · max M``
-therefore never underflow (Peyré & Cuturi 2019, Computational OT, Remark 4.23).
+Each log-sum-exp is computed with matrix products instead of exponentials of the full
+matrix. With ``m = max_j h_j`` per line and ``c = max A``, the entries of ``h`` are cut into
+bands ``m − (b+1)B < h_j <= m − bB`` (``B = 300``) and
+
+    LSE_j(h_j + A_ij) = c + log sum_b e^{m - bB} [e^{h - m + bB}|_band b @ e^{A - c}]_i,
+
+one BLAS call per band, every factor within ``[e^{-B}, 1]`` on its band. A band whose sum falls
+below ``_TINY`` may have underflowed; when such a band could still matter (its bound
+``m − bB + log _TINY`` is within ``e^{-40}`` of the result) the entry is recomputed with an exact
+max-shifted log-sum-exp. So zero-mass bins (``h = -inf``) and ``reg`` down to ``1e-4 · max M``
+never underflow (Peyré & Cuturi 2019, Computational OT, Remark 4.23), at kernel-mode speed.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ from ._grid import Grid
 _TINY = 1e-280
 #: kernel entries below this are flushed to 0 (their terms are < n·1e-300, far under _TINY)
 _FLUSH = 1e-300
+#: width (in log units) of a band of h values handled by one matrix product
+_BAND = 300.0
+#: at most this many bands; deeper entries fall in the last one (and may underflow there)
+_MAX_BANDS = 8
+#: an underflowed band is negligible when its bound is this far (log units) below the result
+_MARGIN = 40.0
 
 
 def logsumexp_last(t: np.ndarray) -> np.ndarray:
@@ -54,14 +65,30 @@ class _SoftMax:
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
         m = h.max(axis=-1, keepdims=True)
-        m[~np.isfinite(m)] = 0.0
-        s = np.exp(h - m) @ self.kernel_t
+        live = np.isfinite(m)  # lines with at least one finite entry
+        m[~live] = 0.0
+        depth = m - h  # >= 0; +inf on -inf entries
+        deepest = depth[np.isfinite(depth)]
+        n_bands = min(int(deepest.max() // _BAND) + 1 if deepest.size else 1, _MAX_BANDS)
+        logs = []
+        hidden = np.full(h.shape[:-1] + self.kernel_t.shape[1:], -np.inf)
         with np.errstate(divide="ignore"):
-            out = np.log(s) + (m + self.shift)
-        bad = (s < _TINY) & np.isfinite(m)
+            for b in range(n_bands):
+                top = m - b * _BAND
+                band = depth >= b * _BAND
+                if b < n_bands - 1:
+                    band &= depth < (b + 1) * _BAND
+                s = np.exp(np.where(band, h - top, -np.inf)) @ self.kernel_t
+                logs.append(np.log(s) + top)
+                hidden = np.where(s < _TINY, np.maximum(hidden, top + np.log(_TINY)), hidden)
+        out = np.logaddexp.reduce(np.stack(logs), axis=0)
+        bad = (hidden > out - _MARGIN) & live
+        out += self.shift
         if bad.any():
             lines = h.reshape(-1, h.shape[-1])
-            flat = np.broadcast_to(np.arange(lines.shape[0]).reshape(h.shape[:-1] + (1,)), s.shape)
+            flat = np.broadcast_to(
+                np.arange(lines.shape[0]).reshape(h.shape[:-1] + (1,)), bad.shape
+            )
             out[bad] = logsumexp_last(lines[flat[bad]] + self.log_kernel[np.nonzero(bad)[-1]])
         return out
 

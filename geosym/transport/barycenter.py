@@ -32,6 +32,9 @@ from ._kernel import LogKernel
 __all__ = ["barycenter"]
 
 METHODS = ("entropic", "debiased")
+#: the debiased barycenter has exact zeros, where log d decreases linearly without bound; entries
+#: this far (log units) below the maximum are set to -inf (zero mass, far below double precision)
+_ZERO_DEPTH = 1500.0
 
 
 def _check_hists(hists: object, shape: tuple[int, ...]) -> np.ndarray:
@@ -57,7 +60,7 @@ def barycenter(
     reg: float,
     weights: np.ndarray | None = None,
     method: Literal["entropic", "debiased"] = "debiased",
-    tol: float = 1e-8,
+    tol: float = 1e-6,
     max_iter: int = 10_000,
     *,
     on_fail: Literal["warn", "raise"] = "warn",
@@ -76,6 +79,8 @@ def barycenter(
     Log-domain iterations, with ``K = e^{-M/λ}``: ``log u_k = log p_k − LSE(log v_k − M/λ)``,
     ``log q = log d + Σ_k w_k LSE(log u_k − M/λ)``, ``log v_k = log q − LSE(log u_k − M/λ)``,
     and for "debiased" ``log d ← ½(log d + log q − LSE(log d − M/λ))`` (``d ≡ 1`` otherwise).
+    Where the debiased barycenter vanishes ``log d`` decreases without bound; it is set to
+    ``-inf`` once it is 1500 below its maximum (mass ratio ``e^{-1500}``).
 
     Parameters
     ----------
@@ -89,7 +94,7 @@ def barycenter(
     weights : array_like, shape (K,), optional
         Barycentric weights (uniform by default; normalised to sum 1).
     method : {"entropic", "debiased"}, default "debiased"
-    tol : float, default 1e-8
+    tol : float, default 1e-6
         Stop when the residual is ``<= tol``: the weighted L1 error of the plans' first
         marginals against ``p_k`` (their second marginals equal ``q`` after each iteration),
         plus for "debiased" ``‖d ⊙ K d − q‖₁``.
@@ -144,6 +149,7 @@ def barycenter(
             log_kd = kernel.rows(log_d)
             d_err = float(np.abs(np.exp(log_d + log_kd) - np.exp(log_q)).sum())
             log_d = 0.5 * (log_d + log_q - log_kd)
+            log_d[log_d < log_d.max() - _ZERO_DEPTH] = -np.inf
     else:
         msg = (
             f"barycenter ({method}) did not converge in {max_iter} iterations: residual "
