@@ -1,0 +1,215 @@
+"""Tests of geosym.natgrad (unit Fisher block, learning rates, mean subtraction), the NGD
+optimizers of geosym.nn and the natgrad experiments. fim.md §4-§5, TC5, TC6."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geosym.errors import NumericalError
+from geosym.natgrad import (
+    btd_coefficient,
+    mean_subtraction,
+    offblock_ratio,
+    one_step_learning_rates,
+    unit_block_prediction,
+    unit_coefficients,
+    unit_fisher,
+)
+
+TC5 = {
+    "tanh": (0.32622886436143, -0.057309473106513, 0.04977581596369),
+    "relu": (0.579259709439103, 0.391042693975456, 0.501051170644012),
+}
+
+
+def _w(n: int, norm: float = 1.5, seed: int = 0) -> np.ndarray:
+    w = np.random.default_rng(seed).standard_normal(n)
+    return w * (norm / np.linalg.norm(w))
+
+
+# ---------------------------------------------------------------------------- TC5: coefficients
+@pytest.mark.parametrize("name", ["tanh", "relu"])
+def test_tc5_coefficients(name):
+    G = unit_fisher(name, _w(9), 0.3)
+    np.testing.assert_allclose(G.c, TC5[name], rtol=0, atol=2e-13)
+    assert np.all(G.error < 1e-12)
+
+
+@pytest.mark.parametrize(
+    "name", ["tanh", "erf", "relu", "x*sigmoid(x)", "elu", "leaky_relu(x, 0.2)"]
+)
+def test_batch_coefficients_match_reference(name):
+    """Vectorised c_k vs an independent scipy.quad reference (split at the kink images)."""
+    from conftest import reference_expectation
+
+    from geosym.activations import activation
+
+    phi = activation(name)
+    d = phi.derivative()
+    r = np.array([1.5, 0.7, 2.5, 0.2, 0.0])
+    b = np.array([0.3, -1.0, 0.2, 2.0, 0.4])
+    c, err, _ = unit_coefficients(name, r, b, engine=False)
+    for j in range(r.size - 1):
+        kinks = [(k - b[j]) / r[j] for k in phi.kinks]
+        for k in range(3):
+            ref = reference_expectation(
+                lambda s, j=j, k=k: d(r[j] * s + b[j]) ** 2 * s**k, None, [[1.0]], kinks_f=kinks
+            )
+            assert abs(c[k, j] - ref) < 1e-11, (k, j, c[k, j], ref)
+    assert np.all(err < 1e-11)
+    # r = 0: u = b constant, c = phi'(b)^2 (1, 0, 1)
+    assert c[1, -1] == 0.0 and c[0, -1] == c[2, -1]
+
+
+@pytest.mark.parametrize("name", ["tanh", "erf", "x*sigmoid(x)"])
+def test_batch_coefficients_match_engine(name):
+    r, b = np.array([1.5, 0.7]), np.array([0.3, -1.0])
+    c, _, _ = unit_coefficients(name, r, b, engine=False)
+    for j in range(2):
+        ref, _, how = unit_coefficients(name, float(r[j]), float(b[j]), engine=True)
+        assert how.startswith("engine")
+        np.testing.assert_allclose(c[:, j], ref, rtol=0, atol=1e-12)
+
+
+def test_relu_closed_form_values():
+    c, err, how = unit_coefficients("relu", 1.5, 0.3)
+    assert "closed form" in how and np.all(err == 0)
+    from scipy.stats import norm
+
+    z = 0.2
+    np.testing.assert_allclose(
+        c, [norm.cdf(z), norm.pdf(z), norm.cdf(z) - z * norm.pdf(z)], atol=1e-15
+    )
+
+
+# ---------------------------------------------------------------------------- TC5: inverse, solve
+@pytest.mark.parametrize("name", ["tanh", "erf", "relu", "x*sigmoid(x)"])
+@pytest.mark.parametrize("zero_mean", [True, False])
+def test_tc5_inverse_and_solve(name, zero_mean):
+    n = 12
+    rng = np.random.default_rng(3)
+    kw = (
+        {}
+        if zero_mean
+        else {"input_mean": 0.4 * rng.standard_normal(n), "input_var": rng.uniform(0.5, 2, n)}
+    )
+    G = unit_fisher(name, _w(n), 0.3, **kw)
+    assert G.zero_mean is zero_mean
+    M = G.matrix()
+    np.testing.assert_allclose(M, M.T, atol=1e-15)
+    assert np.max(np.abs(G.inverse() - np.linalg.inv(M))) < 1e-12  # fim.md TC5 acceptance
+    x = np.append(rng.standard_normal(n), 1.0)
+    assert np.max(np.abs(G.solve(x) - np.linalg.solve(M, x))) < 1e-12
+    V = rng.standard_normal((n + 1, 3))
+    assert np.max(np.abs(G.solve(V) - np.linalg.solve(M, V))) < 1e-12
+    rho = 0.07
+    assert (
+        np.max(np.abs(G.solve(x, damping=rho) - np.linalg.solve(M + rho * np.eye(n + 1), x)))
+        < 1e-12
+    )
+
+
+def test_fim_md_explicit_onestep_formula():
+    """fim.md §4.1: G^-1 x~ = (x~ - s_x e - e_b)/c0 + ((c0 s_x - c1) e + (c2 - c1 s_x) e_b)/(c0c2 - c1^2)."""
+    n = 6
+    w = _w(n)
+    G = unit_fisher("tanh", w, 0.3)
+    c0, c1, c2 = G.c
+    x = np.random.default_rng(1).standard_normal(n)
+    xt = np.append(x, 1.0)
+    e = np.append(w / np.linalg.norm(w), 0.0)
+    eb = np.zeros(n + 1)
+    eb[-1] = 1
+    sx = e @ xt
+    want = (xt - sx * e - eb) / c0 + ((c0 * sx - c1) * e + (c2 - c1 * sx) * eb) / (c0 * c2 - c1**2)
+    np.testing.assert_allclose(G.solve(xt), want, atol=1e-12)
+
+
+def test_unit_block_monte_carlo_layer1():
+    """Formula vs Monte Carlo from samples of the actual unit's input distribution (N=2e5)."""
+    n = 5
+    rng = np.random.default_rng(7)
+    mu, v = 0.3 * rng.standard_normal(n), rng.uniform(0.5, 1.5, n)
+    w = _w(n, 1.2)
+    G = unit_fisher("tanh", w, -0.2, mu, v)
+    X = mu + np.sqrt(v) * rng.standard_normal((200_000, n))
+    from geosym.activations import activation
+
+    g = activation("tanh").derivative()(X @ w - 0.2) ** 2
+    Xt = np.c_[X, np.ones(len(X))]
+    mc = (Xt * g[:, None]).T @ Xt / len(X)
+    assert np.max(np.abs(mc - G.matrix())) < 6e-3  # ~5 sampling standard errors
+
+
+def test_latex_contains_symbolic_coefficients():
+    tex = unit_fisher("tanh", _w(4), 0.3).latex()
+    assert "c_0" in tex and "G^{-1}" in tex and r"\bar e" in tex
+    tex2 = unit_fisher("relu", _w(4), 0.3, input_mean=0.5).latex()
+    assert "Woodbury" not in tex2 and r"\tilde\mu" in tex2
+    d = unit_fisher("relu", _w(4), 0.3).to_dict()
+    assert d["c0"] == pytest.approx(TC5["relu"][0], abs=1e-14)
+
+
+# ---------------------------------------------------------------------------- bad input
+def test_singular_blocks_raise_or_damp():
+    dead = unit_fisher("relu", _w(4, 0.1), -5.0)  # phi'(u) = 0 except with prob Phi(-50)
+    with pytest.raises(NumericalError, match="dead unit"):
+        dead.inverse()
+    with pytest.raises(NumericalError):
+        dead.solve(np.ones(5))
+    x = dead.solve(np.ones(5), damping=1e-3)
+    assert np.all(np.isfinite(x))
+    with pytest.raises(ValueError, match="damping"):
+        dead.solve(np.ones(5), damping=-1.0)
+    lin = unit_fisher("linear", _w(4), 0.0)  # c = (1, 0, 1): well conditioned
+    assert np.all(np.isfinite(lin.inverse()))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="w must"):
+        unit_fisher("tanh", np.zeros((2, 2)), 0.0)
+    with pytest.raises(ValueError, match="input_var"):
+        unit_fisher("tanh", _w(3), 0.0, input_var=[1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="input_mean"):
+        unit_fisher("tanh", _w(3), 0.0, input_mean=[1.0, 2.0])
+    with pytest.raises(TypeError, match="b must"):
+        unit_fisher("tanh", _w(3), "0.3")
+    with pytest.raises(ValueError, match="shape"):
+        unit_fisher("tanh", _w(3), 0.0).solve(np.ones(3))
+    with pytest.raises(ValueError, match="r must"):
+        unit_coefficients("tanh", -1.0, 0.0)
+
+
+# ---------------------------------------------------------------------------- learning rates (TC6)
+def test_one_step_rates_tc6():
+    assert [btd_coefficient(L) for L in (1, 2, 3, 4, 5, 6, 7, 10)] == [1, None, 1, 2, None, 2, 3, 4]
+    r = one_step_learning_rates("relu", depth=3, width=512, samples=64)
+    assert r.exact == 1 and r.layer == pytest.approx(1 / 3) and r.btd == 1
+    assert r.gamma == pytest.approx(0.5)
+    assert r.unit_ko == pytest.approx(1 / (0.5 * 2 * 512))
+    assert r.unit == pytest.approx(1 / (0.5 * 1024 + 1))
+    assert r.kfac_ko == pytest.approx(1 / (64 * 3)) and r.kfac == pytest.approx(1 / (64 * 2 + 1))
+    assert one_step_learning_rates("tanh", 3, 512, 64, sigma_w2=3.0, sigma_b2=0.64).gamma == 1.0
+    assert one_step_learning_rates("relu", 5, 100, 10).btd is None
+    with pytest.raises(ValueError, match="no one-step rate"):
+        one_step_learning_rates("relu", 5, 100, 10).for_method("ngd-btd")
+
+
+def test_mean_subtraction_theory():
+    ms = mean_subtraction("tanh", 3.0, 0.64, depth=3, width=1000, samples=40)
+    # fim.md §3 table, M=1000, T=40: before 276 (measured), after mean alpha M (k1-k2)/T = 42
+    assert ms.lambda_max_after == pytest.approx(42, rel=0.01)
+    assert ms.lambda_max_before == pytest.approx(276, rel=0.02)
+    assert ms.factor == pytest.approx(ms.lambda_max_before / ms.lambda_max_after)
+
+
+def test_block_prediction_and_offblock_theory():
+    p = unit_block_prediction("relu", 2.0, 0.0, depth=3, width=500, layer=1)
+    assert p.c[0] == pytest.approx(0.5, abs=1e-12)  # E[step(u)^2] = 1/2
+    assert p.input_var == pytest.approx(1.0) and p.input_mean2 == 0.0
+    out = unit_block_prediction("relu", 2.0, 0.0, depth=3, width=500, layer=3)
+    assert out.beta2 == 1.0 and out.c == (1.0, 0.0, 1.0)
+    ob = offblock_ratio("tanh", 3.0, 0.64, 3, [250, 1000], layer=1, samples=20)
+    assert ob.ratio[0] == ob.ratio[1] and 0 < ob.ratio[0] < 1
+    assert offblock_ratio("tanh", 3.0, 0.64, 3, [250], layer=3).ratio == (0.0,)
