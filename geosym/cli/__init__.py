@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "committee": ".committee",
     "derive": ".derive",
     "fim": ".fim",
+    "ot": ".ot",
     "phase": ".phase",
 }
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .sharpness import TranslationStudy
 
-__all__ = ["plot_histograms", "plot_translation_study"]
+__all__ = ["plot_histograms", "plot_translation_study", "plot_transport", "save_image"]
 
 
 def _pyplot():
@@ -59,4 +59,38 @@ def plot_translation_study(study: TranslationStudy, path: str | Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return Path(path)
+
+
+def plot_transport(a: np.ndarray, b: np.ndarray, plan: np.ndarray | None, path: str | Path) -> Path:
+    """The two histograms (curves for 1-D, images for 2-D) and, if given, the plan as an image."""
+    plt = _pyplot()
+    a, b = np.asarray(a), np.asarray(b)
+    panels = (1 if a.ndim == 1 else 2) + (plan is not None)
+    fig, axes = plt.subplots(1, panels, figsize=(3.5 * panels, 3.2), squeeze=False)
+    axes = list(axes[0])
+    if a.ndim == 1:
+        ax = axes.pop(0)
+        ax.plot(a, label="p")
+        ax.plot(b, label="q")
+        ax.legend()
+    else:
+        for name, h in (("p", a), ("q", b)):
+            ax = axes.pop(0)
+            ax.imshow(h, cmap="magma")
+            ax.set_title(name)
+            ax.axis("off")
+    if plan is not None:
+        ax = axes.pop(0)
+        ax.imshow(plan, cmap="magma")
+        ax.set_title("optimal plan")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_image(img: np.ndarray, path: str | Path) -> Path:
+    """Write a histogram as a grey-level PNG (1-D histograms as a one-row image)."""
+    _pyplot().imsave(path, np.atleast_2d(img), cmap="gray")
     return Path(path)
