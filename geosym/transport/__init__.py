@@ -19,6 +19,7 @@ from .geometry import (
 )
 from .sharpness import TranslationStudy, fwhm, translation_study
 from .sinkhorn import SinkhornResult, sinkhorn
+from .symbolic import SymbolicOT2, entropic_ot_2x2
 
 __all__ = [
     "Grid",
@@ -34,4 +35,6 @@ __all__ = [
     "fwhm",
     "translation_study",
     "TranslationStudy",
+    "entropic_ot_2x2",
+    "SymbolicOT2",
 ]
