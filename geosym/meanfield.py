@@ -34,7 +34,7 @@ import sympy as sp
 from scipy import optimize
 
 from .activations import Activation, X, activation
-from .errors import ConvergenceError, NumericalError
+from .errors import ConvergenceError, IntegrationError, NumericalError
 from .gaussian import Expectation, expect
 from .latex import latex as paper_latex
 
@@ -75,27 +75,48 @@ class Kernels:
     """
 
     activation: Activation
-    V: Expectation
-    Vc: Expectation
-    D: Expectation
-    Dc: Expectation
-    uVu: Expectation
+    V: Expectation | None
+    Vc: Expectation | None
+    D: Expectation | None
+    Dc: Expectation | None
+    uVu: Expectation | None
+    undefined: dict[str, str]  # kernel name -> why it does not exist (None above)
+
+    def evaluate(self, key: str, label: str, *args: Any) -> Any:
+        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+        e = getattr(self, key)
+        if e is None:
+            raise ValueError(
+                f"the {label} of {self.activation.name} is undefined: {self.undefined[key]}"
+            )
+        return _evaluate(e, label, *args)
 
     def items(self) -> list[tuple[str, Expectation]]:
         return [("V", self.V), ("Vc", self.Vc), ("D", self.D), ("Dc", self.Dc), ("uVu", self.uVu)]
+
+
+def _try(functions: Any, cov: Any, undefined: dict[str, str], key: str) -> Expectation | None:
+    try:
+        return expect(functions, cov)
+    except (ValueError, IntegrationError) as exc:  # e.g. E[delta^2] of sign' diverges
+        undefined[key] = str(exc)
+        return None
 
 
 @functools.lru_cache(maxsize=128)
 def _kernels(phi: Activation) -> Kernels:
     d = phi.derivative()
     pair = [[Q1, Q2], [Q2, Q1]]
+    undefined: dict[str, str] = {}
     return Kernels(
         activation=phi,
-        V=expect(Activation(phi.expr**2, f"{phi.name}^2"), [[Q]]),
-        Vc=expect([phi, phi], pair),
-        D=expect(Activation(d.expr**2, f"({d.name})^2"), [[Q]]),
-        Dc=expect([d, d], pair),
-        uVu=expect(Activation(X * phi.expr * d.expr, f"x {phi.name} {d.name}"), [[Q]]),
+        V=_try(Activation(phi.expr**2, f"{phi.name}^2"), [[Q]], undefined, "V"),
+        Vc=_try([phi, phi], pair, undefined, "Vc"),
+        D=_try(Activation(d.expr**2, f"({d.name})^2"), [[Q]], undefined, "D"),
+        Dc=_try([d, d], pair, undefined, "Dc"),
+        uVu=_try(Activation(X * phi.expr * d.expr, f"x {phi.name} {d.name}"), [[Q]], undefined,
+                 "uVu"),
+        undefined=undefined,
     )
 
 
@@ -268,22 +289,22 @@ class MeanField:
     def q_map(self, q: Any) -> Any:
         r"""Length map :math:`q \mapsto \sigma_w^2\mathbb E[\phi(u)^2]+\sigma_b^2`, u ~ N(0, q)."""
         _check_variance("q", q)
-        return self.sigma_w2 * _evaluate(self.kernels.V, "q-map", q) + self.sigma_b2
+        return self.sigma_w2 * self.kernels.evaluate("V", "q-map", q) + self.sigma_b2
 
     def cross_map(self, q1: Any, q2: Any) -> Any:
         r"""Covariance map :math:`\sigma_w^2\mathbb E[\phi(u_1)\phi(u_2)]+\sigma_b^2` (variances q1, covariance q2)."""
         _check_variance("q1", q1)
-        return self.sigma_w2 * _evaluate(self.kernels.Vc, "cross map", q1, q2) + self.sigma_b2
+        return self.sigma_w2 * self.kernels.evaluate("Vc", "cross map", q1, q2) + self.sigma_b2
 
     def backward_map(self, q: Any) -> Any:
         r""":math:`\sigma_w^2\mathbb E[\phi'(u)^2]`: the factor of :math:`\tilde q_1` per layer."""
         _check_variance("q", q)
-        return self.sigma_w2 * _evaluate(self.kernels.D, "backward map", q)
+        return self.sigma_w2 * self.kernels.evaluate("D", "backward map", q)
 
     def backward_cross_map(self, q1: Any, q2: Any) -> Any:
         r""":math:`\sigma_w^2\mathbb E[\phi'(u_1)\phi'(u_2)]`: the factor of :math:`\tilde q_2`."""
         _check_variance("q1", q1)
-        return self.sigma_w2 * _evaluate(self.kernels.Dc, "backward cross map", q1, q2)
+        return self.sigma_w2 * self.kernels.evaluate("Dc", "backward cross map", q1, q2)
 
     def chi1(self, q: Any = None) -> Any:
         r""":math:`\chi_1 = \sigma_w^2\mathbb E[\phi'(\sqrt{q}z)^2]`, at q* when q is None."""
@@ -293,7 +314,7 @@ class MeanField:
 
     def q_slope(self, q: Any) -> Any:
         r""":math:`\partial q^{l}/\partial q^{l-1} = \sigma_w^2\,d\mathbb E[\phi(u)^2]/dq`."""
-        return self.sigma_w2 * _evaluate(self.kernels.uVu, "q-map slope", q) / q
+        return self.sigma_w2 * self.kernels.evaluate("uVu", "q-map slope", q) / q
 
     # -- fixed points -----------------------------------------------------------------------
     def _q_star(self, tol: float = 1e-13, max_iter: int = 200, strict: bool = True) -> np.ndarray:
@@ -430,8 +451,8 @@ class MeanField:
             q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
             _check_finite(f"forward q1 at layer {layer}", q1[-1])
             if layer < depth:
-                qh1.append(_evaluate(self.kernels.V, "q-map", q1[-1]))
-                qh2.append(_evaluate(self.kernels.Vc, "cross map", q1[-1], q2[-1]))
+                qh1.append(self.kernels.evaluate("V", "q-map", q1[-1]))
+                qh2.append(self.kernels.evaluate("Vc", "cross map", q1[-1], q2[-1]))
                 _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
             else:
                 qh1.append(np.nan)
@@ -464,19 +485,20 @@ class MeanField:
         sw2 = self.sigma_w2 if isinstance(self.sigma_w2, sp.Basic) else sp.Float(self.sigma_w2, 6)
         sb2 = self.sigma_b2 if isinstance(self.sigma_b2, sp.Basic) else sp.Float(self.sigma_b2, 6)
         rows = [
-            ("q^{l}", k.V, Q, lambda e: sw2 * e + sb2),
-            ("q_2^{l}", k.Vc, None, lambda e: sw2 * e + sb2),
-            (r"\tilde q_1^{l}/\tilde q_1^{l+1}", k.D, Q, lambda e: sw2 * e),
-            (r"\tilde q_2^{l}/\tilde q_2^{l+1}", k.Dc, None, lambda e: sw2 * e),
-            (r"\chi_1(q)", k.D, Q, lambda e: sw2 * e),
+            ("q^{l}", k.V, lambda e: sw2 * e + sb2),
+            ("q_2^{l}", k.Vc, lambda e: sw2 * e + sb2),
+            (r"\tilde q_1^{l}/\tilde q_1^{l+1}", k.D, lambda e: sw2 * e),
+            (r"\tilde q_2^{l}/\tilde q_2^{l+1}", k.Dc, lambda e: sw2 * e),
+            (r"\chi_1(q)", k.D, lambda e: sw2 * e),
         ]
         lines = []
-        for lhs, e, _sym, wrap in rows:
-            rhs = (
-                paper_latex(wrap(e.expr))
-                if e.expr is not None
-                else (paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1))
-            )
+        for lhs, e, wrap in rows:
+            if e is None:
+                rhs = r"\text{undefined (divergent expectation)}"
+            elif e.expr is not None:
+                rhs = paper_latex(wrap(e.expr))
+            else:
+                rhs = paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1)
             lines.append(f"{lhs} = {rhs}")
         return "\n".join(lines)
 

@@ -29,6 +29,11 @@ def derivation(spec: str, sigma_w2: float | None = None, sigma_b2: float | None 
     items: list[dict[str, Any]] = []
     for key, e in (("V", k.V), ("Vc", k.Vc), ("D", k.D), ("Dc", k.Dc)):
         title, definition = _TITLES[key]
+        if e is None:
+            items.append({"name": title, "definition": definition, "closed_form": None,
+                          "latex": None, "method": f"undefined: {k.undefined[key]}",
+                          "error": float("nan")})
+            continue
         items.append(
             {
                 "name": title,
@@ -39,15 +44,15 @@ def derivation(spec: str, sigma_w2: float | None = None, sigma_b2: float | None 
                 "error": e.error,
             }
         )
-    chi1 = None if k.D.expr is None else SIGMA_W2 * k.D.expr
+    chi1 = None if k.D is None or k.D.expr is None else SIGMA_W2 * k.D.expr
     items.append(
         {
             "name": "chi_1",
             "definition": r"\chi_1(q) = \sigma_w^2\,\mathbb{E}[\phi'(u)^2]",
             "closed_form": None if chi1 is None else str(chi1),
             "latex": None if chi1 is None else paper_latex(chi1),
-            "method": k.D.method,
-            "error": k.D.error,
+            "method": items[2]["method"],
+            "error": items[2]["error"],
         }
     )
     out: dict[str, Any] = {

@@ -135,7 +135,7 @@ def _pairwise(args: tuple[sp.Expr, ...], sign: int) -> sp.Expr:
 
 def _scale_of(arg: sp.Expr, what: str) -> sp.Expr:
     """The constant s in ``arg = s*x``; raise NotClosed for offsets or nonlinear arguments."""
-    s = sp.simplify(arg / X)
+    s = sp.cancel(arg / X)
     if s.has(X) or s == 0:
         raise NotClosed(f"{what}({arg}) is not of the form {what}(s*x)")
     return s
