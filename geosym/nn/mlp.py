@@ -392,14 +392,16 @@ class MLP:
         self,
         X: Any,
         Y: Any,
-        eta: float,
-        steps: int,
-        method: Literal["gd"] = "gd",
+        eta: float | None = None,
+        steps: int = 100,
+        method: Literal["gd", "ngd", "ngd-layer", "kfac", "ngd-unit"] = "gd",
         *,
+        damping: float | None = None,
+        blocks: Literal["measured", "mean-field"] = "measured",
         on_divergence: Literal["raise", "stop"] = "raise",
         divergence_factor: float = 1e6,
     ) -> np.ndarray:
-        r"""Train in place by full-batch gradient descent on the mean squared error.
+        r"""Train in place by full-batch gradient descent (or natural gradient) on the MSE.
 
         :math:`\theta\leftarrow\theta-\eta\nabla_\theta E`,
         :math:`E=\frac1{2T}\sum_t\|f(x(t))-y(t)\|^2`. Near a zero-residual minimum GD
@@ -411,11 +413,21 @@ class MLP:
         X, Y
             Inputs ``(T, M_0)`` and targets ``(T, C)``, finite.
         eta
-            Learning rate, > 0.
+            Learning rate, > 0. Default (None): the theory's value for ``method``, computed
+            once on the initial network (:func:`geosym.nn.optimizers.default_learning_rate`:
+            :math:`1/\lambda_{\max}` for GD, the Karakida-Osawa one-step rates for NGD).
         steps
-            Number of GD steps, >= 0.
+            Number of steps, >= 0.
         method
-            ``"gd"`` (full-batch gradient descent). Other methods are not implemented yet.
+            ``"gd"`` (full-batch gradient descent) or a natural-gradient variant of
+            :mod:`geosym.nn.optimizers`: ``"ngd"`` (exact, via the Gram matrix),
+            ``"ngd-layer"``, ``"kfac"``, ``"ngd-unit"``.
+        damping
+            Relative damping of the NGD variants (> 0; default
+            :data:`geosym.nn.optimizers.DEFAULT_DAMPING`). Ignored by ``"gd"``.
+        blocks
+            ``"ngd-unit"`` only: ``"measured"`` (empirical unit blocks) or ``"mean-field"``
+            (closed-form unit blocks of :func:`geosym.natgrad.unit_fisher`).
         on_divergence
             What to do when the loss diverges (becomes NaN/inf, overflows in the forward or
             backward pass, or exceeds ``divergence_factor`` times the larger of the initial
@@ -438,11 +450,21 @@ class MLP:
             initial loss first), all finite.
         """
         X, Y = self._targets(X, Y)
-        eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
+        if eta is not None:
+            eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
         steps = _checks.positive_int(steps, "steps", allow_zero=True)
-        if method != "gd":
-            raise ValueError(
-                f"method must be 'gd' (other methods are not implemented yet), got {method!r}"
+        from . import optimizers
+
+        if method not in optimizers.METHODS:
+            raise ValueError(f"method must be one of {optimizers.METHODS}, got {method!r}")
+        step_fn = (
+            None
+            if method == "gd"
+            else optimizers.make_step(self, method, damping=damping, blocks=blocks)
+        )
+        if eta is None:
+            eta = optimizers.default_learning_rate(
+                self, self.forward(X, check=False), method, blocks
             )
         if on_divergence not in ("raise", "stop"):
             raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
@@ -457,7 +479,9 @@ class MLP:
             try:
                 cache = self.forward(X, check=False)
                 with np.errstate(over="ignore", invalid="ignore"):
-                    if k < steps:
+                    if k < steps and step_fn is not None:
+                        loss, grads = step_fn(cache, Y)
+                    elif k < steps:
                         loss, grads = self._loss_and_grads(cache, Y)
                     else:  # last point of the curve: no gradient needed
                         r = cache.output - Y
@@ -477,7 +501,7 @@ class MLP:
                     )
                 self.weights[:], self.biases[:] = prev
                 msg = (
-                    f"train: gradient descent diverged at step {k} of {steps} with eta={eta:g}: "
+                    f"train: {method} diverged at step {k} of {steps} with eta={eta:g}: "
                     f"{reason}; parameters left at step {k - 1}"
                 )
                 if on_divergence == "raise":

@@ -1,0 +1,453 @@
+r"""Natural-gradient theory next to simulation (fim.md §3-§5; TC5, TC6).
+
+* :func:`unit_block_check` — the closed-form unit block (:func:`geosym.natgrad.unit_fisher`) of a
+  unit of a random :class:`geosym.nn.MLP` against a Monte-Carlo estimate from the net itself.
+* :func:`measure_offblock` — cross-unit / unit Fisher block size ratio on random nets of several
+  widths against :func:`geosym.natgrad.offblock_ratio`.
+* :func:`one_step_convergence` — one NGD step with each method's theoretical learning rate
+  (Karakida & Osawa 2020) on a wide net: the training residual drops to a small fraction; a wrong
+  rate does not.
+* :func:`training_comparison` — teacher-student regression, steps and wall time to a loss
+  threshold for GD (η = 1/λ_max) and the NGD variants; ``.table()`` and ``.plot()``.
+* :func:`measure_mean_subtraction` — λ_max with and without output centring vs
+  :func:`geosym.natgrad.mean_subtraction`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..activations import Activation
+from ..activations import activation as _activation
+from ..natgrad import mean_subtraction, offblock_ratio, unit_fisher
+from ..nn import MLP, gaussian_inputs, gram_matrix, random_targets, teacher_student
+from ..nn.optimizers import default_learning_rate
+
+__all__ = [
+    "UnitBlockCheck",
+    "unit_block_check",
+    "OffBlockMeasurement",
+    "measure_offblock",
+    "OneStepRow",
+    "OneStepConvergence",
+    "one_step_convergence",
+    "TrainingRow",
+    "TrainingComparison",
+    "training_comparison",
+    "MeanSubtractionMeasurement",
+    "measure_mean_subtraction",
+]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if hasattr(v, "to_dict"):
+        return v.to_dict()
+    return v
+
+
+def _dict(obj: Any, skip: Sequence[str] = ()) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in obj.__dict__.items() if k not in skip}
+
+
+# ------------------------------------------------------------------------------ unit block
+@dataclass(frozen=True)
+class UnitBlockCheck:
+    """Closed form vs Monte Carlo for one unit (G without the back-propagated factor)."""
+
+    activation: str
+    layer: int
+    unit: int
+    samples: int
+    max_abs_error: float
+    relative_error: float  # max |MC - formula| / max |formula|
+    standard_error: float  # max Monte-Carlo standard error of an entry
+    c: tuple[float, float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+def unit_block_check(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    widths: Sequence[int] = (50, 50, 1),
+    layer: int = 1,
+    unit: int = 0,
+    samples: int = 200_000,
+    seed: int = 0,
+) -> UnitBlockCheck:
+    r""":math:`\frac1N\sum_t\phi'(u_i(t))^2\tilde h(t)\tilde h(t)^\top` of a unit of a random net vs
+    :func:`~geosym.natgrad.unit_fisher` with the inputs' measured mean and variance.
+
+    Exact in layer 1 (Gaussian inputs, fim.md §4.1); in deeper layers the inputs
+    :math:`h=\phi(u)` are not Gaussian and the formula is the Gaussian-input approximation.
+    """
+    rng = np.random.default_rng(seed)
+    net = MLP.random(list(widths), activation_spec, sigma_w2, sigma_b2, seed=rng)
+    if not 1 <= layer < net.depth:
+        raise ValueError(f"layer must be a hidden layer 1..{net.depth - 1}, got {layer}")
+    X = gaussian_inputs(samples, net.n_inputs, seed=rng)
+    cache = net.forward(X)
+    h = cache.inputs[layer - 1]
+    u = cache.preacts[layer - 1][:, unit]
+    g = np.asarray(net._dphi(u), dtype=float) ** 2
+    Ht = np.concatenate([h, np.ones((samples, 1))], axis=1)
+    mc = (Ht * g[:, None]).T @ Ht / samples
+    sq = (Ht * g[:, None]) ** 2
+    se = float(np.sqrt(np.max((sq.T @ (Ht**2) / samples - mc**2) / samples)))
+    G = unit_fisher(
+        net.activation,
+        net.weights[layer - 1][unit],
+        float(net.biases[layer - 1][unit]),
+        input_mean=h.mean(axis=0),
+        input_var=h.var(axis=0),
+    )
+    M = G.matrix()
+    err = float(np.max(np.abs(mc - M)))
+    return UnitBlockCheck(
+        _activation(activation_spec).name,
+        layer,
+        unit,
+        samples,
+        err,
+        err / float(np.max(np.abs(M))),
+        se,
+        tuple(float(x) for x in G.c),  # type: ignore[arg-type]
+    )
+
+
+# ------------------------------------------------------------------------------ off-block
+@dataclass(frozen=True)
+class OffBlockMeasurement:
+    """Measured RMS cross-unit block norm / mean unit block norm, per width, vs theory."""
+
+    activation: str
+    layer: int
+    widths: tuple[int, ...]
+    measured: tuple[float, ...]
+    measured_se: tuple[float, ...]
+    theory: tuple[float, ...]
+    samples: int
+    seeds: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+def _block_ratio(net: MLP, X: np.ndarray, layer: int, units: int, rng) -> float:
+    cache = net.forward(X)
+    deltas = net.output_deltas(cache)[layer - 1]  # (C, T, M)
+    h = cache.inputs[layer - 1]
+    Ht = np.concatenate([h, np.ones((h.shape[0], 1))], axis=1)
+    T = h.shape[0]
+    idx = rng.choice(deltas.shape[-1], size=min(units, deltas.shape[-1]), replace=False)
+    d = deltas[:, :, idx]  # (C, T, m)
+    # ||F_ij||_F^2 = (1/T^2) sum_{t,s} a_ij(t) a_ij(s) K(t,s)^2, a_ij(t) = sum_k d_ki(t) d_kj(t)
+    a = np.einsum("kti,ktj->tij", d, d)  # (T, m, m)
+    K2 = (Ht @ Ht.T) ** 2
+    norms2 = np.einsum("tij,ts,sij->ij", a, K2, a) / T**2
+    diag = np.sqrt(np.diag(norms2))
+    off = norms2[~np.eye(len(idx), dtype=bool)]
+    return float(np.sqrt(off.mean()) / diag.mean())
+
+
+def measure_offblock(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int = 3,
+    widths: Sequence[int] = (128, 256, 512),
+    layer: int = 1,
+    samples: int = 10,
+    outputs: int = 1,
+    units: int = 40,
+    seeds: int = 4,
+    seed: int = 0,
+) -> OffBlockMeasurement:
+    r"""Cross-unit vs unit Fisher block size on random nets, against :func:`~geosym.natgrad.offblock_ratio`.
+
+    Ratio :math:`\mathrm{RMS}_{i\ne j}\|F_{ij}\|_F/\overline{\|F_{ii}\|_F}` over ``units``
+    randomly chosen units of ``layer``, averaged over ``seeds`` nets per width.
+    """
+    rng = np.random.default_rng(seed)
+    theory = offblock_ratio(
+        activation_spec, sigma_w2, sigma_b2, depth, widths, layer, outputs, samples
+    )
+    means, ses = [], []
+    for m in widths:
+        vals = []
+        for _ in range(seeds):
+            net = MLP.random([m] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
+            X = gaussian_inputs(samples, m, seed=rng)
+            vals.append(_block_ratio(net, X, layer, units, rng))
+        means.append(float(np.mean(vals)))
+        ses.append(float(np.std(vals, ddof=1) / np.sqrt(len(vals))) if seeds > 1 else float("nan"))
+    return OffBlockMeasurement(
+        _activation(activation_spec).name,
+        layer,
+        tuple(int(m) for m in widths),
+        tuple(means),
+        tuple(ses),
+        theory.ratio,
+        samples,
+        seeds,
+    )
+
+
+# ------------------------------------------------------------------------------ one step
+@dataclass(frozen=True)
+class OneStepRow:
+    method: str
+    eta: float  # theoretical one-step rate
+    residual_ratio: float  # ||f - y|| after one step / before, at eta
+    wrong_factor: float
+    wrong_residual_ratio: float  # at wrong_factor * eta
+
+
+@dataclass(frozen=True)
+class OneStepConvergence:
+    """TC6: one step with the theory's learning rate."""
+
+    activation: str
+    depth: int
+    width: int
+    samples: int
+    outputs: int
+    rows: tuple[OneStepRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _dict(self, skip=("rows",))
+        d["rows"] = [r.__dict__ for r in self.rows]
+        return d
+
+    def row(self, method: str) -> OneStepRow:
+        return next(r for r in self.rows if r.method == method)
+
+
+def _method_key(spec: str) -> tuple[str, str]:
+    if spec == "ngd-unit-mf":
+        return "ngd-unit", "mean-field"
+    return spec, "measured"
+
+
+def one_step_convergence(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int = 3,
+    width: int = 1024,
+    samples: int = 64,
+    outputs: int = 1,
+    methods: Sequence[str] = ("ngd", "ngd-layer", "kfac", "ngd-unit"),
+    wrong_factor: float = 0.5,
+    seed: int = 0,
+) -> OneStepConvergence:
+    r"""One step of each method at its theoretical rate on ``[width]*depth + [outputs]`` (inputs of
+    dimension ``width`` >= ``samples`` so that the K-FAC input factor has full rank), random
+    N(0,1) targets; also at ``wrong_factor`` times that rate. ``"ngd-unit-mf"`` is unit-wise
+    with mean-field blocks."""
+    rng = np.random.default_rng(seed)
+    net0 = MLP.random([width] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
+    X = gaussian_inputs(samples, width, seed=rng)
+    Y = random_targets(samples, outputs, seed=rng)
+    r0 = float(np.linalg.norm(net0(X) - Y))
+    cache = net0.forward(X)
+    rows = []
+    for spec in methods:
+        method, blocks = _method_key(spec)
+        eta = default_learning_rate(net0, cache, method, blocks)
+        res = []
+        for factor in (1.0, wrong_factor):
+            net = net0.copy()
+            net.train(X, Y, eta=eta * factor, steps=1, method=method, blocks=blocks)
+            res.append(float(np.linalg.norm(net(X) - Y)) / r0)
+        rows.append(OneStepRow(spec, float(eta), res[0], float(wrong_factor), res[1]))
+    return OneStepConvergence(net0.activation.name, depth, width, samples, outputs, tuple(rows))
+
+
+# ------------------------------------------------------------------------------ training
+@dataclass(frozen=True)
+class TrainingRow:
+    method: str
+    eta: float
+    steps_to_threshold: int | None  # None: not reached within max_steps
+    seconds_to_threshold: float | None
+    seconds_per_step: float
+    final_loss_ratio: float
+
+
+@dataclass(frozen=True)
+class TrainingComparison:
+    """Teacher-student training: steps and wall time to ``threshold`` x initial loss."""
+
+    activation: str
+    widths: tuple[int, ...]
+    samples: int
+    threshold: float
+    max_steps: int
+    rows: tuple[TrainingRow, ...]
+    curves: dict[str, np.ndarray] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _dict(self, skip=("rows", "curves"))
+        d["rows"] = [r.__dict__ for r in self.rows]
+        return d
+
+    def table(self) -> str:
+        """A plain-text table (one row per method)."""
+        head = (
+            f"{'method':<12}{'eta':>11}{'steps':>8}{'seconds':>10}{'s/step':>10}{'final/init':>12}"
+        )
+        lines = [head, "-" * len(head)]
+        for r in self.rows:
+            steps = "-" if r.steps_to_threshold is None else str(r.steps_to_threshold)
+            secs = "-" if r.seconds_to_threshold is None else f"{r.seconds_to_threshold:.3f}"
+            lines.append(
+                f"{r.method:<12}{r.eta:>11.3g}{steps:>8}{secs:>10}{r.seconds_per_step:>10.4f}"
+                f"{r.final_loss_ratio:>12.3g}"
+            )
+        return "\n".join(lines)
+
+    def plot(self, path: str) -> None:
+        """PNG of loss / initial loss against step (log y) for every method."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        for name, curve in self.curves.items():
+            ax.plot(np.arange(len(curve)), curve / curve[0], label=name)
+        ax.axhline(self.threshold, color="k", lw=0.8, ls="--", label="threshold")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss / initial loss")
+        ax.set_title(f"{self.activation}: widths {list(self.widths)}, N={self.samples}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def training_comparison(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int = 3,
+    width: int = 256,
+    samples: int = 64,
+    outputs: int = 1,
+    methods: Sequence[str] = ("gd", "ngd", "ngd-layer", "kfac", "ngd-unit"),
+    threshold: float = 1e-2,
+    max_steps: int = 200,
+    seed: int = 0,
+) -> TrainingComparison:
+    r"""Teacher-student regression (teacher of the same architecture, fresh random weights).
+
+    Each method starts from the same student and runs at its default learning rate (GD:
+    :math:`1/\lambda_{\max}`; NGD variants: the one-step rates) until the loss falls below
+    ``threshold`` times its initial value or ``max_steps`` steps.
+    """
+    rng = np.random.default_rng(seed)
+    ws = [width] * depth + [outputs]
+    data = teacher_student(ws, activation_spec, sigma_w2, sigma_b2, samples, seed=rng)
+    student = MLP.random(ws, activation_spec, sigma_w2, sigma_b2, seed=rng)
+    cache = student.forward(data.X)
+    rows, curves = [], {}
+    for spec in methods:
+        method, blocks = _method_key(spec)
+        eta = default_learning_rate(student, cache, method, blocks)
+        net = student.copy()
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            curve = net.train(
+                data.X,
+                data.Y,
+                eta=eta,
+                steps=max_steps,
+                method=method,
+                blocks=blocks,
+                on_divergence="stop",
+            )
+        elapsed = time.perf_counter() - t0
+        per_step = elapsed / max(len(curve) - 1, 1)
+        hit = np.nonzero(curve <= threshold * curve[0])[0]
+        steps = int(hit[0]) if hit.size else None
+        rows.append(
+            TrainingRow(
+                spec,
+                float(eta),
+                steps,
+                None if steps is None else steps * per_step,
+                per_step,
+                float(curve[-1] / curve[0]),
+            )
+        )
+        curves[spec] = curve
+    return TrainingComparison(
+        student.activation.name, tuple(ws), samples, threshold, max_steps, tuple(rows), curves
+    )
+
+
+# ------------------------------------------------------------------------------ mean subtraction
+@dataclass(frozen=True)
+class MeanSubtractionMeasurement:
+    """λ_max before/after centring the output over the batch, measured and predicted."""
+
+    activation: str
+    width: int
+    samples: int
+    lambda_max_before: float
+    lambda_max_after: float
+    centred_mean: float  # mean of the non-zero centred spectrum (theory: lambda_max_after)
+    factor: float  # measured before / after
+    theory: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+def measure_mean_subtraction(
+    activation_spec: Activation | str,
+    sigma_w2: float,
+    sigma_b2: float,
+    depth: int = 3,
+    width: int = 1000,
+    samples: int = 10,
+    outputs: int = 1,
+    seed: int = 0,
+) -> MeanSubtractionMeasurement:
+    r"""Spectrum of :math:`JJ^\top/T` and of its centred version
+    :math:`(I_C\otimes H)JJ^\top(I_C\otimes H)/T`, :math:`H=I-\mathbf 1\mathbf 1^\top/T`."""
+    rng = np.random.default_rng(seed)
+    net = MLP.random([width] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
+    X = gaussian_inputs(samples, width, seed=rng)
+    G = gram_matrix(net, X)
+    T, C = samples, outputs
+    H = np.eye(T) - 1.0 / T
+    P = np.kron(np.eye(C), H)
+    Gc = P @ G @ P
+    before = float(np.linalg.eigvalsh(G)[-1]) / T
+    ev = np.linalg.eigvalsh(Gc)[::-1] / T
+    after = float(ev[0])
+    centred_mean = float(ev[: C * (T - 1)].mean())
+    theory = mean_subtraction(activation_spec, sigma_w2, sigma_b2, depth, width, samples, outputs)
+    return MeanSubtractionMeasurement(
+        net.activation.name, width, samples, before, after, centred_mean, before / after, theory
+    )
