@@ -11,7 +11,7 @@ from _common import Derivation
 
 import geosym as gs
 from geosym.latex import latex
-from geosym.meanfield import Q, Q1, Q2
+from geosym.meanfield import Q1, Q2, Q
 
 
 def main() -> None:
