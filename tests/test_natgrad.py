@@ -213,3 +213,195 @@ def test_block_prediction_and_offblock_theory():
     ob = offblock_ratio("tanh", 3.0, 0.64, 3, [250, 1000], layer=1, samples=20)
     assert ob.ratio[0] == ob.ratio[1] and 0 < ob.ratio[0] < 1
     assert offblock_ratio("tanh", 3.0, 0.64, 3, [250], layer=3).ratio == (0.0,)
+
+
+# ---------------------------------------------------------------------------- optimizers
+def _small_net(act="tanh", widths=(20, 30, 30, 2), seed=0):
+    import geosym.nn as nn
+
+    net = nn.MLP.random(list(widths), act, 3.0 if act == "tanh" else 2.0, 0.1, seed=seed)
+    X = nn.gaussian_inputs(8, widths[0], seed=seed + 1)
+    Y = nn.random_targets(8, widths[-1], seed=seed + 2)
+    return net, X, Y
+
+
+def _flat(updates):
+    return np.concatenate([np.concatenate([gw.ravel(), gb]) for gw, gb in updates])
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_optimizers_match_dense_linear_algebra(act):
+    """Each direction equals the dense (F_approx + rho I)^{-1} grad built from the explicit J."""
+    from geosym.nn import jacobian
+    from geosym.nn import optimizers as opt
+
+    net, X, Y = _small_net(act)
+    cache = net.forward(X)
+    T, C = Y.shape
+    g = (cache.output - Y) / T
+    J = jacobian(net, X)  # rows k*T + t
+    grad = J.T @ g.T.reshape(-1)
+    F = J.T @ J / T
+    rho = 1e-3
+    np.testing.assert_allclose(_flat(opt.gd_direction(net, cache, g)), grad, atol=1e-12)
+    # exact: relative damping rho * mean diag(JJ^T) / T
+    lam = rho * np.trace(J @ J.T) / (C * T) / T
+    want = np.linalg.solve(F + lam * np.eye(F.shape[0]), grad)
+    got = _flat(opt.ngd_direction(net, cache, g, rho))
+    np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9 * np.abs(want).max())
+    # layer block-diagonal and unit-wise (measured): dense block inverses
+    sizes = [w.size + b.size for w, b in zip(net.weights, net.biases, strict=True)]
+    edges = np.cumsum([0, *sizes])
+    want_l = np.zeros_like(grad)
+    for l in range(net.depth):
+        s = slice(edges[l], edges[l + 1])
+        Jl = J[:, s]
+        lam_l = rho * np.trace(Jl @ Jl.T) / (C * T) / T
+        want_l[s] = np.linalg.solve(F[s, s] + lam_l * np.eye(sizes[l]), grad[s])
+    got_l = _flat(opt.ngd_layer_direction(net, cache, g, rho))
+    np.testing.assert_allclose(got_l, want_l, rtol=1e-6, atol=1e-8 * np.abs(want_l).max())
+    got_u = opt.ngd_unit_direction(net, cache, g, rho)
+    l = 1  # the most active unit of layer 2: parameters W2[i, :], b2[i]
+    i = int(np.argmax((net.output_deltas(cache)[l] ** 2).sum(axis=(0, 1))))
+    n = net.widths[1]
+    base = edges[l]
+    idx = np.r_[base + i * n + np.arange(n), base + net.weights[l].size + i]
+    Fi = F[np.ix_(idx, idx)]
+    lam_i = rho * np.trace(Fi) / (n + 1)
+    want_i = np.linalg.solve(Fi + lam_i * np.eye(n + 1), grad[idx])
+    got_i = np.append(got_u[l][0][i], got_u[l][1][i])
+    np.testing.assert_allclose(got_i, want_i, rtol=1e-6, atol=1e-8 * np.abs(want_i).max())
+
+
+def test_kfac_matches_kronecker_inverse():
+    from geosym.nn import optimizers as opt
+
+    net, X, Y = _small_net("tanh", widths=(6, 12, 10, 2))
+    cache = net.forward(X)
+    T, C = Y.shape
+    g = (cache.output - Y) / T
+    rho = 1e-2
+    got = opt.kfac_direction(net, cache, g, rho)
+    deltas = net.output_deltas(cache)
+    grads = opt.gd_direction(net, cache, g)
+    for l in range(net.depth):
+        D = deltas[l].reshape(C * T, -1)
+        Ht = np.c_[cache.inputs[l], np.ones(T)]
+        A, B = Ht.T @ Ht / T, D.T @ D / T
+        la, lb = rho * np.trace(A) / A.shape[0], rho * np.trace(B) / B.shape[0]
+        Gt = np.c_[grads[l][0], grads[l][1]]
+        want = np.linalg.solve(B + lb * np.eye(len(B)), Gt) @ np.linalg.inv(A + la * np.eye(len(A)))
+        np.testing.assert_allclose(np.c_[got[l][0], got[l][1]], want, rtol=1e-6, atol=1e-9)
+
+
+def test_mean_field_unit_blocks_use_unit_fisher():
+    """blocks='mean-field' applies (beta_i^2 G_i + lam I)^{-1} with G_i = unit_fisher(...)."""
+    from geosym.nn import optimizers as opt
+
+    net, X, Y = _small_net("tanh")
+    cache = net.forward(X)
+    g = (cache.output - Y) / Y.shape[0]
+    rho = 1e-3
+    got = opt.ngd_unit_direction(net, cache, g, rho, blocks="mean-field")
+    grads = opt.gd_direction(net, cache, g)
+    l, i = 1, 5
+    h = cache.inputs[l]
+    G = unit_fisher("tanh", net.weights[l][i], float(net.biases[l][i]), h.mean(0), h.var(0))
+    d = net.output_deltas(cache)[l][:, :, i]
+    dphi2 = np.mean(net._dphi(cache.preacts[l][:, i]) ** 2)
+    beta2 = np.mean((d**2).sum(0)) / dphi2
+    vbar = np.append(h.var(0), 1.0)
+    lam = rho * beta2 * G.c[0] * vbar.mean()
+    gi = np.append(grads[l][0][i], grads[l][1][i])
+    want = np.linalg.solve(beta2 * G.matrix() + lam * np.eye(len(gi)), gi)
+    np.testing.assert_allclose(np.append(got[l][0][i], got[l][1][i]), want, rtol=1e-8)
+
+
+def test_train_methods_and_bad_input():
+    net, X, Y = _small_net("tanh", widths=(20, 30, 30, 1))
+    for method in ("ngd", "ngd-layer", "kfac", "ngd-unit"):
+        curve = net.copy().train(X, Y, steps=3, method=method)
+        assert curve.shape == (4,) and curve[-1] < 1e-2 * curve[0], method
+    curve = net.copy().train(X, Y, steps=5, method="ngd-unit", blocks="mean-field")
+    assert np.all(np.isfinite(curve)) and curve[-1] < curve[0]
+    with pytest.raises(ValueError, match="damping"):
+        net.copy().train(X, Y, steps=1, method="ngd", damping=0.0)
+    with pytest.raises(ValueError, match="damping"):
+        net.copy().train(X, Y, steps=1, method="kfac", damping=-1e-3)
+    with pytest.raises(ValueError, match="blocks"):
+        net.copy().train(X, Y, steps=1, method="ngd-unit", blocks="exact")
+    with pytest.raises(ValueError, match="method"):
+        net.copy().train(X, Y, steps=1, method="adam")
+    import geosym.nn as nn
+
+    tiny = nn.MLP.random([2, 3, 1], "tanh", 1.0, 0.1, seed=0)  # P = 13 < T = 20
+    Xt, Yt = nn.gaussian_inputs(20, 2, seed=1), nn.random_targets(20, 1, seed=2)
+    with pytest.raises(ValueError, match="n_params"):
+        tiny.train(Xt, Yt, steps=1, method="ngd")
+    # dead ReLU units: finite weights under every method (damping handles them)
+    dead = nn.MLP.random([10, 40, 40, 1], "relu", 2.0, 0.0, seed=3)
+    dead.biases[0][:20] = -50.0  # half of layer 1 never active
+    Xd, Yd = nn.gaussian_inputs(8, 10, seed=4), nn.random_targets(8, 1, seed=5)
+    for method in ("ngd", "ngd-layer", "kfac", "ngd-unit"):
+        m = dead.copy()
+        m.train(Xd, Yd, steps=2, method=method)
+        assert all(np.isfinite(w).all() for w in m.weights), method
+    m = dead.copy()
+    m.train(Xd, Yd, steps=2, method="ngd-unit", blocks="mean-field")
+    assert all(np.isfinite(w).all() for w in m.weights)
+
+
+# ---------------------------------------------------------------------------- experiments
+def test_one_step_convergence_tc6():
+    """TC6 on a wide net: each theoretical rate brings ||f - y|| to a small fraction; half does not."""
+    from geosym.experiments.natgrad import one_step_convergence
+
+    res = one_step_convergence("relu", 2.0, 0.1, depth=3, width=512, samples=32)
+    for row in res.rows:
+        assert row.residual_ratio < 0.25, row
+        assert row.wrong_residual_ratio > 0.4, row
+    assert res.row("ngd").residual_ratio < 0.06
+    assert res.row("ngd-layer").residual_ratio < 0.06
+
+
+def test_offblock_ratio_measured_vs_theory():
+    from geosym.experiments.natgrad import measure_offblock
+
+    m = measure_offblock("relu", 2.0, 0.1, depth=3, widths=(128, 512), layer=2, seeds=3, units=30)
+    for got, want in zip(m.measured, m.theory, strict=True):
+        assert abs(got / want - 1) < 0.2
+    # width-independent at leading order (no 1/sqrt(M) decay): ratio of the two widths ~ 1
+    assert abs(m.measured[1] / m.measured[0] - 1) < 0.2
+
+
+def test_mean_subtraction_measured():
+    from geosym.experiments.natgrad import measure_mean_subtraction
+
+    m = measure_mean_subtraction("tanh", 3.0, 0.64, depth=3, width=1000, samples=10)
+    assert m.centred_mean == pytest.approx(m.theory.lambda_max_after, rel=0.05)
+    assert m.lambda_max_before == pytest.approx(m.theory.lambda_max_before, rel=0.05)
+    # the top of the centred group sits above its mean at finite M/T: drop within 15 % of theory
+    assert m.factor == pytest.approx(m.theory.factor, rel=0.15)
+    assert m.factor > 2
+
+
+def test_unit_block_check_layer1():
+    from geosym.experiments.natgrad import unit_block_check
+
+    r = unit_block_check("tanh", 3.0, 0.64, widths=(20, 20, 1), samples=100_000, seed=1)
+    assert r.max_abs_error < 6 * r.standard_error
+
+
+def test_training_comparison_table(tmp_path):
+    from geosym.experiments.natgrad import training_comparison
+
+    tc = training_comparison("tanh", 3.0, 0.64, depth=3, width=64, samples=16, max_steps=60)
+    steps = {r.method: r.steps_to_threshold for r in tc.rows}
+    assert steps["ngd"] is not None and steps["ngd"] <= 2
+    assert steps["gd"] is None or steps["gd"] > steps["ngd"]
+    assert "method" in tc.table()
+    tc.plot(str(tmp_path / "t.png"))
+    assert (tmp_path / "t.png").stat().st_size > 1000
+    import json
+
+    json.dumps(tc.to_dict())
