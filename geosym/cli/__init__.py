@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "fim": ".fim",
     "ot": ".ot",
     "phase": ".phase",
+    "ngd": ".ngd",
+    "unit-fisher": ".unit_fisher",
 }
 
 
