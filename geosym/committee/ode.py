@@ -30,9 +30,10 @@ index, the order parameters obey, as :math:`N\to\infty` (committee.md §2, §5),
         + \sum_{nm}F_{nm}I_2(n,m)\Big].
 
 The Gaussian integrals come from :class:`~geosym.committee.integrals.IntegralProvider`, batched
-over all index tuples.  The ODE is integrated with an adaptive 8th-order Dormand-Prince method
-(``scipy.integrate.solve_ivp(method="DOP853")``) at tight tolerances, because the plateau exit
-is driven by exponentially small asymmetries (committee.md §7).
+over all index tuples.  The ODE is integrated at tight tolerances, because the plateau exit
+is driven by exponentially small asymmetries (committee.md §7), with LSODA (adaptive-order
+Adams, switching to BDF when the flow becomes stiff near a stable fixed point; DOP853 and the
+other ``solve_ivp`` methods on request).
 """
 
 from __future__ import annotations
@@ -217,6 +218,10 @@ class CommitteeODE:
                         ar[None, None, :])
         self._i2_idx = (ar[:, None], ar[None, :])
         self._sign = np.concatenate([np.ones(K), -np.ones(M)])
+        # the symmetric I4 block is rebuilt from its triangle c <= e
+        cu, eu = np.triu_indices(self.P)
+        self._tri_lo = cu * self.P + eu
+        self._tri_up = eu * self.P + cu
         self.nfev = 0
 
     # -- validation --------------------------------------------------------------------------
@@ -281,38 +286,100 @@ class CommitteeODE:
     # -- right-hand side ---------------------------------------------------------------------
     def derivatives(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r""":math:`(dQ/d\alpha, dR/d\alpha, dV/d\alpha)` at the given order parameters."""
-        K = self.K
-        self.nfev += 1
-        C = self._cov(Q, R)
+        r""":math:`(dQ/d\alpha, dR/d\alpha, dV/d\alpha)` at the given order parameters.
+
+        Cost per call (the ODE solver calls this thousands of times):
+
+        * :math:`I_3` by Stein's lemma, :math:`I_3(i,b,c)=C_{ib}X_{ic}+C_{bc}J_{ic}` with the
+          2-D integrals :math:`X_{ic}=\langle g''(u_i)g(u_c)\rangle`,
+          :math:`J_{ic}=\langle g'(u_i)g'(u_c)\rangle` on :math:`K\times P` index pairs, so
+          :math:`\sum_c A_{ic}I_3(i,b,c) = C_{ib}\sum_cA_{ic}X_{ic} + \sum_c A_{ic}J_{ic}C_{cb}`
+          is one matrix product (no :math:`K\times P\times P` block);
+        * :math:`I_4(i,k,c,e)` only for pairs :math:`i\le k` and :math:`c\le e` (symmetries),
+          by :meth:`IntegralProvider.i4_tri`;
+        * the covariance buffer (with its constant teacher block :math:`T`) is reused.
+        """
+        dQ, dR, dV = self._derivs(Q[None], R[None], V[None])
+        return dQ[0], dR[0], dV[0]
+
+    def _derivs(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Batched :meth:`derivatives`: leading axis B (states) on every argument."""
+        K, P = self.K, self.P
+        B = Q.shape[0]
+        self.nfev += B
+        C = np.empty((B, P, P))
+        C[:, :K, :K] = Q
+        C[:, :K, K:] = R
+        C[:, K:, :K] = np.swapaxes(R, 1, 2)
+        C[:, K:, K:] = self.T
         ints = self.integrals
         Vs = self.teacher_out
-        A = np.concatenate([-(V @ V.T), V @ Vs.T], axis=1)  # (K, P)
-        i3 = ints.I3(C, *self._i3_idx)  # (K, P, P): I3(i, b, c)
-        H = np.einsum("ic,ibc->ib", A, i3)
+        A = np.concatenate([-(V @ np.swapaxes(V, 1, 2)), V @ Vs.T], axis=2)  # (B, K, P)
+        d = np.diagonal(C, axis1=1, axis2=2)
+        Cs = C[:, :K]
+        split = ints.i3_split(d[:, :K, None], Cs, d[:, None, :])
+        if split is not None:
+            X, J = split
+            H = Cs * np.sum(A * X, axis=2)[:, :, None] + (A * J) @ C
+        else:  # pragma: no cover - every engine I3 is linear in c12, c23 (Stein)
+            H = np.stack([np.einsum("ic,ibc->ib", A[b], ints.I3(C[b], *self._i3_idx))
+                          for b in range(B)])
         eta = self.eta
-        i4 = ints.I4(C, *self._i4_idx)  # (npairs, P, P)
         pa, pk = self._iu
-        w = np.einsum("pc,pce,pe->p", A[pa], i4, A[pk])
-        W = np.empty((K, K))
-        W[self._iu] = w
-        W.T[self._iu] = w
-        dQ = eta * (H[:, :K] + H[:, :K].T) + eta**2 * W
+        i4, _, _ = ints.i4_tri(C, pa, pk)  # (B, npairs, n_tri)
+        S = np.empty((B, len(pa), P * P))
+        S[:, :, self._tri_lo] = i4
+        S[:, :, self._tri_up] = i4
+        w = np.einsum("bpc,bpce,bpe->bp", A[:, pa], S.reshape(B, len(pa), P, P), A[:, pk])
+        W = np.empty((B, K, K))
+        W[:, pa, pk] = w
+        W[:, pk, pa] = w
+        HK = H[:, :, :K]
+        dQ = eta * (HK + np.swapaxes(HK, 1, 2)) + eta**2 * W
         if self.noise > 0:
-            ik = np.arange(K)
-            j2 = ints.J2(C, ik[:, None], ik[None, :])
-            dQ += eta**2 * self.noise**2 * (V @ V.T) * j2
-        dR = eta * H[:, K:]
+            j2 = ints.kernels["J2"].func(d[:, :K, None], C[:, :K, :K], d[:, None, :K])
+            dQ += eta**2 * self.noise**2 * (V @ np.swapaxes(V, 1, 2)) * j2
+        dR = eta * H[:, :, K:]
         kappa = self.weight_decay
         if kappa > 0:
             dQ -= 2 * kappa * Q
             dR = dR - kappa * R
         if self.trains_second_layer:
-            i2 = ints.I2(C, np.arange(K)[:, None], np.arange(self.P)[None, :])
-            dV = self.eta_v * (i2[:, K:] @ Vs - i2[:, :K] @ V) - kappa * V
+            i2 = ints.kernels["I2"].func(d[:, :K, None], Cs, d[:, None, :])
+            dV = self.eta_v * (i2[:, :, K:] @ Vs - i2[:, :, :K] @ V) - kappa * V
         else:
             dV = np.zeros_like(V)
         return dQ, dR, dV
+
+    def _rhs_batch(self, Y: np.ndarray, V_fixed: np.ndarray | None) -> np.ndarray:
+        """Right-hand side for a batch of packed states ``Y`` (B, n)."""
+        K, M, L = self.K, self.M, self.L
+        B = Y.shape[0]
+        nq = len(self._iu[0])
+        Q = np.empty((B, K, K))
+        Q[:, self._iu[0], self._iu[1]] = Y[:, :nq]
+        Q[:, self._iu[1], self._iu[0]] = Y[:, :nq]
+        R = Y[:, nq:nq + K * M].reshape(B, K, M)
+        if V_fixed is None:
+            V = Y[:, nq + K * M:].reshape(B, K, L)
+        else:
+            V = np.broadcast_to(V_fixed, (B, K, L))
+        dQ, dR, dV = self._derivs(Q, R, V)
+        parts = [dQ[:, self._iu[0], self._iu[1]], dR.reshape(B, -1)]
+        if V_fixed is None:
+            parts.append(dV.reshape(B, -1))
+        return np.concatenate(parts, axis=1)
+
+    def _jacobian(self, y: np.ndarray, V_fixed: np.ndarray | None) -> np.ndarray:
+        """Forward-difference Jacobian from one batched right-hand-side call (n + 1 states).
+
+        Only the implicit part of LSODA/BDF uses it (Newton iterations); its accuracy affects
+        the cost of a step, not the accuracy of the solution."""
+        h = 1e-7 * np.maximum(1.0, np.abs(y))
+        Y = np.vstack([y[None], y[None] + np.diag(h)])
+        F = self._rhs_batch(Y, V_fixed)
+        return ((F[1:] - F[0]) / h[:, None]).T
 
     def _rhs_qr(self, y: np.ndarray, V: np.ndarray) -> np.ndarray:
         Q, R, _ = self._unpack(y, V)
@@ -378,7 +445,7 @@ class CommitteeODE:
     # -- integration -------------------------------------------------------------------------
     def integrate(self, alpha_max: float, init: Any = None, seed: Any = None,
                   rtol: float = 1e-9, alphas: Any = None, *, atol: float | None = None,
-                  N: int = 1000) -> Trajectory:
+                  N: int = 1000, method: str = "LSODA") -> Trajectory:
         r"""Integrate the ODEs from :math:`\alpha=0` to ``alpha_max``.
 
         Parameters
@@ -392,7 +459,15 @@ class CommitteeODE:
         seed
             Seed of the random initialisation.
         rtol, atol
-            Tolerances of DOP853; ``atol`` defaults to ``1e-3*rtol``.
+            Tolerances of the integrator; ``atol`` defaults to ``1e-3*rtol``.
+        method
+            ``"LSODA"`` (default: variable-order Adams while the flow is non-stiff, BDF once
+            the trajectory sits near a stable fixed point, where explicit methods are limited
+            by stability, not accuracy), or any ``solve_ivp`` method (``"DOP853"``, ``"BDF"``,
+            ``"Radau"`` ...).  The implicit methods get a finite-difference Jacobian from one
+            batched right-hand-side call; it is reused while the state has moved by less than
+            10 % (it only enters the Newton iteration matrix, not the error control), and
+            recomputed on any repeated request at the same time (a failed Newton iteration).
         alphas
             Output times (default :func:`default_alphas`).
         N
@@ -438,16 +513,29 @@ class CommitteeODE:
                                           "(covariance no longer positive semi-definite)")
             return out
 
+        jcache: dict[str, Any] = {"y": None, "t": None, "J": None, "n": 0}
+
+        def jac(t: float, y: np.ndarray) -> np.ndarray:
+            old_y = jcache["y"]
+            if (old_y is not None and t != jcache["t"]
+                    and np.max(np.abs(y - old_y) / np.maximum(1.0, np.abs(y))) < 0.1):
+                jcache["t"] = t
+                return jcache["J"]
+            jcache.update(y=y.copy(), t=t, J=self._jacobian(y, V_fixed))
+            jcache["n"] += 1
+            return jcache["J"]
+
+        kw = {"jac": jac} if method in ("LSODA", "BDF", "Radau") else {}
         try:
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                sol = solve_ivp(rhs, (0.0, alpha_max), y0, method="DOP853", t_eval=grid,
-                                rtol=rtol, atol=atol)
+                sol = solve_ivp(rhs, (0.0, alpha_max), y0, method=method, t_eval=grid,
+                                rtol=rtol, atol=atol, **kw)
         except _LeftValidRegion as exc:
             raise NumericalError(
                 f"the trajectory left the valid region at alpha = {exc.alpha:.6g}: {exc.why}; "
                 f"eta = {self.eta} is probably too large") from None
         if sol.status != 0:
-            raise ConvergenceError(f"DOP853 failed at alpha = {sol.t[-1]:.6g}: {sol.message}")
+            raise ConvergenceError(f"{method} failed at alpha = {sol.t[-1]:.6g}: {sol.message}")
         n = sol.t.size
         Qs = np.empty((n, self.K, self.K))
         Rs = np.empty((n, self.K, self.M))
@@ -470,7 +558,8 @@ class CommitteeODE:
         meta = {"activation": str(getattr(self.activation, "name", self.activation)),
                 "K": self.K, "M": self.M, "L": self.L, "eta": self.eta, "eta_v": self.eta_v,
                 "noise": self.noise, "weight_decay": self.weight_decay, "rtol": rtol,
-                "atol": atol, "nfev": int(self.nfev - nfev0), "method": "DOP853",
+                "atol": atol, "nfev": int(self.nfev - nfev0), "njev": int(jcache["n"]),
+                "method": method,
                 "integrals": dict(self.integrals.methods)}
         return Trajectory(alpha=sol.t, Q=Qs, R=Rs, V=Vs, eps_g=eps, T=self.T.copy(),
                           teacher_out=self.teacher_out.copy(), source="ode", meta=meta,
