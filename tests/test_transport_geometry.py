@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 from scipy.special import rel_entr
 
 from geosym.transport import (
@@ -16,6 +15,7 @@ from geosym.transport import (
     plan_divergence,
     sinkhorn,
     sinkhorn_divergence,
+    unregularized_ot,
 )
 
 GRID = Grid((10,))
@@ -31,15 +31,6 @@ def _pair(seed: int, n: int = 10, conc: float = 2.0) -> tuple[np.ndarray, np.nda
 def _tangent(seed: int, n: int = 10) -> np.ndarray:
     u = np.random.default_rng(seed).normal(size=n)
     return u - u.mean()
-
-
-def _exact_ot(p: np.ndarray, q: np.ndarray, cost: np.ndarray) -> float:
-    """Unregularised OT cost by linear programming (scipy HiGHS)."""
-    n, m = cost.shape
-    eq = np.vstack([np.kron(np.eye(n), np.ones(m)), np.kron(np.ones(n), np.eye(m))])
-    res = linprog(cost.ravel(), A_eq=eq, b_eq=np.r_[p, q], bounds=(0, None), method="highs")
-    assert res.status == 0
-    return float(res.fun)
 
 
 @pytest.mark.parametrize("reg", [0.02, 0.3])
@@ -108,7 +99,7 @@ def test_metric_fisher_limit():
 def test_ako_divergence_limits():
     """D_λ → W (exact LP) as λ → 0 and → KL(q ‖ p) as λ → ∞ (ot.md eq. 6)."""
     p, q = _pair(10, conc=5.0)
-    w = _exact_ot(p, q, COST)
+    w = unregularized_ot(p, q, COST)
     small = ako_divergence(p, q, GRID, 2e-4, max_iter=200_000, eps_scaling=0.5)
     assert small == pytest.approx(w, rel=0.05)
     kl = float(rel_entr(q, p).sum())
@@ -119,7 +110,7 @@ def test_ako_divergence_limits():
 def test_sinkhorn_divergence_limits():
     """S_λ → W as λ → 0 and → −½(p−q)ᵀM(p−q) (MMD with kernel −M) as λ → ∞ (Feydy 2019)."""
     p, q = _pair(11, conc=5.0)
-    w = _exact_ot(p, q, COST)
+    w = unregularized_ot(p, q, COST)
     assert sinkhorn_divergence(
         p, q, GRID, 2e-4, max_iter=200_000, eps_scaling=0.5
     ) == pytest.approx(w, rel=0.05)
@@ -143,10 +134,10 @@ def test_one_sided_corrections_go_negative():
     λ = 0.02, and q ↦ C(p, q) is minimal at the blurred q* = Kᵀ(p ⊘ K1), not at p (ot.md §2)."""
     reg, grid = 0.02, Grid((30,))
     rng = np.random.default_rng(0)
-    pairs = [rng.dirichlet(np.full(30, 5.0), size=2) for _ in range(40)]
+    pairs = [rng.dirichlet(np.full(30, 5.0), size=2) for _ in range(12)]
     one_sided = [entropic_cost(p, q, grid, reg) - entropic_cost(p, p, grid, reg) for p, q in pairs]
-    assert sum(d < 0 for d in one_sided) >= 3  # 5 of 40 with this seed
-    assert min(sinkhorn_divergence(p, q, grid, reg) for p, q in pairs[:10]) > 0
+    assert sum(d < 0 for d in one_sided) >= 2  # pairs 5 and 10 with this seed
+    assert min(sinkhorn_divergence(p, q, grid, reg) for p, q in pairs[:6]) > 0
     x = grid.axis(0)
     p = np.exp(-((x - 0.5) ** 2) / (2 * 0.1**2))
     p /= p.sum()
@@ -154,6 +145,14 @@ def test_one_sided_corrections_go_negative():
     blurred = kernel.T @ (p / kernel.sum(1))
     assert entropic_cost(p, blurred, grid, reg) < entropic_cost(p, p, grid, reg)
     assert blurred @ (x - 0.5) ** 2 > 1.2 * (p @ (x - 0.5) ** 2)  # wider than p
+
+
+def test_unregularized_ot_1d_closed_form():
+    """On the line W_2^2 is the L2 distance of quantile functions; two Diracs: |x - y|^2."""
+    p, q = np.zeros(10), np.zeros(10)
+    p[1], q[7] = 1.0, 1.0
+    x = GRID.axis(0)
+    assert unregularized_ot(p, q, GRID) == pytest.approx((x[7] - x[1]) ** 2)
 
 
 def test_bad_input():

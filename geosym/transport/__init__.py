@@ -16,6 +16,7 @@ from .geometry import (
     metric,
     plan_divergence,
     sinkhorn_divergence,
+    unregularized_ot,
 )
 from .sharpness import TranslationStudy, fwhm, translation_study
 from .sinkhorn import SinkhornResult, sinkhorn
@@ -31,6 +32,7 @@ __all__ = [
     "ako_divergence",
     "sinkhorn_divergence",
     "metric",
+    "unregularized_ot",
     "barycenter",
     "fwhm",
     "translation_study",

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ._grid import Grid
+from .geometry import ako_divergence, sinkhorn_divergence, unregularized_ot
 from .sharpness import TranslationStudy
 
-__all__ = ["plot_histograms", "plot_translation_study", "plot_transport", "save_image"]
+__all__ = [
+    "plot_divergence_limits",
+    "plot_histograms",
+    "plot_translation_study",
+    "plot_transport",
+    "save_image",
+]
 
 
 def _pyplot():
@@ -93,4 +101,38 @@ def plot_transport(a: np.ndarray, b: np.ndarray, plan: np.ndarray | None, path: 
 def save_image(img: np.ndarray, path: str | Path) -> Path:
     """Write a histogram as a grey-level PNG (1-D histograms as a one-row image)."""
     _pyplot().imsave(path, np.atleast_2d(img), cmap="gray")
+    return Path(path)
+
+
+def plot_divergence_limits(
+    p: np.ndarray, q: np.ndarray, cost: np.ndarray | Grid, regs: np.ndarray, path: str | Path
+) -> Path:
+    """``D_λ`` (W ↔ KL, ot.md eq. 6) and ``S_λ`` (W ↔ MMD, Feydy 2019) against ``λ``, with the
+    limits ``W`` (exact LP), ``KL(q ‖ p)`` and ``−½(p−q)ᵀM(p−q)`` as horizontal lines."""
+    plt = _pyplot()
+    p, q = np.asarray(p, float) / np.sum(p), np.asarray(q, float) / np.sum(q)
+    matrix = cost.cost_matrix() if isinstance(cost, Grid) else np.asarray(cost, float)
+    flat = (p - q).ravel()
+    limits = {
+        "W (LP)": unregularized_ot(p, q, cost),
+        "KL(q‖p)": float(np.sum(q * np.log(q / p))),
+        "−½(p−q)ᵀM(p−q)": float(-0.5 * flat @ matrix @ flat),
+    }
+    curves = {
+        "AKO D_λ": [ako_divergence(p, q, cost, r, eps_scaling=0.5, max_iter=100_000) for r in regs],
+        "Sinkhorn S_λ": [
+            sinkhorn_divergence(p, q, cost, r, eps_scaling=0.5, max_iter=100_000) for r in regs
+        ],
+    }
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        ax.semilogx(regs, values, "o-", label=name)
+    for (name, value), style in zip(limits.items(), (":", "--", "-."), strict=True):
+        ax.axhline(value, color="k", ls=style, lw=1, label=name)
+    ax.set_xlabel("λ (reg)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return Path(path)

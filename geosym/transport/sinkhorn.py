@@ -93,6 +93,16 @@ class SinkhornResult:
         )
         return np.exp(log_plan)
 
+    def latex(self) -> str:
+        """The value, transport cost and entropy as a LaTeX ``align*`` block."""
+        return (
+            "\\begin{align*}\n"
+            f"C_\\lambda &= {self.value:.10g} \\\\\n"
+            f"\\langle M, P\\rangle &= {self.transport_cost:.10g} \\\\\n"
+            f"H(P) &= {self.entropy:.10g} \\qquad (\\lambda = {self.reg:g})\n"
+            "\\end{align*}"
+        )
+
     def to_dict(self) -> dict:
         """JSON-ready summary (potentials as lists, ``None`` on zero-mass bins; no plan)."""
         return {

@@ -1,0 +1,139 @@
+"""Benchmark geosym.transport against POT in the same process (issue 5 §7).
+
+Run ``python tests/benchmarks/bench_transport.py [--quick]``. Prints median wall times and
+ratios; never asserts a time. BLAS is pinned to one thread (ot.md §6: threaded BLAS on a small
+VM makes dense mat-vecs ~40x slower and would distort the comparison).
+
+Cases
+-----
+1. dense n = 1000 (1-D grid, max cost 1), reg = 1e-2: ``geosym.transport.sinkhorn`` vs
+   ``ot.bregman.sinkhorn_log`` with the same stopping level (ours: L1 column error <= 1e-9,
+   POT: L2 column error <= 1e-9, which is looser), accuracy printed for both;
+2. 28x28 and 64x64 images (ring vs digit 7, exact zeros), reg = 1e-3: separable grid kernel vs
+   POT ``sinkhorn_log`` on the dense 784² / 4096² cost. At 64x64 a full POT run takes tens of
+   minutes, so POT is timed over a fixed number of iterations and extrapolated to the
+   iteration count of the converged run (both use the same update order);
+3. barycenter of four 64x64 images at reg = 1e-3 (entropic and debiased) vs POT
+   ``convolutional_barycenter2d`` (kernel mode, the separable trick) with its default tolerance.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import ot  # noqa: E402
+
+from geosym.transport import Grid, barycenter, sinkhorn  # noqa: E402
+from geosym.transport.shapes import bump, shape  # noqa: E402
+
+
+def median_time(fn, repeat: int) -> tuple[float, object]:
+    """Median wall time of ``fn()`` over ``repeat`` runs, and the last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), out
+
+
+def col_error(plan: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(plan.sum(0) - b.ravel()).sum())
+
+
+def row(name: str, ours: float, theirs: float, note: str = "") -> None:
+    print(
+        f"{name:<46} geosym {ours:9.4f} s   POT {theirs:9.3f} s   ratio {ours / theirs:7.4f}  {note}"
+    )
+
+
+def dense_case(repeat: int) -> None:
+    n, reg = 1000, 1e-2
+    x = np.linspace(0, 1, n)
+    cost = np.subtract.outer(x, x) ** 2
+    a = 0.5 * (bump(n, 0.25, 0.05) + bump(n, 0.7, 0.08))
+    b = bump(n, 0.5, 0.1)
+    t_ours, res = median_time(lambda: sinkhorn(a, b, cost, reg, tol=1e-9), repeat)
+    t_pot, plan = median_time(
+        lambda: ot.bregman.sinkhorn_log(a, b, cost, reg, stopThr=1e-9, numItermax=10_000), repeat
+    )
+    dp = np.abs(res.plan - plan).max()
+    acc = f"(col L1 err ours {res.marginal_error:.1e}, POT {col_error(plan, b):.1e}; max|ΔP| {dp:.1e})"
+    row(f"dense n={n} reg={reg:g}, {res.n_iter} it", t_ours, t_pot, acc)
+
+
+def grid_case(size: int, repeat: int, pot_iters: int | None) -> None:
+    reg = 1e-3
+    a, b = shape("ring", size), shape("digit7", size)
+    grid = Grid((size, size))
+    t_ours, res = median_time(lambda: sinkhorn(a, b, grid, reg, tol=1e-9, max_iter=20_000), repeat)
+    cost = grid.cost_matrix()
+    note = f"(ours {res.n_iter} it, converged={res.converged})"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if pot_iters is None:
+            t_pot, plan = median_time(
+                lambda: ot.bregman.sinkhorn_log(
+                    a.ravel(), b.ravel(), cost, reg, stopThr=1e-9, numItermax=20_000
+                ),
+                1,
+            )
+            note += f" max|ΔP| {np.abs(res.plan - plan).max():.1e}"
+        else:
+            t_fixed, _ = median_time(
+                lambda: ot.bregman.sinkhorn_log(
+                    a.ravel(), b.ravel(), cost, reg, stopThr=0.0, numItermax=pot_iters
+                ),
+                1,
+            )
+            t_pot = t_fixed / pot_iters * res.n_iter
+            note += f" POT extrapolated from {pot_iters} it ({t_fixed / pot_iters * 1e3:.0f} ms/it)"
+    row(f"grid {size}x{size} reg={reg:g} vs dense sinkhorn_log", t_ours, t_pot, note)
+
+
+def barycenter_case(size: int, repeat: int) -> None:
+    reg = 1e-3
+    imgs = np.stack([shape(n, size) for n in ("ring", "cross", "digit2", "digit7")])
+    grid = Grid((size, size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_pot, ref = median_time(lambda: ot.bregman.convolutional_barycenter2d(imgs, reg), repeat)
+        for method in ("entropic", "debiased"):
+            t_ours, bary = median_time(
+                lambda m=method: barycenter(imgs, grid, reg, method=m, tol=1e-4, max_iter=5000),
+                repeat,
+            )
+            diff = np.abs(bary - ref / ref.sum()).sum()
+            row(
+                f"barycenter 4x{size}x{size} reg={reg:g} {method}",
+                t_ours,
+                t_pot,
+                f"(vs POT convolutional_barycenter2d, kernel mode; L1 to it {diff:.2g})",
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repeat, skip the 64x64 cases")
+    args = parser.parse_args()
+    repeat = 1 if args.quick else 3
+    print(
+        f"numpy {np.__version__}, POT {ot.__version__}, BLAS threads = {os.environ['OPENBLAS_NUM_THREADS']}"
+    )
+    dense_case(repeat)
+    grid_case(28, 1, None)
+    if not args.quick:
+        grid_case(64, 1, 20)
+        barycenter_case(64, 1)
+
+
+if __name__ == "__main__":
+    main()
