@@ -1,0 +1,74 @@
+"""Benchmark of the NGD optimizers (prints medians and ratios; asserts nothing about time).
+
+1. Step cost on L = 3, M = 1000, N = 64, C = 1 (ReLU): gd, ngd, ngd-layer, kfac, ngd-unit
+   (measured and mean-field blocks), as a ratio to a plain GD step (target for ngd-unit: <= 3x).
+2. Exact NGD via the Gram matrix at P ~ 10^6 with N*C up to 1000: seconds per step.
+
+Run: OPENBLAS_NUM_THREADS=1 python tests/benchmarks/bench_natgrad.py [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+import geosym.nn as nn
+from geosym.nn import optimizers as opt
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def step_costs(width: int = 1000, samples: int = 64, repeats: int = 5) -> None:
+    net = nn.MLP.random([width] * 3 + [1], "relu", 2.0, 0.1, seed=0)
+    X = nn.gaussian_inputs(samples, width, seed=1)
+    Y = nn.random_targets(samples, 1, seed=2)
+    print(f"step cost, L=3, M={width}, N={samples}, C=1, P={net.n_params}")
+    base = None
+    for method, blocks in [
+        ("gd", "measured"),
+        ("ngd", "measured"),
+        ("ngd-layer", "measured"),
+        ("kfac", "measured"),
+        ("ngd-unit", "measured"),
+        ("ngd-unit", "mean-field"),
+    ]:
+        step = opt.make_step(net, method, blocks=blocks)
+
+        def one(step=step):
+            cache = net.forward(X, check=False)
+            step(cache, Y)
+
+        one()  # warm-up
+        t = _median_time(one, repeats)
+        base = base or t
+        name = method + (" (mean-field)" if blocks == "mean-field" else "")
+        print(f"  {name:<24} median {t * 1e3:8.1f} ms   ratio to gd {t / base:5.2f}")
+
+
+def exact_ngd_large(width: int = 700, samples: int = 1000, repeats: int = 2) -> None:
+    net = nn.MLP.random([width] * 3 + [1], "tanh", 3.0, 0.64, seed=0)
+    X = nn.gaussian_inputs(samples, width, seed=1)
+    Y = nn.random_targets(samples, 1, seed=2)
+    step = opt.make_step(net, "ngd")
+
+    def one():
+        cache = net.forward(X, check=False)
+        step(cache, Y)
+
+    t = _median_time(one, repeats)
+    print(f"exact NGD via Gram, P={net.n_params}, N*C={samples}: median {t:.2f} s per step")
+
+
+if __name__ == "__main__":
+    quick = "--quick" in sys.argv
+    step_costs(width=300 if quick else 1000, repeats=3 if quick else 5)
+    exact_ngd_large(width=300 if quick else 700, samples=200 if quick else 1000)
