@@ -195,3 +195,11 @@ def test_grid_shape_checks():
         Grid((4,), extent=0)
     with pytest.raises(ValueError, match=r"a has shape \(16,\) but the cost expects \(4, 4\)"):
         sinkhorn(np.full(16, 1 / 16), np.full((4, 4), 1 / 16), Grid((4, 4)), 0.1)
+
+
+def test_self_transport_non_convergence_reports_the_returned_plan():
+    x = np.linspace(0, 1, 30)
+    p = _bumps(x, (0.3, 0.6), 0.05)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        res = sinkhorn(p, p, np.subtract.outer(x, x) ** 2, 1e-3, max_iter=2)
+    assert np.abs(res.plan.sum(0) - p).sum() == pytest.approx(res.marginal_error, rel=1e-8)

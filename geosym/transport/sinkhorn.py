@@ -176,7 +176,9 @@ def _iterate_symmetric(
     the plan ``a_i a_j exp(F_i + F_j − M_ij/λ)`` is symmetric with marginal ``a exp(F − T(F))``.
     """
     a = np.exp(log_a)
+    f_avg = f
     for n_iter in range(1, max_iter + 1):
+        f = f_avg
         f_next = -kernel.rows(log_a + f)
         with np.errstate(over="ignore"):
             marginal = np.exp(log_a + f - f_next)
@@ -185,7 +187,7 @@ def _iterate_symmetric(
             raise NumericalError(f"sinkhorn: nan in the potentials at iteration {n_iter}")
         if err <= tol:
             break
-        f = 0.5 * (f + f_next)
+        f_avg = 0.5 * (f + f_next)
     return f, err, marginal, n_iter
 
 
