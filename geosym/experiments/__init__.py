@@ -31,3 +31,29 @@ __all__ = [
     "LossMap",
     "loss_map",
 ]
+
+from .natgrad import (  # noqa: E402
+    MeanSubtractionMeasurement,
+    OffBlockMeasurement,
+    OneStepConvergence,
+    TrainingComparison,
+    UnitBlockCheck,
+    measure_mean_subtraction,
+    measure_offblock,
+    one_step_convergence,
+    training_comparison,
+    unit_block_check,
+)
+
+__all__ += [
+    "UnitBlockCheck",
+    "unit_block_check",
+    "OffBlockMeasurement",
+    "measure_offblock",
+    "OneStepConvergence",
+    "one_step_convergence",
+    "TrainingComparison",
+    "training_comparison",
+    "MeanSubtractionMeasurement",
+    "measure_mean_subtraction",
+]

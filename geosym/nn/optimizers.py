@@ -286,15 +286,14 @@ def _unit_mean_field(
     S[:, 1, 1], S[:, 2, 2] = c2 - c0, -c0 * ones
     S *= beta2[:, None, None]
     DU = dinv[:, :, None] * U
-    Kc = np.einsum("mia,mib->mab", U, DU)
+    Kc = np.swapaxes(U, 1, 2) @ DU  # batched BLAS (einsum is slow here)
     core = np.eye(3)[None] + Kc @ S
     M3 = S @ _solve(
         core, np.broadcast_to(np.eye(3), core.shape).copy(), f"ngd-unit mean-field (layer {l + 1})"
     )
     g = np.concatenate([grad_w, grad_b[:, None]], axis=1)
-    y = dinv * g - np.einsum(
-        "mia,ma->mi", DU, np.einsum("mab,mb->ma", M3, np.einsum("mia,mi->ma", DU, g))
-    )
+    proj = (np.swapaxes(DU, 1, 2) @ g[:, :, None])[:, :, 0]  # (M, 3)
+    y = dinv * g - (DU @ (M3 @ proj[:, :, None]))[:, :, 0]
     return y[:, :-1], y[:, -1]
 
 
