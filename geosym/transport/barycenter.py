@@ -34,7 +34,7 @@ __all__ = ["barycenter"]
 METHODS = ("entropic", "debiased")
 #: the debiased barycenter has exact zeros, where log d decreases linearly without bound; entries
 #: this far (log units) below the maximum are set to -inf (zero mass, far below double precision)
-_ZERO_DEPTH = 1500.0
+_ZERO_DEPTH = 800.0
 
 
 def _check_hists(hists: object, shape: tuple[int, ...]) -> np.ndarray:
@@ -80,7 +80,7 @@ def barycenter(
     ``log q = log d + Σ_k w_k LSE(log u_k − M/λ)``, ``log v_k = log q − LSE(log u_k − M/λ)``,
     and for "debiased" ``log d ← ½(log d + log q − LSE(log d − M/λ))`` (``d ≡ 1`` otherwise).
     Where the debiased barycenter vanishes ``log d`` decreases without bound; it is set to
-    ``-inf`` once it is 1500 below its maximum (mass ratio ``e^{-1500}``).
+    ``-inf`` once it is 800 below its maximum (mass ratio ``e^{-800}``, below double range).
 
     Parameters
     ----------
