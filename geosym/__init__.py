@@ -4,6 +4,7 @@ Four results of the information-geometry school (Karakida, Akaho, Amari and co-w
 activation function:
 
 * :func:`fim_statistics` / :class:`MeanField` — Fisher information of wide random nets;
+* :mod:`geosym.natgrad` — unit-wise Fisher blocks with an explicit inverse, NGD variants;
 * :mod:`geosym.committee` — learning dynamics of soft committee machines and their plateaus;
 * :mod:`geosym.transport` — entropic optimal transport through information geometry;
 * :mod:`geosym.nn` — the NumPy MLP every Fisher prediction is checked against.
@@ -12,13 +13,14 @@ The foundation is :func:`activation` (a safe expression language) and :func:`exp
 expectations: closed-form rules first, certified quadrature otherwise).
 """
 
-from . import committee, experiments, nn, transport
+from . import committee, experiments, natgrad, nn, transport
 from .activations import Activation, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
 from .fisher import FIMStatistics, fim_statistics
 from .gaussian import Expectation, expect
 from .latex import latex
 from .meanfield import MeanField, kernels
+from .natgrad import UnitFisher, mean_subtraction, one_step_learning_rates, unit_fisher
 
 __all__ = [
     "Activation",
@@ -29,12 +31,17 @@ __all__ = [
     "MeanField",
     "fim_statistics",
     "FIMStatistics",
+    "unit_fisher",
+    "UnitFisher",
+    "one_step_learning_rates",
+    "mean_subtraction",
     "latex",
     "NumericalError",
     "IntegrationError",
     "ConvergenceError",
     "committee",
     "experiments",
+    "natgrad",
     "nn",
     "transport",
 ]

@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 _PLAIN_ITERATIONS = 30
-_Q_UNBOUNDED = 1e12
+_Q_UNBOUNDED = 1e8
 
 Q = sp.Symbol("q", positive=True)
 Q1 = sp.Symbol("q1", positive=True)
@@ -332,24 +332,27 @@ class MeanField:
         q = sw2 + sb2
         # plain iteration first: the q-map is increasing, so it heads for the *stable* fixed
         # point (or grows without bound); Newton then polishes.
+        moving = np.ones(q.shape, dtype=bool)
         for _ in range(_PLAIN_ITERATIONS):
-            with np.errstate(all="ignore"):
-                q = np.where(
-                    np.isfinite(q) & (q < _Q_UNBOUNDED),
-                    MeanField(self.activation, sw2, sb2).q_map(np.minimum(q, _Q_UNBOUNDED)),
-                    np.inf,
-                )
+            idx = np.nonzero(moving)[0]
+            if idx.size == 0:
+                break
+            new = self._map_entries("q_map", sw2[idx], sb2[idx], q[idx])
+            escaped = ~np.isfinite(new) | (new > _Q_UNBOUNDED)
+            settled = np.abs(new - q[idx]) <= 1e-3 * (1 + np.abs(q[idx]))
+            q[idx] = np.where(escaped, np.nan, new)
+            moving[idx[escaped | settled]] = False
         active = np.isfinite(q)
         q[~active] = np.nan
         for _ in range(max_iter):
             idx = np.nonzero(active)[0]
             if idx.size == 0:
                 break
-            mf = MeanField(self.activation, sw2[idx], sb2[idx])
             qa = q[idx]
             with np.errstate(all="ignore"):
-                f = mf.q_map(qa) - qa
-                slope = mf.q_slope(np.maximum(qa, 1e-12)) - 1.0
+                f = self._map_entries("q_map", sw2[idx], sb2[idx], qa) - qa
+                slope = self._map_entries("q_slope", sw2[idx], sb2[idx], np.maximum(qa, 1e-12))
+                slope = slope - 1.0
                 newton = qa - f / np.where(np.abs(slope) > 1e-12, slope, -1.0)
             step = np.where((newton >= 0) & np.isfinite(newton), newton, qa + f)
             unbounded = ~np.isfinite(step) | (step > _Q_UNBOUNDED)
@@ -358,9 +361,9 @@ class MeanField:
             active[idx[done | unbounded]] = False
         finite = np.isfinite(q) & ~active
         if np.any(finite):  # an unstable fixed point (slope > 1) means q escapes to infinity
-            mf = MeanField(self.activation, sw2[finite], sb2[finite])
-            with np.errstate(all="ignore"):
-                unstable = mf.q_slope(np.maximum(q[finite], 1e-12)) > 1 + 1e-9
+            slope = self._map_entries("q_slope", sw2[finite], sb2[finite],
+                                      np.maximum(q[finite], 1e-12))
+            unstable = ~(slope <= 1 + 1e-9)
             q[np.nonzero(finite)[0][unstable]] = np.nan
         if strict and (np.any(active) or np.any(np.isnan(q))):
             raise ConvergenceError(
@@ -370,6 +373,23 @@ class MeanField:
             )
         q[active] = np.nan
         return q.reshape(shape)
+
+    def _map_entries(self, method: str, sw2: np.ndarray, sb2: np.ndarray, q: np.ndarray):
+        """``method`` of MeanField(sw2, sb2) at q, entry by entry vectorised; NaN where the
+        expectation cannot be certified (e.g. numeric kernels at enormous q on the chaotic side)."""
+        with np.errstate(all="ignore"):
+            try:
+                return getattr(MeanField(self.activation, sw2, sb2), method)(q)
+            except IntegrationError:
+                pass
+            out = np.full(q.shape, np.nan)
+            for i in range(q.size):  # only after a failure, to isolate the failing entries
+                try:
+                    mf = MeanField(self.activation, sw2[i : i + 1], sb2[i : i + 1])
+                    out[i] = getattr(mf, method)(q[i : i + 1])[0]
+                except IntegrationError:
+                    continue
+            return out
 
     def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
         """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*."""

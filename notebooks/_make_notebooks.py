@@ -1,0 +1,96 @@
+# ruff: noqa: E501  (notebook cell sources are long string literals)
+"""Write the geosym notebooks with outputs cleared: ``python notebooks/_make_notebooks.py``."""
+
+import pathlib
+
+import nbformat as nbf
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent
+
+
+def nb(cells, path):
+    book = nbf.v4.new_notebook()
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    book.cells = [
+        nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1])
+        for c in cells
+    ]
+    nbf.write(book, path)
+
+
+nb(
+    [
+        (
+            "md",
+            "# Bring your own activation\n\nType an activation function, get its mean-field theory: Gaussian kernels (closed form where one exists, certified quadrature otherwise), LaTeX, the fixed point, $\\chi_1$, the phase diagram, and the Fisher-information statistics — then check them on a random network.",
+        ),
+        (
+            "code",
+            'import numpy as np\nimport sympy as sp\nimport geosym as gs\n\nphi = gs.activation("x*tanh(softplus(x))", name="mish")   # safe parser, no eval\nphi, phi.kinks',
+        ),
+        (
+            "md",
+            "## Kernels\n`geosym.kernels` gives $\\mathbb E[\\phi(u)^2]$, $\\mathbb E[\\phi(u_1)\\phi(u_2)]$, $\\mathbb E[\\phi'(u)^2]$, $\\mathbb E[\\phi'(u_1)\\phi'(u_2)]$; each says how it was obtained and how accurate it is.",
+        ),
+        (
+            "code",
+            'k = gs.kernels(phi)\nfor name, e in k.items():\n    print(f"{name:4s} {e.method:55s} error <= {e.error:.0e}")\nprint(k.Vc.numeric()(1.0, 0.5))   # vectorised NumPy kernel',
+        ),
+        ("md", "Closed forms come out for activations the rules understand, e.g. GELU:"),
+        (
+            "code",
+            'q1, q2 = sp.symbols("q1 q2", positive=True)\nprint(gs.expect(["gelu", "gelu"], [[q1, q2], [q2, q1]]).latex())',
+        ),
+        ("md", "## Fixed point, depth scales and the order/chaos phase diagram"),
+        (
+            "code",
+            'mf = gs.MeanField(phi, sigma_w2=2.0, sigma_b2=0.1)\nprint(mf.fixed_point())\nprint(mf.depth_scales())\ndiagram = mf.phase_diagram(np.linspace(0.5, 3, 11), np.linspace(0.01, 1, 5))\ndiagram.plot("mish_phase.png")\ndiagram.boundary[:4]',
+        ),
+        ("md", "## Fisher information of a wide random network, theory vs measurement"),
+        (
+            "code",
+            'from geosym.experiments import compare_fim\ncmp = compare_fim(phi, 2.0, 0.1, depth=3, widths=(100, 200, 400), outputs=2, samples=8, seeds=3)\nfor row in cmp.rows:\n    print(row.width, {k: round(v, 3) for k, v in row.ratio.items()})\ncmp.plot("mish_fim_ratios.png")',
+        ),
+    ],
+    NOTEBOOKS / "bring_your_own_activation.ipynb",
+)
+
+nb(
+    [
+        (
+            "md",
+            "# Fisher information of wide random networks\n\nKarakida, Akaho & Amari (AISTATS 2019): most FIM eigenvalues are close to zero while $\\lambda_{\\max} = O(M)$; $2/\\lambda_{\\max}$ bounds the GD learning rate. Here the mean-field prediction is checked on random `geosym.nn.MLP` networks.",
+        ),
+        (
+            "code",
+            'import numpy as np\nimport geosym as gs\nfrom geosym.experiments import compare_fim, learning_rate_sweep, loss_map\n\nst = gs.fim_statistics("tanh", 3.0, 0.64, depth=3, width=400, outputs=2, samples=10)\nprint(st.latex())',
+        ),
+        (
+            "md",
+            "## Measured / theory against width (the ratios approach 1, finite-width bias is positive)",
+        ),
+        (
+            "code",
+            'cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(100, 200, 400), outputs=2, samples=10, seeds=2)\nfor row in cmp.rows:\n    print(row.width, {k: f"{v:.3f}" for k, v in row.ratio.items()})\ncmp.plot("fim_ratios.png")',
+        ),
+        ("md", "## The spectrum: a bulk near zero and C outliers at $\\lambda_{\\max}$"),
+        (
+            "code",
+            'net = gs.nn.MLP.random([400, 400, 400, 2], "tanh", 3.0, 0.64, seed=0)\nmeasured = gs.nn.fim_statistics(net, gs.nn.gaussian_inputs(10, 400, seed=1))\nprint("top eigenvalues:", np.round(measured.spectrum[:4], 1), " theory lambda_max:", round(st.lambda_max, 1), " lambda_2:", round(st.lambda_2, 1))',
+        ),
+        ("md", "## Learning rate: GD around $\\eta_c = 2/\\lambda_{\\max}$"),
+        (
+            "code",
+            'sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=100, samples=20, steps=40)\nfor row in sweep.rows:\n    print(f"eta = {row.factor:.1f} eta_c: monotone={row.monotone}, peak/initial={row.peak_ratio:.3g}, diverged={row.diverged}")',
+        ),
+        (
+            "code",
+            'lm = loss_map("tanh", 3.0, 0.64, widths=(40, 80), samples=16, steps=30)\nlm.plot("fim_loss_map.png")',
+        ),
+    ],
+    NOTEBOOKS / "fisher_information.ipynb",
+)
