@@ -266,3 +266,19 @@ def test_numeric_route_symbolic_cov_and_tanh_chi1():
     e = gs.expect([d, d], [[q, q], [q, q]])  # E[phi'(u)^2], u ~ N(0, q)
     assert e.expr is None and e.method.startswith("quadrature")
     assert 3 * e.numeric()(2.26553461775405) == pytest.approx(0.993025112584070, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["elu", "hard_tanh", "relu(x+1)", "step(x-0.5)", "abs(x-1)", "x**2*step(x-0.5)",
+     "elu(x, 2)**2", "leaky_relu(x-1, 0.1)", "relu(x+0.3)**2"],
+)
+def test_piecewise_one_dimensional_closed_forms(spec):
+    """Truncated Gaussian moments: offset kinks and exp-linear pieces in closed form (k = 1)."""
+    phi = gs.activation(spec)
+    q = sp.Symbol("q", positive=True)
+    e = gs.expect(phi, [[q]])
+    assert e.method == "closed form: truncated Gaussian moments"
+    for qv in (0.2, 2.3, 9.0):
+        ref = reference(phi, None, [[qv]], phi.kinks)
+        assert float(e.numeric()(qv)) == pytest.approx(ref, abs=1e-10 * (1 + abs(ref)))

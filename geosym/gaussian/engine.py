@@ -27,6 +27,7 @@ from ..errors import IntegrationError
 from ..latex import latex as paper_latex
 from .canonical import Factor, NotClosed, Term, canonical_terms
 from .covariance import as_covariance, is_numeric
+from .piecewise import piecewise_expectation
 from .rules import _Context, _schur_remove, reduce_term
 
 __all__ = ["Expectation", "expect", "DEFAULT_TOL"]
@@ -320,7 +321,8 @@ def _strip_deltas(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix):
         if not f.expr.has(sp.DiracDelta):
             continue
         if f.expr.has(sp.DiracDelta(X) ** 2) or any(
-            isinstance(p, sp.Pow) and p.base.has(sp.DiracDelta) for p in sp.preorder_traversal(f.expr)
+            isinstance(p, sp.Pow) and p.base.has(sp.DiracDelta)
+            for p in sp.preorder_traversal(f.expr)
         ):
             raise ValueError(
                 f"E[{f.name}] diverges: {f.expr} contains a power of a Dirac delta, which has no "
@@ -359,6 +361,21 @@ def _expect_cached(
         except NotClosed as why:
             reason = str(why)
         if len(acts) == 1 and cov[0, 0] != 0:
+            try:
+                expr = _tidy(piecewise_expectation(acts[0], cov[0, 0]))
+                value = float(expr.evalf()) if numeric_cov else None
+                return Expectation(
+                    acts,
+                    cov,
+                    expr,
+                    "closed form: truncated Gaussian moments",
+                    symbols,
+                    0.0,
+                    tol,
+                    value,
+                )
+            except NotClosed:
+                pass
             expr = _integrate_1d(acts[0], cov[0, 0])
             if expr is not None:
                 value = float(expr.evalf()) if numeric_cov else None
