@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "fim": ".fim",
     "ot": ".ot",
     "phase": ".phase",
+    "report": ".report",
     "ngd": ".ngd",
     "unit-fisher": ".unit_fisher",
 }

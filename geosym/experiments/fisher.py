@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 _FIELDS = ("m_lambda", "s_lambda", "lambda_max", "lambda_2")
+#: increases of the loss below this fraction of the initial loss count as monotone (rounding
+#: and nonlinear wobble once the loss is ~1e-9 of its start)
+_MONOTONE_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,7 @@ def learning_rate_sweep(
             LRSweepRow(
                 factor=float(c),
                 eta=eta,
-                monotone=bool(np.all(np.diff(curve) <= 1e-12 * curve[0])),
+                monotone=bool(np.all(np.diff(curve) <= _MONOTONE_SLACK * curve[0])),
                 peak_ratio=float(np.max(curve) / curve[0]),
                 final_ratio=float("inf") if diverged else float(curve[-1] / curve[0]),
                 diverged=diverged,

@@ -1,0 +1,449 @@
+"""``geosym report``: every theory checked against simulation, as Markdown + self-contained HTML.
+
+Each section runs experiments from :mod:`geosym.experiments` (and the transport sharpness
+study), saves PNG figures, and states what was computed, the agreement, pass/fail against a
+stated tolerance and its run time.  A section that raises is recorded with its error and the
+others still run; :func:`build_report` returns the sections so callers (the CLI) can set the exit
+status.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Check", "Section", "build_report", "SECTIONS"]
+
+
+@dataclass
+class Check:
+    """One pass/fail criterion with its measured value and tolerance."""
+
+    name: str
+    value: float
+    tolerance: str
+    passed: bool
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    text: list[str] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (file name, caption)
+    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.checks)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}" if isinstance(x, (float, np.floating)) else str(x)
+
+
+class _Progress:
+    """Stage and elapsed time on stderr while the report runs."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.start = time.perf_counter()
+        self.stream = stream
+
+    def __call__(self, stage: str) -> None:
+        print(f"[{time.perf_counter() - self.start:7.1f} s] {stage}", file=self.stream, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------
+def _fisher(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> None:
+    from .experiments import compare_fim, learning_rate_sweep, loss_map
+    from .meanfield import MeanField
+
+    widths = (250, 500, 1000, 2000, 4000) if full else (200, 400, 800)
+    seeds = 4 if full else 2
+    tol = 0.05 if full else 0.15
+    sec.text.append(
+        "Mean-field FIM statistics (Karakida, Akaho & Amari 2019) against the Gram-matrix "
+        f"measurement on random MLPs: L = 3, C = 2 outputs, T = 10 samples, {seeds} networks per "
+        f"width. Finite-width bias is positive and shrinks like 1/M; pass if every ratio at the "
+        f"largest width is within {tol:.0%} of 1."
+    )
+    rows = []
+    cases = [("tanh", 3.0, 0.64), ("relu", 2.0, 0.1), *[(a, 1.5, 0.1) for a in extra]]
+    for index, (spec, sw2, sb2) in enumerate(cases):
+        say(f"fisher: {spec}")
+        try:
+            cmp = compare_fim(
+                spec, sw2, sb2, depth=3, widths=widths, outputs=2, samples=10, seeds=seeds, seed=0
+            )
+        except (ValueError, ArithmeticError) as exc:
+            sec.checks.append(Check(f"{spec}: comparison ran", float("nan"), "no error", False))
+            sec.text.append(f"**{spec}** failed: {exc}")
+            continue
+        name = f"fisher_{index}.png"
+        cmp.plot(str(out / name))
+        sec.figures.append((name, f"{spec} (sigma_w2={sw2}, sigma_b2={sb2}): measured/theory"))
+        last = cmp.rows[-1]
+        for stat, r in last.ratio.items():
+            rows.append(
+                [
+                    spec,
+                    str(last.width),
+                    stat,
+                    _fmt(last.theory[stat]),
+                    _fmt(last.measured_mean[stat]),
+                    f"{r:.3f} ± {last.ratio_se[stat]:.3f}",
+                ]
+            )
+        dev = cmp.max_deviation()
+        sec.checks.append(
+            Check(f"{spec}: max |ratio - 1| at M = {last.width}", dev, f"<= {tol}", dev <= tol)
+        )
+    sec.tables.append(
+        (
+            "Largest width: theory, measurement, ratio",
+            ["activation", "M", "statistic", "theory", "measured", "ratio ± s.e."],
+            rows,
+        )
+    )
+    say("fisher: learning-rate sweep")
+    sweep = learning_rate_sweep(
+        "tanh",
+        3.0,
+        0.64,
+        depth=3,
+        width=500 if full else 300,
+        samples=30,
+        steps=120 if full else 60,
+    )
+    sec.tables.append(
+        (
+            "Full-batch GD at eta = c * eta_c (tanh, 3 / 0.64): eta_c = 2/lambda_max marks the onset "
+            "of non-monotone loss",
+            ["c", "monotone", "peak/initial", "final/initial", "diverged"],
+            [
+                [
+                    _fmt(r.factor),
+                    str(r.monotone),
+                    _fmt(r.peak_ratio),
+                    _fmt(r.final_ratio),
+                    str(r.diverged),
+                ]
+                for r in sweep.rows
+            ],
+        )
+    )
+    sec.text.append(
+        f"eta_c: theory {sweep.eta_critical:.4g}, measured on this network "
+        f"{sweep.eta_critical_measured:.4g} (finite-width lambda_max is a few % higher)."
+    )
+    below = all(r.monotone for r in sweep.rows if r.factor < 1)
+    above = not any(r.monotone for r in sweep.rows if r.factor > 1)
+    sec.checks.append(
+        Check(
+            "GD monotone for c < 1 and not for c > 1",
+            float(below and above),
+            "both hold",
+            below and above,
+        )
+    )
+    say("fisher: loss map and phase diagram")
+    lm = loss_map(
+        "tanh",
+        3.0,
+        0.64,
+        widths=(50, 100, 200) if not full else (50, 100, 200, 400),
+        samples=16,
+        steps=60,
+    )
+    lm.plot(str(out / "fisher_loss_map.png"))
+    sec.figures.append(("fisher_loss_map.png", "GD loss over (M, eta) with eta = 2/lambda_max"))
+    pd = MeanField("tanh", 1.0, 0.1).phase_diagram(
+        np.linspace(0.5, 4, 40 if full else 20), np.linspace(0.01, 1, 20 if full else 8)
+    )
+    pd.plot(str(out / "fisher_phase.png"))
+    sec.figures.append(("fisher_phase.png", "tanh: chi_1 phase diagram (order/chaos)"))
+
+
+def _natgrad(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> None:
+    from .experiments import training_comparison, unit_block_check
+
+    say("natural gradient: unit block")
+    check = unit_block_check("tanh", 3.0, 0.64, samples=200_000 if full else 50_000)
+    err, se = check.max_abs_error, check.standard_error
+    sec.text.append(
+        "Unit Fisher block (Amari, Karakida & Oizumi 2019) in closed form vs its "
+        "Monte-Carlo estimate on layer 1 of a random tanh net."
+    )
+    ok = bool(err <= 6 * se)
+    sec.checks.append(
+        Check("unit block: max |formula - Monte Carlo|", err, "<= 6 standard errors", ok)
+    )
+    say("natural gradient: training comparison")
+    cmp = training_comparison(
+        "relu",
+        2.0,
+        0.1,
+        depth=3,
+        width=256 if full else 128,
+        samples=64 if full else 32,
+        max_steps=200 if full else 100,
+    )
+    cmp.plot(str(out / "natgrad_training.png"))
+    sec.figures.append(("natgrad_training.png", "Teacher-student regression: GD vs NGD variants"))
+    sec.tables.append(
+        (
+            "Steps and seconds to 1 % of the initial loss",
+            ["method", "eta", "steps", "seconds", "final/initial"],
+            [
+                [
+                    r.method,
+                    _fmt(r.eta),
+                    str(r.steps_to_threshold),
+                    _fmt(r.seconds_to_threshold) if r.seconds_to_threshold else "-",
+                    _fmt(r.final_loss_ratio),
+                ]
+                for r in cmp.rows
+            ],
+        )
+    )
+    steps = {r.method: r.steps_to_threshold for r in cmp.rows}
+    ngd = steps.get("ngd")
+    gd = steps.get("gd")
+    fast = ngd is not None and (gd is None or ngd < gd)
+    sec.checks.append(
+        Check(
+            "exact NGD reaches the threshold in fewer steps than GD",
+            float(ngd or np.nan),
+            f"< GD ({gd})",
+            fast,
+        )
+    )
+
+
+def _committee(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> None:
+    from .committee.studies import output_angle_study
+    from .experiments.committee import compare_committee
+
+    say("committee: ODE vs SGD")
+    cmp = compare_committee(
+        N=1000 if full else 400, alpha_max=150 if full else 40, seeds=3 if full else 2
+    )
+    cmp.plot(str(out / "committee_ode_sgd.png"))
+    sec.figures.append(
+        ("committee_ode_sgd.png", "erf SCM K = M = 2: SGD vs ODE from the same overlaps")
+    )
+    dev = max(cmp.median_deviation)
+    tol = 0.05 if full else 0.08
+    sec.text.append(
+        "Online SGD of a soft committee machine vs the order-parameter ODEs "
+        "(Saad & Solla 1995) started from each seed's measured overlaps; compared "
+        "before the plateau exit (the exit time fluctuates with SGD noise)."
+    )
+    sec.checks.append(
+        Check("median relative deviation of eps_g before the exit", dev, f"<= {tol}", dev <= tol)
+    )
+    say("committee: plateau vs output angle")
+    rows = output_angle_study(thetas_deg=(0, 30, 60, 90), alpha_max=2000 if not full else 3000)
+    sec.tables.append(
+        (
+            "Time to learn (eps_g < 1e-3 eps_g(0)) vs angle between teacher outputs "
+            "(K = M = L = 2, erf, eta = 0.5; Yoshida et al. 2019, qualitative)",
+            ["theta (deg)", "alpha to learn"],
+            [[_fmt(r["theta_deg"]), _fmt(r["alpha_learn"])] for r in rows],
+        )
+    )
+    times = [r["alpha_learn"] for r in rows]
+    shrinks = all(b <= a for a, b in zip(times[:-1], times[1:], strict=True))
+    sec.checks.append(
+        Check(
+            "plateau shortens as outputs turn orthogonal",
+            times[0] / times[-1],
+            "monotone decrease",
+            shrinks,
+        )
+    )
+
+
+def _transport(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> None:
+    from .transport import translation_study
+    from .transport.figures import plot_translation_study
+    from .transport.shapes import bump
+
+    say("transport: translation invariance and sharpness")
+    n = 200 if full else 120
+    pattern = bump(n, 0.5, 0.04)
+    study = translation_study(
+        pattern, shift=n // 5, regs=(1e-2, 3e-3, 1e-3) if full else (1e-2, 2e-3)
+    )
+    plot_translation_study(study, out / "transport_translation.png")
+    sec.figures.append(
+        (
+            "transport_translation.png",
+            "Barycenter of a bump shifted left and right: entropic vs debiased",
+        )
+    )
+    sec.text.append(
+        "Barycenters of a pattern shifted left and right (the exact W2 barycenter is "
+        "the centred pattern): entropic (Cuturi-Doucet) barycenters blur, debiased "
+        "ones (self-transport correction) stay sharp."
+    )
+    sec.tables.append(
+        (
+            "Width (FWHM) and L1 error to the exact barycenter",
+            ["method", "reg", "FWHM", "exact FWHM", "L1 error"],
+            [
+                [r.method, _fmt(r.reg), _fmt(r.fwhm), _fmt(r.fwhm_exact), _fmt(r.l1_error)]
+                for r in study.rows
+            ],
+        )
+    )
+    for reg in sorted({r.reg for r in study.rows}):
+        e, d = study.row("entropic", reg).l1_error, study.row("debiased", reg).l1_error
+        sec.checks.append(
+            Check(f"reg {reg:g}: debiased L1 error < entropic", d / e, "ratio < 1", d < e)
+        )
+
+
+#: section key -> (title, function)
+SECTIONS: dict[str, tuple[str, Callable]] = {
+    "fisher": ("Fisher information of wide random nets", _fisher),
+    "natgrad": ("Natural gradient", _natgrad),
+    "committee": ("Soft committee machines", _committee),
+    "transport": ("Entropic optimal transport", _transport),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------
+def _markdown(sections: list[Section], mode: str) -> str:
+    lines = [f"# geosym report ({mode})", ""]
+    for s in sections:
+        status = "PASS" if s.passed else ("ERROR" if s.error else "FAIL")
+        lines += [f"## {s.title} — {status} ({s.seconds:.1f} s)", ""]
+        if s.error:
+            lines += ["```", s.error, "```", ""]
+        lines += [t + "\n" for t in s.text]
+        for caption, head, rows in s.tables:
+            lines += [
+                f"**{caption}**",
+                "",
+                "| " + " | ".join(head) + " |",
+                "|" + "---|" * len(head),
+            ]
+            lines += ["| " + " | ".join(r) + " |" for r in rows]
+            lines.append("")
+        for c in s.checks:
+            lines.append(
+                f"- {'✔' if c.passed else '✘'} {c.name}: {_fmt(c.value)} (tolerance {c.tolerance})"
+            )
+        lines.append("")
+        lines += [f"![{cap}]({name})\n" for name, cap in s.figures]
+    return "\n".join(lines)
+
+
+def _html(sections: list[Section], out: Path, mode: str) -> str:
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>geosym report</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
+        ".PASS{color:green}.FAIL,.ERROR{color:#b00}</style></head><body>",
+        f"<h1>geosym report ({mode})</h1>",
+    ]
+    for s in sections:
+        status = "PASS" if s.passed else ("ERROR" if s.error else "FAIL")
+        parts.append(
+            f"<h2>{html.escape(s.title)} — <span class='{status}'>{status}</span> "
+            f"({s.seconds:.1f} s)</h2>"
+        )
+        if s.error:
+            parts.append(f"<pre>{html.escape(s.error)}</pre>")
+        parts += [f"<p>{html.escape(t)}</p>" for t in s.text]
+        for caption, head, rows in s.tables:
+            parts.append(
+                f"<p><b>{html.escape(caption)}</b></p><table><tr>"
+                + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+                + "</tr>"
+            )
+            parts += [
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
+            ]
+            parts.append("</table>")
+        parts.append(
+            "<ul>"
+            + "".join(
+                f"<li class='{'PASS' if c.passed else 'FAIL'}'>{html.escape(c.name)}: "
+                f"{html.escape(_fmt(c.value))} (tolerance {html.escape(c.tolerance)})</li>"
+                for c in s.checks
+            )
+            + "</ul>"
+        )
+        for name, cap in s.figures:
+            path = out / name
+            if path.exists():
+                data = base64.b64encode(path.read_bytes()).decode()
+                parts.append(
+                    f"<figure><img src='data:image/png;base64,{data}' "
+                    f"alt='{html.escape(cap)}'><figcaption>{html.escape(cap)}"
+                    "</figcaption></figure>"
+                )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def build_report(
+    out: str | os.PathLike,
+    full: bool = False,
+    activations: Sequence[str] = (),
+    sections: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Section]:
+    """Run the sections and write ``out/index.md`` and ``out/index.html`` (figures beside them).
+
+    Raises
+    ------
+    OSError
+        When ``out`` cannot be created or written.
+    ValueError
+        Unknown section names.
+    """
+    out = Path(out)
+    keys = list(SECTIONS) if sections is None else list(sections)
+    unknown = [k for k in keys if k not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown report section(s) {unknown}; choose from {list(SECTIONS)}")
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".write-test"
+    probe.write_text("ok")  # fail early and clearly on an unwritable folder
+    probe.unlink()
+    say = progress or _Progress()
+    results = []
+    for key in keys:
+        title, fn = SECTIONS[key]
+        sec = Section(key, title)
+        start = time.perf_counter()
+        try:
+            fn(sec, out, full, list(activations), say)
+        except Exception as exc:  # noqa: BLE001 - a failing section must not stop the others
+            sec.error = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
+        sec.seconds = time.perf_counter() - start
+        say(f"{key}: {'PASS' if sec.passed else 'FAIL'} in {sec.seconds:.1f} s")
+        results.append(sec)
+    mode = "full" if full else "quick"
+    (out / "index.md").write_text(_markdown(results, mode), encoding="utf-8")
+    (out / "index.html").write_text(_html(results, out, mode), encoding="utf-8")
+    return results
