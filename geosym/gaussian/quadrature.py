@@ -40,7 +40,7 @@ Schemes
     errors are typically 1e-13..1e-16 when it reports 1e-10.
 
     *Functions with kinks or jumps*: composite Gauss–Legendre on panels (a uniform grid of
-    width 2.125 on the Gaussian bulk) whose end points include every kink: in :math:`z_1` at
+    width 2.83 on the Gaussian bulk) whose end points include every kink: in :math:`z_1` at
     :math:`c/\sqrt{q_{11}}` for ``f1``, and at the image :math:`c/b` of a kink of ``f2``,
     graded over its smoothing width :math:`s/|b|` (which matters as :math:`|\rho|\to1`); in
     :math:`z_2` at :math:`(c - b z_1)/s`, moving with :math:`z_1`. Node counts per panel
@@ -326,7 +326,7 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, w
 
 
-_UNIFORM_BP = np.linspace(-_L, _L, 9)  # Gaussian bulk: panels of width 2.25
+_UNIFORM_BP = np.linspace(-_L, _L, 7)  # Gaussian bulk: panels of width 17/6
 # In z1 the image c/b of a kink of f2 is a kink smoothed over the width s/|b| (tiny when
 # |rho| -> 1): graded break points around it, in units of that width. The kinks themselves need
 # no grading: between kinks the pieces are smooth on the Gaussian scale.
