@@ -1,0 +1,56 @@
+"""geosym report: writes HTML + Markdown with figures; failing parts are marked, not fatal."""
+
+import pytest
+
+from geosym.cli import main
+from geosym.report import build_report
+
+
+def test_quick_report_all_sections(tmp_path, capsys):
+    out = tmp_path / "rep"
+    status = main(["report", "--quick", "--out", str(out)])
+    printed = capsys.readouterr().out
+    html = (out / "index.html").read_text()
+    md = (out / "index.md").read_text()
+    for title in ("Fisher information", "Natural gradient", "Soft committee machines",
+                  "Entropic optimal transport"):
+        assert title in md and title in html
+    assert html.count("data:image/png;base64,") >= 6  # self-contained figures
+    assert "tolerance" in md and "(" in md
+    assert status == 0, printed
+
+
+def test_unknown_activation_marks_failure_but_completes(tmp_path):
+    sections = build_report(tmp_path, activations=["foo(x)"], sections=["fisher", "transport"],
+                            progress=lambda stage: None)
+    fisher, transport = sections
+    assert not fisher.passed and any("foo(x)" in c.name for c in fisher.checks)
+    assert transport.passed
+    assert (tmp_path / "index.html").exists()
+
+
+def test_failing_section_is_recorded(tmp_path, monkeypatch):
+    import geosym.report as report
+
+    def boom(*args):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setitem(report.SECTIONS, "natgrad", ("Natural gradient", boom))
+    sections = build_report(tmp_path, sections=["natgrad", "transport"],
+                            progress=lambda stage: None)
+    assert sections[0].error and "simulated failure" in sections[0].error
+    assert sections[1].passed
+    assert "ERROR" in (tmp_path / "index.md").read_text()
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["report", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "geosym report: error" in err and "Traceback" not in err
+
+
+def test_unknown_section():
+    with pytest.raises(ValueError, match="unknown report section"):
+        build_report("unused", sections=["nope"])
