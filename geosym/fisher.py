@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import _checks
 from .activations import Activation
 from .errors import NumericalError
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth, _is_symbolic
 
-__all__ = ["FIMStatistics", "fim_statistics", "order_parameter_sums"]
+__all__ = ["FIMStatistics", "fim_statistics", "order_parameter_sums", "layer_widths"]
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,12 @@ def order_parameter_sums(
     return kappa1, kappa2, float(alpha)
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def layer_widths(
+    width: int, depth: int, alphas: Sequence[float] | None = None, outputs: int = 1
+) -> list[int]:
+    r"""``[M_0, ..., M_{L-1}, C]`` with :math:`M_l = \mathrm{round}(\alpha_l M)` (at least 1)."""
+    a = [1.0] * depth if alphas is None else [float(x) for x in alphas]
+    return [max(1, int(round(x * width))) for x in a] + [outputs]
 
 
 def fim_statistics(
@@ -161,13 +164,12 @@ def fim_statistics(
     """
     depth_ = depth
     _check_depth(depth_)
-    width = _positive_int("width", width)
-    outputs = _positive_int("outputs", outputs)
-    samples = _positive_int("samples", samples)
+    width = _checks.positive_int(width, "width")
+    outputs = _checks.positive_int(outputs, "outputs")
+    samples = _checks.positive_int(samples, "samples")
     mf = MeanField(activation, sigma_w2, sigma_b2)
     kappa1, kappa2, alpha = order_parameter_sums(mf, depth_, alphas, q1_0, q2_0)
-    a = np.ones(depth_) if alphas is None else np.asarray(alphas, dtype=float)
-    widths = [int(round(x * width)) for x in a] + [outputs]
+    widths = layer_widths(width, depth_, alphas, outputs)
     n_params = int(sum(widths[l] * (widths[l - 1] + 1) for l in range(1, depth_ + 1)))
     M, C, T = width, outputs, samples
     if _is_symbolic(kappa1, kappa2):

@@ -45,9 +45,11 @@ import numpy as np
 import sympy as sp
 from scipy import special
 
+from . import _checks
 from .activations import Activation, X
 from .activations import activation as _activation
 from .errors import NumericalError
+from .fisher import fim_statistics, layer_widths
 from .gaussian import expect
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth
@@ -655,17 +657,6 @@ class UnitBlockPrediction:
         return d
 
 
-def _widths(width: int, depth: int, alphas: Sequence[float] | None, outputs: int) -> list[int]:
-    a = [1.0] * depth if alphas is None else [float(x) for x in alphas]
-    return [max(1, int(round(x * width))) for x in a] + [outputs]
-
-
-def _pos_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def unit_block_prediction(
     activation_spec: Activation | str,
     sigma_w2: float,
@@ -685,8 +676,8 @@ def unit_block_prediction(
     """
     _check_depth(depth)
     _check_alphas(alphas, depth)
-    width = _pos_int(width, "width")
-    outputs = _pos_int(outputs, "outputs")
+    width = _checks.positive_int(width, "width")
+    outputs = _checks.positive_int(outputs, "outputs")
     if (
         isinstance(layer, bool)
         or not isinstance(layer, (int, np.integer))
@@ -696,7 +687,7 @@ def unit_block_prediction(
     mf = MeanField(activation_spec, float(sigma_w2), float(sigma_b2))
     fwd = mf.forward(depth, alphas, q1_0, q2_0)
     bwd = mf.backward(depth, alphas, q1_0, q2_0, forward=fwd)
-    ws = _widths(width, depth, alphas, outputs)
+    ws = layer_widths(width, depth, alphas, outputs)
     l = int(layer)
     qh1, qh2 = float(fwd.qh1[l - 1]), float(fwd.qh2[l - 1])
     v = qh1 - qh2
@@ -792,9 +783,9 @@ def offblock_ratio(
         or not 1 <= layer <= depth
     ):
         raise ValueError(f"layer must be an integer in 1..{depth}, got {layer!r}")
-    outputs = _pos_int(outputs, "outputs")
-    T = _pos_int(samples, "samples")
-    ws = tuple(_pos_int(m, "widths") for m in widths)
+    outputs = _checks.positive_int(outputs, "outputs")
+    T = _checks.positive_int(samples, "samples")
+    ws = tuple(_checks.positive_int(m, "widths") for m in widths)
     mf = MeanField(activation_spec, float(sigma_w2), float(sigma_b2))
     fwd = mf.forward(depth)
     bwd = mf.backward(depth, forward=fwd)
@@ -930,11 +921,13 @@ def one_step_learning_rates(
         Full ``[M_0, ..., M_L]`` (default ``[M]*L + [C]``).
     """
     _check_depth(depth)
-    M = _pos_int(width, "width")
-    N = _pos_int(samples, "samples")
-    C = _pos_int(outputs, "outputs")
+    M = _checks.positive_int(width, "width")
+    N = _checks.positive_int(samples, "samples")
+    C = _checks.positive_int(outputs, "outputs")
     phi = _activation(activation_spec)
-    ws = [M] * depth + [C] if widths is None else [_pos_int(m, "widths") for m in widths]
+    ws = (
+        [M] * depth + [C] if widths is None else [_checks.positive_int(m, "widths") for m in widths]
+    )
     if len(ws) != depth + 1:
         raise ValueError(f"widths must have depth + 1 = {depth + 1} entries, got {len(ws)}")
     P = sum(ws[l] * (ws[l - 1] + 1) for l in range(1, depth + 1))
@@ -1009,8 +1002,6 @@ def mean_subtraction(
     removes exactly the C outlier directions (the mean gradients): :math:`\lambda_{\max}` falls
     from :math:`O(M)` to :math:`O(M/T)` [DER+NUM].
     """
-    from .fisher import fim_statistics
-
     st = fim_statistics(activation_spec, sigma_w2, sigma_b2, depth, width, outputs, samples, alphas)
     before, after = float(st.lambda_max), float(st.lambda_2)
     if not after > 0:

@@ -57,7 +57,7 @@ def test_vectorised_grid_matches_scalar_calls():
         (dict(depth=0), ValueError, "depth"),
         (dict(width=0), ValueError, "width"),
         (dict(samples=-1), ValueError, "samples"),
-        (dict(outputs=2.5), ValueError, "outputs"),
+        (dict(outputs=2.5), TypeError, "outputs"),
         (dict(sigma_w2=-1.0), ValueError, "sigma_w2"),
         (dict(alphas=[1.0, 2.0]), ValueError, "alphas"),
         (dict(depth=1100, sigma_w2=4.0, activation="relu"), gs.NumericalError, "layer"),

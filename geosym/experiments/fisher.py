@@ -17,7 +17,7 @@ import numpy as np
 
 from ..activations import Activation, activation
 from ..errors import NumericalError
-from ..fisher import FIMStatistics, fim_statistics
+from ..fisher import FIMStatistics, fim_statistics, layer_widths
 from ..nn import MLP, gaussian_inputs, random_targets
 from ..nn import fim_statistics as measure_fim
 
@@ -103,10 +103,6 @@ class FIMComparison:
         plt.close(fig)
 
 
-def _widths(width: int, alphas: Sequence[float], outputs: int) -> list[int]:
-    return [max(1, int(round(a * width))) for a in alphas] + [outputs]
-
-
 def compare_fim(
     activation_spec: Activation | str,
     sigma_w2: float,
@@ -134,7 +130,7 @@ def compare_fim(
             phi, sigma_w2, sigma_b2, depth, m, outputs, samples, alphas=a
         )
         th = {name: float(getattr(theory, name)) for name in _FIELDS}
-        ws = _widths(m, a, outputs)
+        ws = layer_widths(m, depth, a, outputs)
         values = {name: [] for name in _FIELDS}
         for _ in range(seeds):
             net = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks
+from .. import _checks
 from .mlp import MLP
 
 __all__ = ["RegressionData", "gaussian_inputs", "random_targets", "teacher_student"]

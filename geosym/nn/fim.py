@@ -32,8 +32,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import _checks
 from ..errors import NumericalError
-from . import _checks
 from .mlp import MLP
 
 __all__ = ["MeasuredFIMStatistics", "fim_statistics", "gram_matrix", "jacobian"]

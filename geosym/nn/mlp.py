@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import _checks
 from ..errors import NumericalError
-from . import _checks
 
 __all__ = ["MLP", "ForwardCache", "DivergenceWarning", "resolve_activation"]
 

@@ -1,4 +1,4 @@
-"""Input validation shared by :mod:`geosym.nn` (private).
+"""Input validation shared by geosym modules (private).
 
 Every check raises :class:`ValueError` or :class:`TypeError` with a message that names the
 offending argument (and, where relevant, the entry or layer) and says what is expected.
