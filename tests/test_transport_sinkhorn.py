@@ -203,3 +203,22 @@ def test_self_transport_non_convergence_reports_the_returned_plan():
     with pytest.warns(RuntimeWarning, match="did not converge"):
         res = sinkhorn(p, p, np.subtract.outer(x, x) ** 2, 1e-3, max_iter=2)
     assert np.abs(res.plan.sum(0) - p).sum() == pytest.approx(res.marginal_error, rel=1e-8)
+
+
+@pytest.mark.parametrize("spread", [1.0, 300.0, 3000.0])
+def test_banded_logsumexp_is_exact(spread):
+    """The matrix-product log-sum-exp (bands of h values + exact fallback) equals a max-shifted
+    log-sum-exp to ~1e-14 relative, for inputs spanning up to 10^4 in log units, with
+    -inf entries and all -inf lines."""
+    from geosym.transport._kernel import _SoftMax, logsumexp_last
+
+    rng = np.random.default_rng(0)
+    log_kernel = -rng.random((50, 40)) * 2000
+    h = rng.normal(size=(3, 7, 40)) * spread
+    h[0, 0, :] = -np.inf
+    h[1, 2, 5:] = -np.inf
+    exact = logsumexp_last(h[..., None, :] + log_kernel)
+    fast = _SoftMax(log_kernel)(h)
+    assert np.array_equal(np.isneginf(fast), np.isneginf(exact)) and np.isneginf(exact).sum() == 50
+    finite = np.isfinite(exact)
+    np.testing.assert_allclose(fast[finite], exact[finite], rtol=1e-13)

@@ -68,20 +68,24 @@ class _SoftMax:
         live = np.isfinite(m)  # lines with at least one finite entry
         m[~live] = 0.0
         depth = m - h  # >= 0; +inf on -inf entries
-        deepest = depth[np.isfinite(depth)]
-        n_bands = min(int(deepest.max() // _BAND) + 1 if deepest.size else 1, _MAX_BANDS)
+        with np.errstate(invalid="ignore"):  # inf // B on -inf entries, masked out below
+            band_of = np.where(np.isfinite(depth), np.minimum(depth // _BAND, _MAX_BANDS - 1), -1)
         logs = []
         hidden = np.full(h.shape[:-1] + self.kernel_t.shape[1:], -np.inf)
+        scaled = np.zeros_like(h)
         with np.errstate(divide="ignore"):
-            for b in range(n_bands):
+            for b in range(_MAX_BANDS):
+                band = band_of == b
+                if not band.any():
+                    continue
                 top = m - b * _BAND
-                band = depth >= b * _BAND
-                if b < n_bands - 1:
-                    band &= depth < (b + 1) * _BAND
-                s = np.exp(np.where(band, h - top, -np.inf)) @ self.kernel_t
+                scaled[...] = 0.0
+                np.exp(h - top, out=scaled, where=band)
+                s = scaled @ self.kernel_t
                 logs.append(np.log(s) + top)
-                hidden = np.where(s < _TINY, np.maximum(hidden, top + np.log(_TINY)), hidden)
-        out = np.logaddexp.reduce(np.stack(logs), axis=0)
+                lost = (s < _TINY) & band.any(axis=-1, keepdims=True)
+                hidden = np.where(lost, np.maximum(hidden, top + np.log(_TINY)), hidden)
+        out = np.logaddexp.reduce(np.stack(logs), axis=0) if logs else hidden.copy()
         bad = (hidden > out - _MARGIN) & live
         out += self.shift
         if bad.any():
