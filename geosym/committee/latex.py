@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy as sp
+from ..latex import latex as paper_latex
 
 __all__ = ["ode_latex"]
 
@@ -43,9 +43,9 @@ def ode_latex(ode: Any) -> str:
     act = ode.integrals.act
     lines = [
         r"% geosym.committee: order-parameter ODEs (N -> infinity), alpha = examples / N",
-        rf"g(x) = {sp.latex(act.expr)},\qquad K={ode.K},\ M={ode.M},\ L={ode.L},\ "
+        rf"\[g(x) = {paper_latex(act.expr)},\qquad K={ode.K},\ M={ode.M},\ L={ode.L},\ "
         rf"\eta={ode.eta:g},\ \eta_v={ode.eta_v:g},\ \sigma={ode.noise:g},\ "
-        rf"\kappa={ode.weight_decay:g}",
+        rf"\kappa={ode.weight_decay:g}\]",
         "",
         r"\[" + _ODES + r"\]",
         r"\[" + _DEFS + r"\]",
@@ -54,7 +54,8 @@ def ode_latex(ode: Any) -> str:
     for fam, head in _INTEGRALS.items():
         k = ode.integrals.kernels[fam]
         if k.expr is not None:
-            lines.append(r"\[" + head + "=" + sp.latex(k.expr) + r"\]")
+            lines.append(r"\[" + head + "=" + paper_latex(k.expr) + r"\]")
         else:
-            lines.append(r"\[" + head + r"\quad\text{(numeric: " + k.method + r")}\]")
+            method = k.method.replace("_", r"\_").replace("%", r"\%")
+            lines.append(r"\[" + head + r"\quad\text{(numeric: " + method + r")}\]")
     return "\n".join(lines) + "\n"
