@@ -1,6 +1,6 @@
 """Benchmark geosym.transport against POT in the same process (issue 5 §7).
 
-Run ``python tests/benchmarks/bench_transport.py [--quick]``. Prints median wall times and
+Run ``python tests/benchmarks/bench_transport.py [dense grid28 grid64 barycenter64]``. Prints median wall times and
 ratios; never asserts a time. BLAS is pinned to one thread (ot.md §6: threaded BLAS on a small
 VM makes dense mat-vecs ~40x slower and would distort the comparison).
 
@@ -25,6 +25,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
@@ -103,10 +104,14 @@ def barycenter_case(size: int, repeat: int) -> None:
     reg = 1e-3
     imgs = np.stack([shape(n, size) for n in ("ring", "cross", "digit2", "digit7")])
     grid = Grid((size, size))
+    pot = {
+        "entropic": ot.bregman.convolutional_barycenter2d,
+        "debiased": ot.bregman.convolutional_barycenter2d_debiased,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t_pot, ref = median_time(lambda: ot.bregman.convolutional_barycenter2d(imgs, reg), repeat)
-        for method in ("entropic", "debiased"):
+        for method, pot_fn in pot.items():
+            t_pot, ref = median_time(lambda f=pot_fn: f(imgs, reg), repeat)
             t_ours, bary = median_time(
                 lambda m=method: barycenter(imgs, grid, reg, method=m, tol=1e-4, max_iter=5000),
                 repeat,
@@ -116,23 +121,31 @@ def barycenter_case(size: int, repeat: int) -> None:
                 f"barycenter 4x{size}x{size} reg={reg:g} {method}",
                 t_ours,
                 t_pot,
-                f"(vs POT convolutional_barycenter2d, kernel mode; L1 to it {diff:.2g})",
+                f"(vs POT {pot_fn.__name__}, kernel mode, default tol; L1 between them {diff:.2g})",
             )
+
+
+CASES = {
+    "dense": lambda r: dense_case(r),
+    "grid28": lambda r: grid_case(28, 1, None),
+    "grid64": lambda r: grid_case(64, 1, 20),
+    "barycenter64": lambda r: barycenter_case(64, 1),
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one repeat, skip the 64x64 cases")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of the dense case (median)")
+    parser.add_argument(
+        "cases", nargs="*", choices=[*CASES, []], help="cases to run (default: all)"
+    )
     args = parser.parse_args()
-    repeat = 1 if args.quick else 3
     print(
         f"numpy {np.__version__}, POT {ot.__version__}, BLAS threads = {os.environ['OPENBLAS_NUM_THREADS']}"
     )
-    dense_case(repeat)
-    grid_case(28, 1, None)
-    if not args.quick:
-        grid_case(64, 1, 20)
-        barycenter_case(64, 1)
+    for name in args.cases or CASES:
+        CASES[name](args.repeat)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
