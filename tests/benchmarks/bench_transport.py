@@ -136,10 +136,11 @@ CASES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="repeats of the dense case (median)")
-    parser.add_argument(
-        "cases", nargs="*", choices=[*CASES, []], help="cases to run (default: all)"
-    )
+    parser.add_argument("cases", nargs="*", help=f"cases among {', '.join(CASES)} (default: all)")
     args = parser.parse_args()
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f"unknown cases {sorted(unknown)}; choose from {list(CASES)}")
     print(
         f"numpy {np.__version__}, POT {ot.__version__}, BLAS threads = {os.environ['OPENBLAS_NUM_THREADS']}"
     )
