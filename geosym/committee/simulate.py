@@ -14,7 +14,11 @@ Goldt et al. 2019; Yoshida, Karakida, Okada & Amari 2019): at every step a fresh
 
 with :math:`\boldsymbol\Delta=\mathbf y-\boldsymbol\phi`, and time advances by :math:`1/N` per
 step (:math:`\alpha=\mu/N`).  All seeds run in lock-step as one batched array computation; the
-only Python loop is over SGD steps.  The measured order parameters
+only Python loop is over SGD steps, and it touches only K-vectors: inputs are drawn for a chunk
+of steps at once, and within a chunk the student fields are obtained from the Gram matrix of
+the chunk's inputs (:math:`\lambda_t = W_0x_t/\sqrt N + \sum_{s<t}c_s\,x_s\cdot x_t/N`,
+exact), so :math:`W` is updated by one matrix product per chunk instead of a rank-one update
+per step.  The measured order parameters
 :math:`Q=\mathbf w\mathbf w^\top/N`, :math:`R=\mathbf w\mathbf w^{*\top}/N`, :math:`T` and the
 second layers are stored at the requested times, and :math:`\epsilon_g` is computed *exactly*
 from them through the Gaussian integral :math:`I_2` (inputs are Gaussian), or, with
@@ -33,6 +37,9 @@ from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
 
 __all__ = ["simulate"]
+
+#: Steps per inner block of the field updates (see :func:`simulate`).
+_BLOCK = 16
 
 
 def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
@@ -146,33 +153,59 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
         j = 1
     step = 0
     noise_rng = np.random.default_rng([*seed_list, 7919])
+    f = 1.0 - decay
+    Wt = np.swapaxes(W, 1, 2).copy()  # (S, N, K)
     with np.errstate(over="raise", invalid="raise"):
         try:
             while step < steps_total:
                 n = min(chunk, steps_total - step)
-                X = np.stack([r.standard_normal((n, N)) for r in rngs], axis=1)  # (n, S, N)
-                gy = g(np.einsum("smN,nsN->nsm", Ws, X) / sq) @ Vs  # (n, S, L)
+                # inputs of the next n steps, one fresh sample per step and seed (own streams)
+                X = np.stack([r.standard_normal((n, N)) for r in rngs])  # (S, n, N)
+                gy = g(X @ np.swapaxes(Ws, 1, 2) / sq) @ Vs  # (S, n, L)
                 if noise > 0:
                     gy = gy + noise * noise_rng.standard_normal(gy.shape)
-                for t in range(n):  # the unavoidable loop over SGD steps
-                    x = X[t]
-                    lam = np.matmul(W, x[:, :, None])[..., 0] / sq  # (S, K)
-                    gl = g(lam)
-                    delta = gy[t] - np.einsum("sk,skl->sl", gl, V)  # (S, L)
-                    back = dg(lam) * np.einsum("skl,sl->sk", V, delta)
+                G = X @ np.swapaxes(X, 1, 2) / N  # (S, n, n): x_s . x_t / N
+                t0 = 0
+                while t0 < n:
+                    # segment [t0, t1): ends at the next recording step or the chunk's end
+                    t1 = n if j >= nrec else int(min(n, t0 + rec_steps[j] - step))
+                    m = t1 - t0
+                    # Within a segment W_t = f^t [W_0 + sum_{s<t} c_s x_s^T / sqrt(N)], so the
+                    # fields are lam_t = f^t [W_0 x_t / sqrt(N) + sum_{s<t} c_s G_st]: exact
+                    # online SGD, with only K-vectors updated per step and W once per segment.
+                    lp = X[:, t0:t1] @ Wt / sq  # (S, m, K), pending fields
+                    c = np.empty((S, m, K))
+                    fj = 1.0
+                    for b0 in range(0, m, _BLOCK):
+                        b1 = min(m, b0 + _BLOCK)
+                        for t in range(b0, b1):  # the unavoidable loop over SGD steps
+                            lam = lp[:, t] * fj if decay else lp[:, t]
+                            gl = g(lam)
+                            delta = gy[:, t0 + t] - (gl[:, None, :] @ V)[:, 0]  # (S, L)
+                            back = dg(lam) * (V @ delta[:, :, None])[:, :, 0]  # (S, K)
+                            fj *= f
+                            ct = back * (eta / fj) if decay else back * eta
+                            c[:, t] = ct
+                            if t + 1 < b1:  # fields of the rest of this block
+                                lp[:, t + 1:b1] += (G[:, t0 + t, t0 + t + 1:t0 + b1, None]
+                                                    * ct[:, None, :])
+                            if a_v:
+                                if decay:
+                                    V *= f
+                                V += a_v * gl[:, :, None] * delta[:, None, :]
+                        if b1 < m:  # the block's updates, for the fields of the later steps
+                            lp[:, b1:] += G[:, t0 + b1:t1, t0 + b0:t0 + b1] @ c[:, b0:b1]
+                    Wt += np.swapaxes(X[:, t0:t1], 1, 2) @ c / sq
                     if decay:
-                        W *= 1.0 - decay
-                    W += a_w * back[:, :, None] * x[:, None, :]
-                    if a_v:
-                        if decay:
-                            V *= 1.0 - decay
-                        V += a_v * gl[:, :, None] * delta[:, None, :]
-                    step += 1
+                        Wt *= fj
+                    step += m
+                    t0 = t1
+                    if not np.all(np.isfinite(Wt)):
+                        raise FloatingPointError
                     if j < nrec and step == rec_steps[j]:
+                        W = np.swapaxes(Wt, 1, 2)
                         record(j)
                         j += 1
-                if not np.all(np.isfinite(W)):
-                    raise FloatingPointError
         except FloatingPointError:
             raise NumericalError(
                 f"SGD blew up at alpha = {step / N:.6g} (weights overflowed); eta = {eta} is "
