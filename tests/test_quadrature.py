@@ -294,7 +294,75 @@ def test_overflow_raises_integration_error():
 
 
 def test_unreachable_target_names_the_covariance():
+    # A jump not declared in ``kinks`` cannot reach 1e-12 with 5000 nodes. (This test used
+    # tanh at tol=1e-30; a target below the float64 rounding floor is now met at the floor and
+    # reported as such in ``error``, see test_target_below_rounding_floor.)
+    step = lambda x: (x > 0.3).astype(float)  # noqa: E731
     with pytest.raises(IntegrationError, match=r"(?s)covariance .*error reached"):
-        gaussian_expectation(
-            [np.tanh, np.tanh], [[10.0, 3.0], [3.0, 10.0]], tol=1e-30, max_nodes=5000
-        )
+        gaussian_expectation([step, step], [[10.0, 3.0], [3.0, 10.0]], tol=1e-12, max_nodes=5000)
+
+
+def test_target_below_rounding_floor():
+    res = gaussian_expectation([np.tanh, np.tanh], [[10.0, 3.0], [3.0, 10.0]], tol=1e-30)
+    assert 1e-30 < float(res.error) < 1e-13
+
+
+# ------------------------------------------------------------------------- large variance
+
+# E[f(u)^2], u ~ N(0, q): mpmath.quad at 30 digits split at 0, +-(0.25..50) and +-(0.5..14)*sqrt(q)
+LARGE_Q = (1e-6, 128.77, 1e4, 1e8)
+LARGE_Q_REF = {
+    "tanh": (
+        "9.9999800000566660075e-7",
+        "0.92991052756918289653",
+        "0.9920214824805130433",
+        "0.99992021154424783034",
+    ),
+    "softplus": (
+        "0.48045343720502177879",
+        "64.46793404954874819",
+        "5000.0095886226269046",
+        "50000000.000095910262",
+    ),
+    "elu": (
+        "9.9920298964195788358e-7",
+        "64.832765453391939888",
+        "5000.4940166135752481",
+        "50000000.499940158659",
+    ),
+    "x*tanh(softplus)": (
+        "3.6000024959955678456e-7",
+        "64.371308584436090292",
+        "4999.9984210156544387",
+        "49999999.999984206797",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LARGE_Q_REF))
+def test_large_variance_mixed_batch(name):
+    if name == "x*tanh(softplus)":
+        f, kk = (lambda x: x * np.tanh(_softplus(x))), None
+    else:
+        f, _, kk = FUNCS[name]
+    cov = np.array(LARGE_Q)[:, None, None]  # small and huge variances in one batch
+    res = gaussian_expectation([lambda x: f(x) ** 2], cov, kinks=None if kk is None else [kk])
+    ref = np.array([float(v) for v in LARGE_Q_REF[name]])
+    err = np.abs(res.value - ref)
+    assert np.all(err <= res.error), (err, res.error)
+    # tol 1e-10 absolute, or the float64 rounding floor of values ~q/2
+    assert np.all(res.error <= np.maximum(1e-10, 1e-13 * np.abs(ref))), res.error
+
+
+def test_large_variance_pairs():
+    elu = FUNCS["elu"][0]
+    for q in (1e4, 1e8):
+        cov = np.array([[[q, 0.5 * q], [0.5 * q, q]], [[q, q], [q, q]]])
+        r = gaussian_expectation([np.tanh, np.tanh], cov)
+        one = gaussian_expectation([lambda x: np.tanh(x) ** 2], [[q]])
+        assert abs(r.value[1] - one.value) <= 1e-12
+        # saturated limit: E[sign(u1) sign(u2)] = (2/pi) asin(rho), corrections O(q^-1/2)
+        assert abs(r.value[0] - 1 / 3) < 2 / np.sqrt(q)
+        e = gaussian_expectation([elu, elu], cov, kinks=[[0.0], [0.0]])
+        e1 = gaussian_expectation([lambda x: elu(x) ** 2], [[q]], kinks=[[0.0]])
+        assert abs(e.value[1] - e1.value) <= e.error[1] + e1.error
