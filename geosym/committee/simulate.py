@@ -125,7 +125,7 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     else:
         V = np.broadcast_to(model._default_V(), (S, K, L)).copy()
     sq = np.sqrt(N)
-    a_w, a_v, decay = eta / sq, eta_v / N, weight_decay / N
+    a_v, decay = eta_v / N, weight_decay / N
     nrec = rec_steps.size
     Qr = np.empty((S, nrec, K, K))
     Rr = np.empty((S, nrec, K, M))

@@ -28,7 +28,7 @@ import numpy as np
 
 from .ode import CommitteeODE
 
-__all__ = ["output_angle_study", "output_dim_study", "time_to_learn"]
+__all__ = ["output_angle_study", "output_dim_study", "plateau_study", "time_to_learn"]
 
 _ACT = "erf(x/sqrt(2))"
 
@@ -72,3 +72,45 @@ def output_dim_study(K: int = 3, Ls: Any = (1, 2, 3), eta: float = 0.5,
         rows.append({"L": int(L), "alpha_learn": time_to_learn(tr),
                      "eps_g0": float(tr.eps_g[0])})
     return rows
+
+
+def plateau_study(path: str | None = None, thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90),
+                  Ls: Any = (1, 2, 3), eta: float = 0.5) -> dict[str, Any]:
+    r"""Both studies, a plain-text table and (with ``path``) a two-panel PNG figure.
+
+    Left panel: time to learn (:math:`\epsilon_g < 10^{-3}\epsilon_g(0)`) against the angle
+    between the two teacher output vectors (K = M = L = 2); right panel: against the output
+    dimension L (K = M = 3).  Returns ``{"angle": rows, "dim": rows, "table": str}``.
+    """
+    angle = output_angle_study(thetas_deg, eta=eta)
+    dim = output_dim_study(Ls=Ls, eta=eta)
+    lines = [f"K=M=L=2, eta={eta:g}: angle between teacher output vectors",
+             "  theta [deg]   alpha to eps_g < 1e-3 eps_g(0)   eps_g(0)"]
+    lines += [f"  {r['theta_deg']:10.0f}   {r['alpha_learn']:30.1f}   {r['eps_g0']:.4f}"
+              for r in angle]
+    lines += [f"K=M=3, eta={eta:g}: output dimension L (v*_n = e_(n mod L))",
+              "  L   alpha to eps_g < 1e-3 eps_g(0)   eps_g(0)"]
+    lines += [f"  {r['L']:1d}   {r['alpha_learn']:30.1f}   {r['eps_g0']:.4f}" for r in dim]
+    table = "\n".join(lines)
+    if path is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
+        ax[0].plot([r["theta_deg"] for r in angle], [r["alpha_learn"] for r in angle], "o-")
+        ax[0].set_xlabel(r"angle $\theta$ between $\mathbf{v}^*_1, \mathbf{v}^*_2$ [deg]")
+        ax[0].set_ylabel(r"$\alpha$ to $\epsilon_g<10^{-3}\epsilon_g(0)$")
+        ax[0].set_yscale("log")
+        ax[0].set_title(f"K=M=L=2, $\\eta$={eta}")
+        ax[1].plot([r["L"] for r in dim], [r["alpha_learn"] for r in dim], "s-")
+        ax[1].set_xlabel("output dimension L")
+        ax[1].set_xticks(list(Ls))
+        ax[1].set_yscale("log")
+        ax[1].set_title(f"K=M=3, $\\eta$={eta}")
+        fig.suptitle(r"plateau length vs output geometry (ODE, erf, $R_{in}(0)\sim10^{-6}$)")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return {"angle": angle, "dim": dim, "table": table}
