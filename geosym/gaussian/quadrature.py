@@ -481,7 +481,16 @@ def _expect_12(funcs, c: np.ndarray, kinks: list[np.ndarray], tol: float, max_no
         else:
             val, l1 = _kink_2d(f1, f2, k1, k2, sq1[sel], b[sel], s[sel], par)
             with np.errstate(invalid="ignore", over="ignore"):
-                est = np.abs(val - prev) if prev is not None else np.full(sel.size, np.inf)
+                if prev is None:
+                    est = np.full(sel.size, np.inf)
+                else:
+                    # |val - prev| bounds the error of the coarser rule; Gauss-Legendre on
+                    # analytic pieces converges geometrically, so the finer rule's error is
+                    # ~ |d|^(n/n_prev) in relative terms: QUADPACK-style estimate
+                    # 10 * l1 * (|d| / l1)^1.5 (never below |d| * 1e-6), not the raw |d|.
+                    d = np.abs(val - prev)
+                    rel = d / np.maximum(l1, 1e-300)
+                    est = np.maximum(10.0 * l1 * np.minimum(rel, 1.0) ** 1.5, 1e-6 * d)
         if not np.all(np.isfinite(val)):
             badi = sel[~np.isfinite(val)]
             raise IntegrationError(
