@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geosym.committee import CommitteeODE, plateau, simulate
+from geosym.committee import CommitteeODE, decay_rate, plateau, simulate
 
 ERF = "erf(x/sqrt(2))"
 pytestmark = pytest.mark.slow
@@ -41,7 +41,14 @@ def test_erf_scm(K, eta, alpha):
         # committee.md §8: ~1 % median at N = 1000 (3 seeds) -> allow 4 %
         assert _phase1_median(s, o, eps_star) < 0.04
         po, ps = plateau(o, eps_star), plateau(s, eps_star)
-        assert po.found and abs(po.height - eps_star) < 0.1 * eps_star
+        assert po.found and ps.found
+        # A random start at N = 1000 has asymmetry R ~ N^-1/2 ~ 0.03, so the trajectory passes
+        # the symmetric saddle at a finite distance and its plateau sits 10-25 % below eps*
+        # (measured: 0.0129 vs eps* = 0.0147 for K = 2); eps* itself is checked at small r0
+        # in tests/test_committee.py.  Here SGD and ODE, started from the same overlaps, must
+        # give the same plateau height: phase-I deviations are ~1 % (median), max ~16 %.
+        assert abs(ps.height - po.height) < 0.1 * po.height
+        assert po.height < eps_star  # the passage is below the saddle, not above it
         if np.isfinite(po.end) and np.isfinite(ps.end):
             assert 0.5 < ps.end / po.end < 2.0  # exit time: fluctuation-dominated
 
@@ -59,8 +66,15 @@ def test_two_outputs():
     vs = np.array([[1.0, 0.0], [np.cos(t), np.sin(t)]])
     sims, odes = _pair(ERF, 2, 2, 2, 0.5, 100.0, teacher_out=vs)
     for s, o in zip(sims, odes, strict=True):
+        # Before eps_g has decayed by 100x (committee.md §8 D: ~1 % median); later the
+        # pointwise relative error of an exponential tail is a time shift (measured ~4.5 % at
+        # alpha ~ 100), so the tail is compared through its decay rate instead.
+        early = (o.alpha > 0) & (o.eps_g > 1e-2 * o.eps_g[0])
         rel = np.abs(s.eps_g - o.eps_g) / o.eps_g
-        assert np.median(rel[1:]) < 0.04  # committee.md §8 D: ~1 %
+        assert np.median(rel[early]) < 0.04
+        window = (1e-2 * o.eps_g[0] * 1e-3, 1e-2 * o.eps_g[0])
+        # committee.md §8 D: rates within 0.3 %; 3 % allows for 3 seeds at N = 1000
+        assert decay_rate(s, window) == pytest.approx(decay_rate(o, window), rel=0.03)
 
 
 def test_tanh_numeric_i4():
