@@ -240,21 +240,28 @@ def _committee(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
 
     say("committee: ODE vs SGD")
     cmp = compare_committee(
-        N=1000 if full else 400, alpha_max=150 if full else 40, seeds=3 if full else 2
+        N=1000 if full else 500, alpha_max=300 if full else 150, seeds=3 if full else 2
     )
     cmp.plot(str(out / "committee_ode_sgd.png"))
     sec.figures.append(
         ("committee_ode_sgd.png", "erf SCM K = M = 2: SGD vs ODE from the same overlaps")
     )
+    sec.text.append(
+        "Online SGD of a soft committee machine vs the order-parameter ODEs (Saad & Solla 1995) "
+        "started from each seed's measured overlaps; compared before the plateau exit (the exit "
+        "time fluctuates with SGD noise), and the SGD plateau height against the ODE's symmetric "
+        "fixed point. Deviations of O(N^-1/2) are expected: tolerance 8 % at N = 500, 5 % at "
+        "N = 1000."
+    )
     dev = max(cmp.median_deviation)
     tol = 0.05 if full else 0.08
-    sec.text.append(
-        "Online SGD of a soft committee machine vs the order-parameter ODEs "
-        "(Saad & Solla 1995) started from each seed's measured overlaps; compared "
-        "before the plateau exit (the exit time fluctuates with SGD noise)."
-    )
     sec.checks.append(
         Check("median relative deviation of eps_g before the exit", dev, f"<= {tol}", dev <= tol)
+    )
+    heights = [h / cmp.eps_star - 1 for h in cmp.plateau_height if np.isfinite(h)]
+    worst = max(abs(h) for h in heights) if heights else float("nan")
+    sec.checks.append(
+        Check("SGD plateau height / eps* - 1", worst, "|.| <= 0.1", bool(heights) and worst <= 0.1)
     )
     say("committee: plateau vs output angle")
     rows = output_angle_study(thetas_deg=(0, 30, 60, 90), alpha_max=2000 if not full else 3000)
