@@ -15,12 +15,14 @@ expectations: closed-form rules first, certified quadrature otherwise).
 
 from . import committee, experiments, natgrad, nn, transport
 from .activations import Activation, activation
+from .committee import CommitteeODE
 from .errors import ConvergenceError, IntegrationError, NumericalError
 from .fisher import FIMStatistics, fim_statistics
 from .gaussian import Expectation, expect
 from .latex import latex
 from .meanfield import MeanField, kernels
 from .natgrad import UnitFisher, mean_subtraction, one_step_learning_rates, unit_fisher
+from .transport import Grid, SinkhornResult, barycenter, sinkhorn
 
 __all__ = [
     "Activation",
@@ -35,6 +37,11 @@ __all__ = [
     "UnitFisher",
     "one_step_learning_rates",
     "mean_subtraction",
+    "CommitteeODE",
+    "sinkhorn",
+    "SinkhornResult",
+    "Grid",
+    "barycenter",
     "latex",
     "NumericalError",
     "IntegrationError",

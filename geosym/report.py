@@ -82,7 +82,12 @@ def _fisher(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> N
         f"largest width is within {tol:.0%} of 1."
     )
     rows = []
-    cases = [("tanh", 3.0, 0.64), ("relu", 2.0, 0.1), *[(a, 1.5, 0.1) for a in extra]]
+    cases = [
+        ("tanh", 3.0, 0.64),
+        ("relu", 2.0, 0.1),
+        ("erf", 1.5, 0.2),
+        *[(a, 1.5, 0.1) for a in extra],
+    ]
     for index, (spec, sw2, sb2) in enumerate(cases):
         say(f"fisher: {spec}")
         try:
@@ -179,7 +184,12 @@ def _fisher(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> N
 
 
 def _natgrad(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> None:
-    from .experiments import training_comparison, unit_block_check
+    from .experiments import (
+        measure_mean_subtraction,
+        one_step_convergence,
+        training_comparison,
+        unit_block_check,
+    )
 
     say("natural gradient: unit block")
     check = unit_block_check("tanh", 3.0, 0.64, samples=200_000 if full else 50_000)
@@ -192,6 +202,40 @@ def _natgrad(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> 
     sec.checks.append(
         Check("unit block: max |formula - Monte Carlo|", err, "<= 6 standard errors", ok)
     )
+    say("natural gradient: one-step convergence (Karakida & Osawa)")
+    one = one_step_convergence(
+        "relu", 2.0, 0.0, depth=3, width=1024 if full else 512, samples=64 if full else 32
+    )
+    sec.tables.append(
+        (
+            "One step at each approximation's theoretical learning rate: training residual "
+            "||f - y|| after / before (and at half the rate)",
+            ["method", "eta", "residual ratio", "at 0.5 eta"],
+            [
+                [r.method, _fmt(r.eta), _fmt(r.residual_ratio), _fmt(r.wrong_residual_ratio)]
+                for r in one.rows
+            ],
+        )
+    )
+    worst = max(r.residual_ratio for r in one.rows)
+    sec.checks.append(
+        Check(
+            "one step brings every residual below 0.3 of its start",
+            worst,
+            "<= 0.3 (finite width, damping)",
+            worst <= 0.3,
+        )
+    )
+    say("natural gradient: mean subtraction")
+    ms = measure_mean_subtraction("tanh", 3.0, 0.64, width=2000 if full else 1000, samples=10)
+    rel = abs(ms.centred_mean / ms.theory.lambda_max_after - 1)
+    sec.text.append(
+        f"Mean subtraction at the output (tanh, M = {ms.width}, T = {ms.samples}): lambda_max "
+        f"{ms.lambda_max_before:.4g} -> {ms.lambda_max_after:.4g} (factor {ms.factor:.3g}; "
+        f"theory {ms.theory.factor:.3g}); mean of the centred spectrum "
+        f"{ms.centred_mean:.4g} vs predicted {ms.theory.lambda_max_after:.4g}."
+    )
+    sec.checks.append(Check("centred spectrum mean / theory - 1", rel, "<= 0.1", rel <= 0.1))
     say("natural gradient: training comparison")
     cmp = training_comparison(
         "relu",
@@ -286,9 +330,9 @@ def _committee(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
 
 
 def _transport(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -> None:
-    from .transport import translation_study
-    from .transport.figures import plot_translation_study
-    from .transport.shapes import bump
+    from .transport import Grid, barycenter, translation_study
+    from .transport.figures import plot_divergence_limits, plot_histograms, plot_translation_study
+    from .transport.shapes import bump, shape
 
     say("transport: translation invariance and sharpness")
     n = 200 if full else 120
@@ -316,6 +360,35 @@ def _transport(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
                 [r.method, _fmt(r.reg), _fmt(r.fwhm), _fmt(r.fwhm_exact), _fmt(r.l1_error)]
                 for r in study.rows
             ],
+        )
+    )
+    say("transport: 2-D barycenters")
+    size = 48 if full else 32
+    imgs = np.stack([shape("ring", size), shape("cross", size)])
+    grid = Grid((size, size))
+    bary = {m: barycenter(imgs, grid, 2e-3, method=m) for m in ("entropic", "debiased")}
+    plot_histograms(
+        {"ring": imgs[0], "cross": imgs[1], **bary},
+        out / "transport_barycenters.png",
+        title="barycenter of a ring and a cross, reg 2e-3",
+    )
+    sec.figures.append(
+        ("transport_barycenters.png", "2-D barycenters: entropic (blurred) vs debiased (sharp)")
+    )
+    peak = bary["debiased"].max() / bary["entropic"].max()
+    sec.checks.append(
+        Check("2-D: debiased barycenter peak / entropic peak", peak, "> 1 (sharper)", peak > 1)
+    )
+    say("transport: divergences against lambda")
+    x = np.linspace(0, 1, 40)
+    p = np.exp(-((x - 0.35) ** 2) / 0.01) + 1e-3
+    q = np.exp(-((x - 0.6) ** 2) / 0.02) + 1e-3
+    regs = np.geomspace(1e-3, 10, 9 if full else 6)
+    plot_divergence_limits(p, q, Grid((40,)), regs, out / "transport_limits.png")
+    sec.figures.append(
+        (
+            "transport_limits.png",
+            "AKO D_lambda (W to KL) and Sinkhorn divergence (W to MMD) against lambda",
         )
     )
     for reg in sorted({r.reg for r in study.rows}):
