@@ -317,6 +317,100 @@ def test_mean_field_unit_blocks_use_unit_fisher():
     np.testing.assert_allclose(np.append(got[l][0][i], got[l][1][i]), want, rtol=1e-8)
 
 
+def _unit_dense(d, h, g, rho, i):
+    """Dense (F_i + lam_i I)^{-1} grad_i of unit i from its definition (fim.md §4, measured block)."""
+    T = h.shape[0]
+    Ht = np.c_[h, np.ones(T)]
+    s = (d[:, :, i] ** 2).sum(0)
+    Fi = (Ht * s[:, None]).T @ Ht / T
+    lam = rho * np.trace(Fi) / Fi.shape[0]
+    grad = Ht.T @ np.einsum("kt,kt->t", g.T, d[:, :, i])
+    return np.linalg.solve(Fi + lam * np.eye(len(Fi)), grad)
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_unit_measured_batched_cg_matches_direct_and_dense(act, monkeypatch):
+    """ngd-unit measured blocks: the batched preconditioned CG over all units (chosen by 'auto'
+    when T << fan-in) equals the batched direct solve and the dense per-unit inverse."""
+    import geosym.nn as nn
+    from geosym.nn import optimizers as opt
+
+    widths, T, C = (500, 400, 300, 2), 40, 2
+    net = nn.MLP.random(list(widths), act, 3.0 if act == "tanh" else 2.0, 0.1, seed=3)
+    X, Y = nn.gaussian_inputs(T, widths[0], seed=4), nn.random_targets(T, C, seed=5)
+    cache = net.forward(X)
+    g = (cache.output - Y) / T
+    deltas = net.output_deltas(cache)
+    rho = 1e-2
+    for l in (0, 1):
+        d, h = deltas[l], cache.inputs[l]
+        Ht = np.c_[h, np.ones(T)]
+        w = np.linalg.eigvalsh(Ht @ Ht.T / T)
+        if l == 0:  # Gaussian inputs, T/n = 0.08: 'auto' takes the CG path
+            assert opt._pcg_iterations(w, opt._PCG_TOL) <= T // 2
+        direct = opt._unit_measured(d, h, g, rho, l + 1, solver="direct")
+        for solver in ("pcg", "auto"):
+            got = opt._unit_measured(d, h, g, rho, l + 1, solver=solver)
+            for a, b in zip(got, direct, strict=True):
+                np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 * np.abs(b).max())
+        i = int(np.argmax((d**2).sum(axis=(0, 1))))
+        want = _unit_dense(d, h, g, rho, i)
+        got_i = np.append(direct[0][i], direct[1][i])
+        np.testing.assert_allclose(got_i, want, rtol=1e-7, atol=1e-9 * np.abs(want).max())
+    # units whose CG does not reach the tolerance fall back to the direct solve
+    d, h = deltas[0], cache.inputs[0]
+    monkeypatch.setattr(opt, "_PCG_TOL", 1e-30)
+    got = opt._unit_measured(d, h, g, rho, 1, solver="pcg")
+    want = opt._unit_measured(d, h, g, rho, 1, solver="direct")
+    np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-12 * np.abs(want[0]).max())
+    with pytest.raises(ValueError, match="solver"):
+        opt._unit_measured(d, h, g, rho, 1, solver="lu")
+
+
+def test_mean_field_unit_blocks_all_units_chunked(monkeypatch):
+    """Every unit of a layer (dead ReLU units, floored damping, several row chunks) equals the
+    dense (beta_i^2 G_i + lam_i I)^{-1} grad_i with G_i = unit_fisher(...)."""
+    import geosym.nn as nn
+    from geosym.nn import optimizers as opt
+
+    net = nn.MLP.random([12, 30, 25, 2], "relu", 2.0, 0.1, seed=7)
+    net.biases[1][:6] = -40.0  # dead units of layer 2: beta = 0, floored damping
+    X, Y = nn.gaussian_inputs(16, 12, seed=8), nn.random_targets(16, 2, seed=9)
+    cache = net.forward(X)
+    g = (cache.output - Y) / 16
+    rho = 1e-3
+    monkeypatch.setattr(opt, "_MF_CHUNK", 70)  # 2 rows per chunk
+    got = opt.ngd_unit_direction(net, cache, g, rho, blocks="mean-field")
+    grads = opt.gd_direction(net, cache, g)
+    deltas = net.output_deltas(cache)
+    for l in (1, 2):
+        h = cache.inputs[l]
+        mu, v = h.mean(0), np.maximum(h.var(0), 1e-12 * h.var(0).max())
+        vbar = np.append(v, 1.0)
+        M = net.weights[l].shape[0]
+        scale, blocks = np.zeros(M), []
+        for i in range(M):
+            if l == 2:  # linear output unit: phi' = 1, beta = 1
+                G = unit_fisher("linear", net.weights[l][i], float(net.biases[l][i]), mu, v)
+                beta2 = 1.0
+            else:
+                G = unit_fisher("relu", net.weights[l][i], float(net.biases[l][i]), mu, v)
+                dphi2 = np.mean(net._dphi(cache.preacts[l][:, i]) ** 2)
+                dsq = np.mean((deltas[l][:, :, i] ** 2).sum(0))
+                beta2 = dsq / dphi2 if dphi2 > 0 else 0.0
+            scale[i] = beta2 * G.c[0]
+            blocks.append(beta2 * G.matrix())
+        floor = scale.mean() * vbar.mean()
+        for i in range(M):
+            lam = rho * max(scale[i] * vbar.mean(), 1e-3 * floor)
+            gi = np.append(grads[l][0][i], grads[l][1][i])
+            want = np.linalg.solve(blocks[i] + lam * np.eye(len(gi)), gi)
+            got_i = np.append(got[l][0][i], got[l][1][i])
+            np.testing.assert_allclose(got_i, want, rtol=1e-8, atol=1e-12 * np.abs(want).max())
+        if l == 1:
+            assert np.all(scale[:6] == 0) and np.all(scale[6:] > 0)  # dead units are floored
+
+
 def test_train_methods_and_bad_input():
     net, X, Y = _small_net("tanh", widths=(20, 30, 30, 1))
     for method in ("ngd", "ngd-layer", "kfac", "ngd-unit"):

@@ -19,7 +19,8 @@ from :func:`geosym.natgrad.one_step_learning_rates`:
 ``"ngd-layer"``   layer block-diagonal: per layer :math:`J_l^\top(J_lJ_l^\top+\rho T)^{-1}(f-y)`  1/L
 ``"kfac"``        :math:`(B_l+\rho_B)^{-1}\nabla_{W_l}(A_l+\rho_A)^{-1}`, A, B the K-FAC factors  1/(N(L-1)+1)
 ``"ngd-unit"``    unit-wise blocks, ``blocks="measured"`` (empirical unit blocks,   1/(γΣM_l/C+1)
-                  T x T solves per unit) or ``blocks="mean-field"`` (closed form    T/P
+                  T x T systems sharing one Gram per layer: batched CG over all
+                  units, or batched LU) or ``blocks="mean-field"`` (closed form     T/P
                   :func:`geosym.natgrad.unit_fisher`, O(n) per unit)
 ================  ===============================================================  =============
 
@@ -58,7 +59,11 @@ DEFAULT_DAMPING = 1e-6
 #: (measured, M=1024, N=64, L=3: residual 0.42 ReLU / 1.5 tanh), with 1e-2 it does not (0.09 / 0.15).
 METHOD_DAMPING = {"ngd": 1e-6, "ngd-layer": 1e-6, "kfac": 1e-6, "ngd-unit": 1e-2, "gd": 0.0}
 _BLOCKS = ("measured", "mean-field")
-_CHUNK = 20_000_000  # max elements of a batched (units, T, T) system held at once
+_CHUNK_DIRECT = 2_000_000  # max elements of a batched (units, T, T) system held at once
+#: ngd-unit batched CG: relative residual per unit (direction error ~1e-10 measured at M=1000, T=64)
+_PCG_TOL = 1e-8
+_MF_CHUNK = 65_536  # elements of (units, fan-in) work arrays per chunk in the mean-field blocks
+_PCG_MIN_UNITS = 32  # below this many units per layer the batched direct solve is cheaper
 
 Updates = list[tuple[np.ndarray, np.ndarray]]
 
@@ -213,26 +218,159 @@ def kfac_direction(
     return out
 
 
-def _unit_measured(
-    d: np.ndarray, h: np.ndarray, g: np.ndarray, rho: float, layer: int
+def _unit_systems_direct(
+    Kt: np.ndarray, sig: np.ndarray, lam: np.ndarray, b: np.ndarray, layer: int
+) -> np.ndarray:
+    r"""Rows i of the result solve :math:`(\Sigma_iK_T\Sigma_i+\lambda_iI)z_i=b_i` (batched LU, chunked)."""
+    M, T = sig.shape
+    z = np.empty_like(b)
+    step = max(1, _CHUNK_DIRECT // (T * T))
+    for s in range(0, M, step):  # chunks of units; each chunk one batched LU solve
+        sl = slice(s, s + step)
+        A = sig[sl, :, None] * Kt[None]
+        A *= sig[sl, None, :]
+        A.reshape(A.shape[0], T * T)[:, :: T + 1] += lam[sl, None]
+        z[sl] = _solve(A, b[sl, :, None], f"ngd-unit (layer {layer})")[..., 0]
+    return z
+
+
+def _unit_systems_pcg(
+    Kt: np.ndarray,
+    sig: np.ndarray,
+    lam: np.ndarray,
+    b: np.ndarray,
+    maxiter: int,
+    tol: float,
+    eig: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Empirical unit blocks :math:`F_i=\frac1T\tilde H^\top\mathrm{diag}(d_i)\tilde H`; returns
-    :math:`(F_i+\rho_iI)^{-1}\nabla_i E=\tilde H^\top(\rho_iI+\mathrm{diag}(d_i)K/T)^{-1}e_i` for all units."""
+    r"""Batched preconditioned CG for :math:`(\Sigma_iK_T\Sigma_i+\lambda_iI)z_i=b_i`, all units at once.
+
+    Every iteration applies the shared :math:`K_T` to all M units with one (M, T) x (T, T)
+    product. Preconditioner: :math:`P_i=\Sigma_i\tilde K\Sigma_i+\lambda_iI` with
+    :math:`\tilde K=aI+(\kappa_1-a)qq^\top` (top eigenpair :math:`(\kappa_1,q)` of :math:`K_T`, a the
+    mean of its other eigenvalues), inverted by Sherman-Morrison in O(T) per unit. Returns
+    ``(z, converged)``; converged means :math:`\|r_i\|\le\text{tol}\,\|b_i\|`.
+    """
+    w, Q = eig if eig is not None else np.linalg.eigh(Kt)
+    q, top = Q[:, -1], float(w[-1])
+    a = float(w[:-1].mean())
+    dinv = 1.0 / (a * sig * sig + lam[:, None])
+    ws = sig * q
+    v = dinv * ws
+    c = (top - a) / (1.0 + (top - a) * np.einsum("it,it->i", ws, v))
+
+    def prec(r: np.ndarray) -> np.ndarray:
+        y = dinv * r
+        y -= (c * np.einsum("it,it->i", v, r))[:, None] * v
+        return y
+
+    z = np.zeros_like(b)
+    r = b.copy()
+    thresh = tol * tol * np.einsum("it,it->i", b, b)
+    y = prec(r)
+    p = y.copy()
+    ry = np.einsum("it,it->i", r, y)
+    done = np.einsum("it,it->i", r, r) <= thresh
+    lam_col = np.ascontiguousarray(np.broadcast_to(lam[:, None], b.shape))
+    Ap, tmp = np.empty_like(b), np.empty_like(b)
+    alpha, beta = np.zeros_like(ry), np.zeros_like(ry)
+    for _ in range(maxiter):
+        if done.all():
+            break
+        np.multiply(sig, p, out=tmp)
+        np.matmul(tmp, Kt, out=Ap)
+        Ap *= sig
+        np.multiply(lam_col, p, out=tmp)
+        Ap += tmp
+        pAp = np.einsum("it,it->i", p, Ap)
+        np.divide(ry, pAp, out=alpha, where=pAp > 0)
+        alpha[~(pAp > 0)] = 0.0
+        np.multiply(alpha[:, None], p, out=tmp)
+        z += tmp
+        np.multiply(alpha[:, None], Ap, out=tmp)
+        r -= tmp
+        done = np.einsum("it,it->i", r, r) <= thresh
+        y = prec(r)
+        ry_new = np.einsum("it,it->i", r, y)
+        np.divide(ry_new, ry, out=beta, where=ry > 0)
+        beta[~(ry > 0)] = 0.0
+        p *= beta[:, None]
+        p += y
+        ry = ry_new
+    return z, done
+
+
+def _pcg_iterations(w: np.ndarray, tol: float) -> float:
+    r"""A-priori PCG iteration bound :math:`\lceil\ln(2/\text{tol})/\ln\frac{\sqrt\kappa+1}{\sqrt\kappa-1}\rceil`
+    with :math:`\kappa=\lambda_2/\lambda_T` of :math:`K_T` (bounds the preconditioned condition
+    number of every unit's system, whatever its :math:`\Sigma_i,\lambda_i`); inf if singular.
+    ``w``: the eigenvalues of :math:`K_T`, ascending."""
+    if len(w) < 2:
+        return 1.0
+    if not w[0] > 1e-12 * w[-1]:
+        return float("inf")
+    kappa = max(float(w[-2] / w[0]), 1.0)
+    if kappa <= 1.0 + 1e-12:
+        return 1.0
+    sk = np.sqrt(kappa)
+    return float(np.ceil(np.log(2.0 / tol) / np.log((sk + 1.0) / (sk - 1.0))))
+
+
+def _unit_measured(
+    d: np.ndarray, h: np.ndarray, g: np.ndarray, rho: float, layer: int, solver: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Empirical unit blocks :math:`F_i=\frac1T\tilde H^\top\mathrm{diag}(s_i)\tilde H`,
+    :math:`s_i(t)=\sum_k\delta_{k,i}(t)^2`; returns :math:`(F_i+\lambda_iI)^{-1}\nabla_i E
+    =\tilde H^\top(\lambda_iI+\mathrm{diag}(s_i)K/T)^{-1}e_i` for all units.
+
+    With :math:`\Sigma_i=\mathrm{diag}(\sqrt{s_i})` and :math:`e_i=\Sigma_i\tilde e_i`
+    (:math:`|e_i(t)|\le\|g(t)\|\sqrt{s_i(t)}`), :math:`(\Sigma_i^2K_T+\lambda_i)^{-1}\Sigma_i
+    =\Sigma_i(\Sigma_iK_T\Sigma_i+\lambda_i)^{-1}`: symmetric positive definite unit systems that
+    share :math:`K_T=\tilde H\tilde H^\top/T`. ``solver``: ``"pcg"`` (batched CG over all units,
+    one (M,T)x(T,T) product per iteration, residual tolerance :data:`_PCG_TOL`, direct solve for
+    any unit that does not converge), ``"direct"`` (batched T x T LU), ``"auto"`` (PCG when its
+    a-priori iteration bound is at most T/2, i.e. when :math:`K_T` is well conditioned apart from
+    its top eigenvalue: T well below the fan-in, and the layer has at least
+    :data:`_PCG_MIN_UNITS` units).
+    """
     C, T, M = d.shape
     Ht = _augment(h)
     K = Ht @ Ht.T  # (T, T), shared by all units of the layer
-    dsq = np.einsum("kti,kti->it", d, d)  # (M, T): sum_k delta^2
-    e = np.einsum("kt,kti->it", g.T, d)  # (M, T): per-unit output-space gradient
+    if C == 1:  # sqrt(s_i) = |delta_i|, e_i / sqrt(s_i) = sign(delta_i) g
+        dt = np.ascontiguousarray(d[0].T)  # (M, T)
+        sig = np.abs(dt)
+        et = np.sign(dt)
+        et *= g[:, 0]
+        dsq = sig * sig
+    else:
+        dsq = np.ascontiguousarray(np.einsum("kti,kti->it", d, d))  # (M, T): sum_k delta^2
+        e = np.einsum("kt,kti->it", g.T, d)  # (M, T): output-space gradient of each unit
+        sig = np.sqrt(dsq)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            et = np.where(sig > 0, e / np.where(sig > 0, sig, 1.0), 0.0)
     trace = dsq @ np.diag(K) / (T * Ht.shape[1])  # mean diagonal of each F_i
     floor = max(float(trace.mean()), 1e-300)
     lam = rho * np.maximum(trace, 1e-3 * floor)
-    x = np.empty_like(e)
-    step = max(1, _CHUNK // (T * T))
-    eye = np.eye(T)
-    for s in range(0, M, step):  # chunks of units; each chunk one batched LU solve
-        sl = slice(s, s + step)
-        A = dsq[sl, :, None] * K[None] / T + lam[sl, None, None] * eye
-        x[sl] = _solve(A, e[sl, :, None], f"ngd-unit (layer {layer})")[..., 0]
+    Kt = K / T
+    eig = None
+    if solver == "auto":
+        if M < _PCG_MIN_UNITS:
+            solver = "direct"
+        else:
+            eig = np.linalg.eigh(Kt)
+            solver = "pcg" if _pcg_iterations(eig[0], _PCG_TOL) <= T // 2 else "direct"
+    if solver == "pcg":
+        z, ok = _unit_systems_pcg(Kt, sig, lam, et, 2 * T, _PCG_TOL, eig)
+        if not ok.all():
+            bad = np.flatnonzero(~ok)
+            z[bad] = _unit_systems_direct(Kt, sig[bad], lam[bad], et[bad], layer)
+    elif solver == "direct":
+        z = _unit_systems_direct(Kt, sig, lam, et, layer)
+    else:
+        raise ValueError(f"solver must be 'auto', 'pcg' or 'direct', got {solver!r}")
+    x = sig * z
+    if not np.all(np.isfinite(x)):
+        raise NumericalError(f"ngd-unit (layer {layer}): non-finite solution; increase damping")
     return x @ h, x.sum(axis=1)
 
 
@@ -266,35 +404,58 @@ def _unit_mean_field(
         dsq = np.einsum("kti,kti->i", d, d) / d.shape[1]
         beta2 = np.where(dphi2 > 0, dsq / np.where(dphi2 > 0, dphi2, 1.0), 0.0)
     c0, c1, c2 = c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(r[:, None] > 0, v * W / r[:, None], 0.0)  # (M, n)
+    rinv = np.divide(1.0, r, out=np.zeros_like(r), where=r > 0)
     scale = beta2 * c0  # F_i = beta2 * G_i; diagonal part beta2 c0 diag(v, 1)
-    vbar = np.append(v, 1.0)
-    floor = max(float(np.mean(scale)) * float(vbar.mean()), 1e-300)
-    lam = rho * np.maximum(scale * float(vbar.mean()), 1e-3 * floor)
-    dinv = 1.0 / (scale[:, None] * vbar[None, :] + lam[:, None])  # (M, n+1)
-    ones = np.ones(M)
-    U = np.empty((M, n + 1, 3))
-    U[:, :n, 0] = mu
-    U[:, n, 0] = 1.0
-    U[:, :n, 1] = a
-    U[:, n, 1] = 0.0
-    U[:, :, 2] = 0.0
-    U[:, n, 2] = 1.0
+    vbar_mean = (float(v.sum()) + 1.0) / (n + 1)
+    floor = max(float(np.mean(scale)) * vbar_mean, 1e-300)
+    lam = rho * np.maximum(scale * vbar_mean, 1e-3 * floor)
+    db = 1.0 / (scale + lam)  # bias entry of D_i
     S = np.zeros((M, 3, 3))
     S[:, 0, 0], S[:, 0, 1], S[:, 1, 0] = c0, c1, c1
-    S[:, 1, 1], S[:, 2, 2] = c2 - c0, -c0 * ones
+    S[:, 1, 1], S[:, 2, 2] = c2 - c0, -c0
     S *= beta2[:, None, None]
-    DU = dinv[:, :, None] * U
-    Kc = np.swapaxes(U, 1, 2) @ DU  # batched BLAS (einsum is slow here)
-    core = np.eye(3)[None] + Kc @ S
-    M3 = S @ _solve(
-        core, np.broadcast_to(np.eye(3), core.shape).copy(), f"ngd-unit mean-field (layer {l + 1})"
-    )
-    g = np.concatenate([grad_w, grad_b[:, None]], axis=1)
-    proj = (np.swapaxes(DU, 1, 2) @ g[:, :, None])[:, :, 0]  # (M, 3)
-    y = dinv * g - (DU @ (M3 @ proj[:, :, None]))[:, :, 0]
-    return y[:, :-1], y[:, -1]
+    mu2 = mu * mu
+    yw_all = np.empty((M, n))
+    yb_all = np.empty(M)
+    eye3 = np.eye(3)
+    rows = max(1, _MF_CHUNK // max(n, 1))
+    # Woodbury with U_i = [(mu, 1), (a_i, 0), e_b], a_i = v * w_i / r_i, and core S_i (3 x 3):
+    # (D_i^{-1} + U_i S_i U_i^T)^{-1} g = D_i g - D_i U_i S_i (I + U_i^T D_i U_i S_i)^{-1} U_i^T D_i g,
+    # D_i = diag(scale_i (v, 1) + lam_i)^{-1}. Every U^T D U and U^T D g entry is a row-wise
+    # reduction; units are processed in cache-sized chunks of rows (no (M, n+1, 3) stack).
+    for s0 in range(0, M, rows):
+        sl = slice(s0, s0 + rows)
+        m = min(rows, M - s0)
+        a = W[sl] * v
+        a *= rinv[sl, None]
+        dw = np.multiply.outer(scale[sl], v)
+        dw += lam[sl, None]
+        np.reciprocal(dw, out=dw)
+        dbs = db[sl]
+        da = dw * a
+        Kc = np.zeros((m, 3, 3))
+        Kc[:, 0, 0] = dw @ mu2 + dbs
+        Kc[:, 0, 1] = Kc[:, 1, 0] = da @ mu
+        Kc[:, 0, 2] = Kc[:, 2, 0] = dbs
+        Kc[:, 1, 1] = np.einsum("ij,ij->i", da, a)
+        Kc[:, 2, 2] = dbs
+        Ss = S[sl]
+        core = eye3[None] + Kc @ Ss
+        M3 = Ss @ _solve(
+            core,
+            np.broadcast_to(eye3, core.shape).copy(),
+            f"ngd-unit mean-field (layer {l + 1})",
+        )
+        yw = np.multiply(dw, grad_w[sl], out=yw_all[sl])  # D g, weight part
+        yb = dbs * grad_b[sl]
+        proj = np.stack([yw @ mu + yb, np.einsum("ij,ij->i", yw, a), yb], axis=1)  # U^T D g
+        gam = (M3 @ proj[:, :, None])[:, :, 0]  # (m, 3)
+        a *= gam[:, 1:2]
+        a += np.multiply.outer(gam[:, 0], mu)
+        a *= dw
+        yw -= a
+        yb_all[sl] = yb - dbs * (gam[:, 0] + gam[:, 2])
+    return yw_all, yb_all
 
 
 def ngd_unit_direction(
@@ -308,13 +469,17 @@ def ngd_unit_direction(
 
     ``blocks="measured"``: the empirical block of unit i,
     :math:`F_i=\frac1T\sum_t\sum_k\delta_{k,i}(t)^2\tilde h(t)\tilde h(t)^\top`, inverted
-    through T x T systems (batched over the units of a layer). With damping :math:`\to0` and
+    through T x T systems that share the layer's input Gram :math:`\tilde H\tilde H^\top`: when
+    T is well below the fan-in, batched preconditioned CG over all units of the layer (one
+    (M, T) x (T, T) product per iteration, relative residual :data:`_PCG_TOL`), otherwise a
+    batched LU solve (see :func:`_unit_measured`). With damping :math:`\to0` and
     :math:`T\le M_{l-1}+1` the training outputs move by :math:`-\eta\,n_{\rm act}(t)(f-y)`
     (fim.md §5).
 
     ``blocks="mean-field"``: the closed-form block :math:`\beta_i^2G_i` of
     :func:`geosym.natgrad.unit_fisher` (inputs modelled as Gaussian with the batch's mean and
-    variance), inverted in O(n) per unit by Woodbury; no T-dependent solve.
+    variance), inverted in O(n) per unit by Woodbury (row-wise reductions over all units of a
+    layer, in cache-sized chunks; a batched 3 x 3 solve per unit); no T-dependent solve.
     """
     rho = _check_damping(damping)
     if blocks not in _BLOCKS:

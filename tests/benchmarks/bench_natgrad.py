@@ -27,20 +27,32 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def step_costs(width: int = 1000, samples: int = 64, repeats: int = 5) -> None:
+    """Methods are timed round-robin (one step of each per round, ``repeats`` rounds) so that a
+    change of machine load hits all of them alike; wall and process-CPU medians are printed, the
+    ratios to gd for both. With other jobs on the machine the CPU ratio is the robust one."""
     net = nn.MLP.random([width] * 3 + [1], "relu", 2.0, 0.1, seed=0)
     X = nn.gaussian_inputs(samples, width, seed=1)
     Y = nn.random_targets(samples, 1, seed=2)
-    print(f"step cost, L=3, M={width}, N={samples}, C=1, P={net.n_params}")
-    base = None
-    for method, blocks in [
+    print(f"step cost, L=3, M={width}, N={samples}, C=1, P={net.n_params}; loadavg {_loadavg()}")
+    cases = [
         ("gd", "measured"),
         ("ngd", "measured"),
         ("ngd-layer", "measured"),
         ("kfac", "measured"),
         ("ngd-unit", "measured"),
         ("ngd-unit", "mean-field"),
-    ]:
+    ]
+    fns = []
+    for method, blocks in cases:
         step = opt.make_step(net, method, blocks=blocks)
 
         def one(step=step):
@@ -48,10 +60,24 @@ def step_costs(width: int = 1000, samples: int = 64, repeats: int = 5) -> None:
             step(cache, Y)
 
         one()  # warm-up
-        t = _median_time(one, repeats)
-        base = base or t
+        fns.append(one)
+    wall = [[] for _ in cases]
+    cpu = [[] for _ in cases]
+    for _ in range(repeats):
+        for j, fn in enumerate(fns):
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[j].append(time.perf_counter() - t0)
+            cpu[j].append(time.process_time() - c0)
+    w0, c0 = float(np.median(wall[0])), float(np.median(cpu[0]))
+    for (method, blocks), w, c in zip(cases, wall, cpu, strict=True):
+        w, c = float(np.median(w)), float(np.median(c))
         name = method + (" (mean-field)" if blocks == "mean-field" else "")
-        print(f"  {name:<24} median {t * 1e3:8.1f} ms   ratio to gd {t / base:5.2f}")
+        print(
+            f"  {name:<24} wall {w * 1e3:7.1f} ms  cpu {c * 1e3:7.1f} ms   "
+            f"ratio to gd: wall {w / w0:5.2f}  cpu {c / c0:5.2f}"
+        )
+    print(f"  loadavg after: {_loadavg()}")
 
 
 def exact_ngd_large(width: int = 700, samples: int = 1000, repeats: int = 2) -> None:
