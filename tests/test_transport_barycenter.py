@@ -112,11 +112,25 @@ def test_single_weight_debiased_returns_the_input():
     assert fwhm(ent, x) > 1.1 * fwhm(PAIR[0], x)
 
 
+@pytest.mark.parametrize("method", ["entropic", "debiased"])
+def test_eps_scaling_gives_the_same_barycenter(method):
+    reg = 3e-3 if method == "entropic" else 1e-2
+    plain = barycenter(PAIR, GRID1, reg, method=method, tol=1e-11)
+    scaled = barycenter(PAIR, GRID1, reg, method=method, tol=1e-11, eps_scaling=0.3)
+    np.testing.assert_allclose(scaled, plain, atol=1e-9)
+    imgs = np.stack([shape("ring", 16), shape("cross", 16)])
+    plain = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11)
+    scaled = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11, eps_scaling=0.3)
+    np.testing.assert_allclose(scaled, plain, atol=1e-9)
+
+
 def test_non_convergence_reported():
     with pytest.warns(RuntimeWarning, match="did not converge in 2 iterations"):
         barycenter(PAIR, GRID1, 1e-3, max_iter=2)
     with pytest.raises(ConvergenceError):
         barycenter(PAIR, GRID1, 1e-3, max_iter=2, on_fail="raise")
+    with pytest.warns(RuntimeWarning, match="did not converge in 7 iterations"):
+        barycenter(PAIR, GRID1, 1e-3, max_iter=7, eps_scaling=0.5)
 
 
 @pytest.mark.parametrize(

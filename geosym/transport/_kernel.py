@@ -15,6 +15,12 @@ below ``_TINY`` may have underflowed; when such a band could still matter (its b
 ``m − bB + log _TINY`` is within ``e^{-40}`` of the result) the entry is recomputed with an exact
 max-shifted log-sum-exp. So zero-mass bins (``h = -inf``) and ``reg`` down to ``1e-4 · max M``
 never underflow (Peyré & Cuturi 2019, Computational OT, Remark 4.23), at kernel-mode speed.
+
+Fast paths: a single product with one max shift per line is tried first; a sum ``>= _TINY``
+is exact to machine precision (each dropped term is below ``1e-300`` of the line's maximum),
+so only lines with a smaller sum take the banded route. On 2-D grids both axes are applied in
+one pass (no exponential between them, see :meth:`LogKernel._grid`), images failing the same
+test are redone axis by axis.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ _FLUSH = 1e-300
 _BAND = 300.0
 #: at most this many bands; deeper entries fall in the last one (and may underflow there)
 _MAX_BANDS = 8
+#: the one-pass 2-D product is trusted where its sum is at least this (dropped terms < 1e-300 each)
+_TINY_2D = 1e-250
 #: an underflowed band is negligible when its bound is this far (log units) below the result
 _MARGIN = 40.0
 
@@ -64,6 +72,25 @@ class _SoftMax:
         return _SoftMax(self.log_kernel.T, self.kernel_t.T)
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
+        # one product with a single max shift per line; a sum >= _TINY is exact to machine
+        # precision (every dropped term is below _FLUSH), so only lines with a smaller sum
+        # go through the banded computation
+        m = h.max(axis=-1, keepdims=True)
+        live = np.isfinite(m)
+        if not live.all():
+            m = np.where(live, m, 0.0)
+        with np.errstate(under="ignore"):
+            s = np.exp(h - m) @ self.kernel_t
+        with np.errstate(divide="ignore"):
+            out = np.log(s)
+        out += m
+        out += self.shift
+        redo = ((s < _TINY) & live).any(axis=-1)
+        if redo.any():
+            out[redo] = self._banded(h[redo])
+        return out
+
+    def _banded(self, h: np.ndarray) -> np.ndarray:
         m = h.max(axis=-1, keepdims=True)
         live = np.isfinite(m)  # lines with at least one finite entry
         m[~live] = 0.0
@@ -122,16 +149,46 @@ class LogKernel:
             h = np.moveaxis(op(np.moveaxis(h, axis, -1)), -1, axis)
         return h
 
+    def _grid(self, h: np.ndarray) -> np.ndarray:
+        """Separable soft-min on a grid; on 2-D grids both axes in one pass when it is exact.
+
+        With a max shift ``m_i`` per row and ``c = max_i m_i`` per image, ``s = K_0 [(e^{h - m}
+        K_1ᵀ) e^{m - c}]`` needs no exponential between the two axes. Every term this drops is
+        below ``1e-300`` times the largest, so wherever ``s >= _TINY_2D`` the result
+        ``c + log s`` is exact; images with a smaller entry are redone axis by axis (banded).
+        """
+        if len(self._axes) != 2:
+            return self._separable(h, self._axes)
+        first, second = self._axes
+        lead = h.shape[:-2]
+        h3 = h.reshape((-1,) + h.shape[-2:])
+        m = h3.max(axis=-1, keepdims=True)
+        live = np.isfinite(m)
+        m = np.where(live, m, 0.0)
+        c = np.where(live, m, -np.inf).max(axis=-2, keepdims=True)
+        c[~np.isfinite(c)] = 0.0
+        with np.errstate(under="ignore"):
+            s = np.exp(h3 - m) @ second.kernel_t
+            s *= np.where(live, np.exp(m - c), 0.0)
+            s = first.kernel_t.T @ s
+        with np.errstate(divide="ignore"):
+            out = np.log(s)
+        out += c + (first.shift + second.shift)
+        redo = ((s < _TINY_2D) & live.any(axis=-2, keepdims=True)).any(axis=(-2, -1))
+        if redo.any():
+            out[redo] = self._separable(h3[redo], self._axes)
+        return out.reshape(lead + out.shape[-2:])
+
     def rows(self, h: np.ndarray) -> np.ndarray:
         """Soft-min over the target index (see class docstring)."""
         if isinstance(self.cost, Grid):
-            return self._separable(h, self._axes)
+            return self._grid(h)
         return self._rows(h)
 
     def cols(self, h: np.ndarray) -> np.ndarray:
         """Soft-min over the source index (see class docstring)."""
         if isinstance(self.cost, Grid):
-            return self._separable(h, self._axes)  # the grid cost is symmetric
+            return self._grid(h)  # the grid cost is symmetric
         return self._cols(h)
 
     def transport_cost(self, h_src: np.ndarray, h_dst: np.ndarray) -> float:

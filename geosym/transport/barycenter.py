@@ -28,6 +28,7 @@ from ..errors import ConvergenceError, NumericalError
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
+from .sinkhorn import _STAGE_MAX_ITER, _STAGE_TOL, _schedule
 
 __all__ = ["barycenter"]
 
@@ -35,6 +36,8 @@ METHODS = ("entropic", "debiased")
 #: the debiased barycenter has exact zeros, where log d decreases linearly without bound; entries
 #: this far (log units) below the maximum are set to -inf (zero mass, far below double precision)
 _ZERO_DEPTH = 800.0
+#: the residual costs about one kernel application; it is measured every this many iterations
+_CHECK_EVERY = 5
 
 
 def _check_hists(hists: object, shape: tuple[int, ...]) -> np.ndarray:
@@ -54,6 +57,53 @@ def _check_weights(weights: object, n_hists: int) -> np.ndarray:
     return as_histogram(weights, "weights", (n_hists,))
 
 
+def _cost_scale(cost: np.ndarray | Grid) -> float:
+    return cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
+
+
+def _bregman(
+    kernel: LogKernel,
+    log_p: np.ndarray,
+    w: np.ndarray,
+    log_v: np.ndarray,
+    log_d: np.ndarray,
+    debiased: bool,
+    tol: float,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """Iterative Bregman projections at one ``reg`` from the scalings ``log v_k``, ``log d``.
+
+    The residual (see :func:`barycenter`) is measured every ``_CHECK_EVERY`` iterations and after
+    the last one. Returns ``log v``, ``log d``, ``log q``, the residual and the iteration count.
+    """
+    w_b = w.reshape((-1,) + (1,) * (log_p.ndim - 1))
+    p = np.exp(log_p)
+    log_u = log_q = None
+    n_iter, d_err, err = 0, 0.0, float("inf")
+    while True:
+        log_kv = kernel.rows(log_v)
+        if log_u is not None and (n_iter % _CHECK_EVERY == 0 or n_iter == max_iter):
+            # first marginals of the current plans diag(u_k) K diag(v_k), against p_k
+            marg = np.abs(np.exp(log_u + log_kv) - p).reshape(len(w), -1).sum(1)
+            err = float(w @ marg) + d_err
+            if np.isnan(err):
+                raise NumericalError(f"barycenter: nan at iteration {n_iter}")
+            if err <= tol or n_iter == max_iter:
+                break
+        n_iter += 1
+        log_u = log_p - log_kv
+        log_ktu = kernel.cols(log_u)
+        log_q = log_d + (w_b * log_ktu).sum(axis=0)
+        log_v = log_q - log_ktu
+        if debiased:
+            log_kd = kernel.rows(log_d)
+            if n_iter % _CHECK_EVERY == 0 or n_iter == max_iter:
+                d_err = float(np.abs(np.exp(log_d + log_kd) - np.exp(log_q)).sum())
+            log_d = 0.5 * (log_d + log_q - log_kd)
+            log_d[log_d < log_d.max() - _ZERO_DEPTH] = -np.inf
+    return log_v, log_d, log_q, err, n_iter
+
+
 def barycenter(
     hists: np.ndarray,
     cost_or_grid: np.ndarray | Grid,
@@ -63,6 +113,7 @@ def barycenter(
     tol: float = 1e-6,
     max_iter: int = 10_000,
     *,
+    eps_scaling: float | None = None,
     on_fail: Literal["warn", "raise"] = "warn",
 ) -> np.ndarray:
     r"""Wasserstein barycenter of histograms with entropic regularisation ``reg``.
@@ -99,6 +150,12 @@ def barycenter(
         marginals against ``p_k`` (their second marginals equal ``q`` after each iteration),
         plus for "debiased" ``‖d ⊙ K d − q‖₁``.
     max_iter : int, default 10000
+        Maximum number of iterations over all ε stages (the residual is measured every
+        5 iterations, so up to 4 more than needed may run).
+    eps_scaling : float in (0, 1), optional
+        ε-scaling warm start, as in :func:`sinkhorn`: solve at ``max M, max M · s, ...`` down
+        to ``reg`` (intermediate stages stop at residual 1e-3 or 100 iterations), carrying the
+        potentials ``reg · log v_k`` and ``reg · log d`` from stage to stage.
     on_fail : {"warn", "raise"}, default "warn"
         Non-convergence gives a ``RuntimeWarning`` or raises ``ConvergenceError``.
 
@@ -122,37 +179,32 @@ def barycenter(
         raise ValueError("method='debiased' needs a symmetric cost matrix")
     p = _check_hists(hists, src)
     w = _check_weights(weights, p.shape[0])
-    w_b = w.reshape((-1,) + (1,) * len(src))
 
-    kernel = LogKernel(cost, reg)
+    stages = _schedule(reg, eps_scaling, max(_cost_scale(cost), reg))
+    debiased = method == "debiased"
     with np.errstate(divide="ignore"):
         log_p = np.log(p)
-    log_v = np.zeros_like(p)
-    log_d = np.zeros(src)
-    log_u = log_q = None
-    d_err, err = 0.0, float("inf")
-    for n_iter in range(1, max_iter + 1):
-        log_kv = kernel.rows(log_v)
-        if log_u is not None:
-            # first marginals of the current plans diag(u_k) K diag(v_k), against p_k
-            err = float(w @ np.abs(np.exp(log_u + log_kv) - p).reshape(len(w), -1).sum(1))
-            err += d_err
-            if np.isnan(err):
-                raise NumericalError(f"barycenter: nan at iteration {n_iter}")
-            if err <= tol:
-                break
-        log_u = log_p - log_kv
-        log_ktu = kernel.cols(log_u)
-        log_q = log_d + (w_b * log_ktu).sum(axis=0)
-        log_v = log_q - log_ktu
-        if method == "debiased":
-            log_kd = kernel.rows(log_d)
-            d_err = float(np.abs(np.exp(log_d + log_kd) - np.exp(log_q)).sum())
-            log_d = 0.5 * (log_d + log_q - log_kd)
-            log_d[log_d < log_d.max() - _ZERO_DEPTH] = -np.inf
-    else:
+    g = np.zeros_like(p)  # unscaled potentials reg·log v_k and reg·log d, carried across stages
+    h = np.zeros(src)
+    n_iter, err = 0, float("inf")
+    for k, lam in enumerate(stages):
+        final = k == len(stages) - 1
+        budget = max_iter - n_iter if final else min(_STAGE_MAX_ITER, max_iter - n_iter - 1)
+        if budget < 1:
+            continue
+        stage_tol = tol if final else max(tol, _STAGE_TOL)
+        # zero-mass entries of d (-inf) are given back the smallest finite value at a new reg:
+        # the zero set of the debiased barycenter depends on reg
+        floor = h[np.isfinite(h)].min(initial=0.0)
+        log_d = np.where(np.isfinite(h), h, floor) / lam
+        log_v, log_d, log_q, err, used = _bregman(
+            LogKernel(cost, lam), log_p, w, g / lam, log_d, debiased, stage_tol, budget
+        )
+        n_iter += used
+        g, h = lam * log_v, lam * log_d
+    if err > tol:
         msg = (
-            f"barycenter ({method}) did not converge in {max_iter} iterations: residual "
+            f"barycenter ({method}) did not converge in {n_iter} iterations: residual "
             f"{err:.3g} > tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg"
         )
         if on_fail == "raise":
