@@ -72,6 +72,17 @@ def test_batch_coefficients_match_engine(name):
         np.testing.assert_allclose(c[:, j], ref, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["tanh", "elu"])
+def test_batch_coefficients_without_error_estimate(name):
+    """error_estimate=False (the optimizer's path) gives the same c; the error entries are NaN."""
+    rng = np.random.default_rng(3)
+    r, b = rng.uniform(0.05, 3.0, 50), rng.normal(0.0, 1.0, 50)
+    c, err, _ = unit_coefficients(name, r, b, engine=False)
+    c2, err2, how = unit_coefficients(name, r, b, engine=False, error_estimate=False)
+    np.testing.assert_allclose(c2, c, rtol=0, atol=1e-15)
+    assert np.all(np.isnan(err2)) and np.all(err < 1e-10) and "20 nodes" in how
+
+
 def test_relu_closed_form_values():
     c, err, how = unit_coefficients("relu", 1.5, 0.3)
     assert "closed form" in how and np.all(err == 0)

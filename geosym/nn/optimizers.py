@@ -253,7 +253,7 @@ def _unit_systems_pcg(
     """
     w, Q = eig if eig is not None else np.linalg.eigh(Kt)
     q, top = Q[:, -1], float(w[-1])
-    a = float(w[:-1].mean())
+    a = max(float(w[:-1].mean()), 0.0) if len(w) > 1 else top
     dinv = 1.0 / (a * sig * sig + lam[:, None])
     ws = sig * q
     v = dinv * ws
@@ -399,7 +399,9 @@ def _unit_mean_field(
         beta2 = np.ones(M)
     else:
         r = np.sqrt((W * W) @ v)
-        c, _, _ = unit_coefficients(net.activation, r, b + W @ mu, engine=False)
+        c, _, _ = unit_coefficients(
+            net.activation, r, b + W @ mu, engine=False, error_estimate=False
+        )
         dphi2 = np.mean(np.asarray(net._dphi(u), dtype=float) ** 2, axis=0)
         dsq = np.einsum("kti,kti->i", d, d) / d.shape[1]
         beta2 = np.where(dphi2 > 0, dsq / np.where(dphi2 > 0, dphi2, 1.0), 0.0)

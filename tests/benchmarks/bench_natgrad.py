@@ -1,7 +1,8 @@
 """Benchmark of the NGD optimizers (prints medians and ratios; asserts nothing about time).
 
-1. Step cost on L = 3, M = 1000, N = 64, C = 1 (ReLU): gd, ngd, ngd-layer, kfac, ngd-unit
-   (measured and mean-field blocks), as a ratio to a plain GD step (target for ngd-unit: <= 3x).
+1. Step cost on L = 3, M = 1000, N = 64, C = 1 (ReLU, then tanh): gd, ngd, ngd-layer, kfac,
+   ngd-unit (measured and mean-field blocks), as a ratio to a plain GD step (target for
+   ngd-unit: <= 3x), wall and process-CPU medians, methods interleaved round-robin.
 2. Exact NGD via the Gram matrix at P ~ 10^6 with N*C up to 1000: seconds per step.
 
 Run: OPENBLAS_NUM_THREADS=1 python tests/benchmarks/bench_natgrad.py [--quick]
@@ -35,14 +36,20 @@ def _loadavg() -> str:
         return "n/a"
 
 
-def step_costs(width: int = 1000, samples: int = 64, repeats: int = 5) -> None:
+def step_costs(
+    width: int = 1000, samples: int = 64, repeats: int = 5, activation: str = "relu"
+) -> None:
     """Methods are timed round-robin (one step of each per round, ``repeats`` rounds) so that a
     change of machine load hits all of them alike; wall and process-CPU medians are printed, the
     ratios to gd for both. With other jobs on the machine the CPU ratio is the robust one."""
-    net = nn.MLP.random([width] * 3 + [1], "relu", 2.0, 0.1, seed=0)
+    sw2 = {"relu": 2.0, "tanh": 3.0}.get(activation, 1.0)
+    net = nn.MLP.random([width] * 3 + [1], activation, sw2, 0.1, seed=0)
     X = nn.gaussian_inputs(samples, width, seed=1)
     Y = nn.random_targets(samples, 1, seed=2)
-    print(f"step cost, L=3, M={width}, N={samples}, C=1, P={net.n_params}; loadavg {_loadavg()}")
+    print(
+        f"step cost ({activation}), L=3, M={width}, N={samples}, C=1, P={net.n_params}; "
+        f"loadavg {_loadavg()}"
+    )
     cases = [
         ("gd", "measured"),
         ("ngd", "measured"),
@@ -96,5 +103,6 @@ def exact_ngd_large(width: int = 700, samples: int = 1000, repeats: int = 2) -> 
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    step_costs(width=300 if quick else 1000, repeats=3 if quick else 5)
+    for act in ("relu", "tanh"):
+        step_costs(width=300 if quick else 1000, repeats=3 if quick else 7, activation=act)
     exact_ngd_large(width=300 if quick else 700, samples=200 if quick else 1000)
