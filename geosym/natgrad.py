@@ -166,10 +166,17 @@ def _coefficients_quadrature(
         for nodes, weights in rules:
             s = ((0.5 * (hi + lo))[:, None] + half[:, None] * nodes).ravel()  # (panels * n,)
             w = (half[:, None] * weights).ravel() * np.exp(-0.5 * s * s) / math.sqrt(2 * math.pi)
-            with np.errstate(over="ignore", invalid="ignore"):
-                f = np.asarray(d(np.multiply.outer(rr, s) + bb[:, None]), dtype=float)  # (U, n)
-            f *= f
-            results.append((f @ np.stack([w, w * s, w * s * s], axis=1)).T)
+            moments = np.stack([w, w * s, w * s * s], axis=1)
+            out = np.empty((rr.size, 3))
+            rows = max(1, 65_536 // s.size)  # cache-sized blocks of units
+            for i in range(0, rr.size, rows):
+                u = np.multiply.outer(rr[i : i + rows], s)
+                u += bb[i : i + rows, None]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    f = np.asarray(d(u), dtype=float)  # (units, nodes)
+                f *= f
+                out[i : i + rows] = f @ moments
+            results.append(out.T)
         c = results[-1]
         err = np.abs(results[1] - results[0]) + 1e-15 * np.abs(c) if error_estimate else c * np.nan
         return c.reshape(3, *shape), err.reshape(3, *shape)
