@@ -341,16 +341,43 @@ def _switch_arguments(expr: sp.Expr) -> list[sp.Expr]:
     return [a for a in out if X in a.free_symbols]
 
 
+_KINK_WINDOW = 40.0  # numeric kink search on [-40, 40]: far beyond any Gaussian bulk used here
+_MAX_KINKS = 64
+
+
+def _numeric_roots(arg: sp.Expr) -> list[float]:
+    """Sign changes of ``arg`` on a fine grid of [-40, 40], refined by Brent's method."""
+    from scipy.optimize import brentq
+
+    fn = sp.lambdify(X, arg, modules=[_NUMPY_MODULE, "scipy", "numpy"])
+    grid = np.linspace(-_KINK_WINDOW, _KINK_WINDOW, 80_001)
+    with np.errstate(all="ignore"):
+        values = np.broadcast_to(np.asarray(fn(grid), dtype=float), grid.shape)
+    exact = grid[values == 0]
+    signs = np.sign(values)
+    change = np.nonzero(signs[:-1] * signs[1:] < 0)[0]
+    if change.size + exact.size > _MAX_KINKS:
+        raise ValueError(
+            f"activation switches where {arg} = 0 at more than {_MAX_KINKS} points in "
+            f"[-{_KINK_WINDOW:g}, {_KINK_WINDOW:g}]; geosym needs finitely many kinks"
+        )
+    roots = [brentq(lambda t: float(fn(t)), grid[i], grid[i + 1], xtol=1e-14) for i in change]
+    return [*roots, *exact.tolist()]
+
+
 def _find_kinks(expr: sp.Expr) -> tuple[float, ...]:
+    """Kinks found symbolically (solveset) where possible, else numerically on [-40, 40]."""
     points: set[float] = set()
     for arg in _switch_arguments(expr):
+        poly = arg.is_polynomial(X)
+        if poly and sp.Poly(arg, X).degree() > 4:
+            points.update(_numeric_roots(arg))
+            continue
         roots = sp.solveset(arg, X, domain=sp.S.Reals)
-        if not isinstance(roots, sp.FiniteSet):
-            raise ValueError(
-                f"activation has a non-smooth point where {arg} = 0, and geosym cannot locate "
-                "those points as a finite set; use a function with finitely many kinks"
-            )
-        points.update(float(r) for r in roots)
+        if isinstance(roots, sp.FiniteSet):
+            points.update(float(r) for r in roots)
+        else:
+            points.update(_numeric_roots(arg))
     return tuple(sorted(points))
 
 
@@ -419,8 +446,9 @@ class Activation:
             return self
         key = ("derivative", int(n))
         if key not in self._cache:
-            expr = sp.diff(self.expr, X, int(n))
-            expr = _tidy_derivative(expr)
+            expr = self.expr
+            for _ in range(int(n)):
+                expr = _tidy_derivative(sp.diff(_piecewise_to_steps(expr), X))
             self._cache[key] = Activation(expr, self.name + "'" * int(n))
         return self._cache[key]
 
@@ -468,55 +496,116 @@ class Activation:
         return out if out.shape == arr.shape else np.broadcast_to(out, arr.shape).copy()
 
 
+def _piecewise_to_steps(expr: sp.Expr) -> sp.Expr:
+    """``Piecewise`` with one-comparison conditions as Heaviside combinations, so that ``diff``
+    sees the jumps (SymPy differentiates a Piecewise piece by piece and drops them)."""
+
+    def convert(pw: sp.Piecewise) -> sp.Expr:
+        (value, cond), rest = pw.args[0], pw.args[1:]
+        if cond is sp.true:
+            return value
+        if not isinstance(cond, sp.core.relational.Relational) or not rest:
+            raise ValueError(f"cannot differentiate the condition {cond} across its jump")
+        other = convert(sp.Piecewise(*rest)) if rest[0].cond is not sp.true else rest[0].expr
+        g = cond.lhs - cond.rhs
+        step = (
+            sp.Heaviside(g)
+            if isinstance(cond, (sp.StrictGreaterThan, sp.GreaterThan))
+            else (sp.Heaviside(-g))
+        )
+        return other + (value - other) * step
+
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), convert)
+
+
 def _tidy_derivative(expr: sp.Expr) -> sp.Expr:
-    """Drop terms like ``x*DiracDelta(x)`` (zero as distributions) and simplify Piecewise."""
-    expr = expr.replace(
-        lambda e: (
-            isinstance(e, sp.Mul)
-            and any(isinstance(f, sp.DiracDelta) and len(f.args) == 1 for f in e.args)
-            and _mul_vanishes_on_delta(e)
-        ),
-        lambda e: sp.Integer(0),
-    )
-    if expr.has(sp.Piecewise):
-        expr = sp.piecewise_fold(expr)
-    return expr
+    r"""Evaluate the coefficient of every first-order delta at its support:
+    :math:`g(x)\,\delta(ax+c) \to g(-c/a)\,\delta(ax+c)` (so ``x*DiracDelta(x)`` vanishes)."""
+    out = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(expr)):
+        deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.DiracDelta)]
+        if len(deltas) == 1 and len(deltas[0].args) == 1:
+            (delta,) = deltas
+            roots = sp.solveset(delta.args[0], X, domain=sp.S.Reals)
+            if isinstance(roots, sp.FiniteSet) and len(roots) == 1:
+                rest = sp.Mul(*[f for f in sp.Mul.make_args(term) if f is not delta])
+                term = rest.subs(X, next(iter(roots))) * delta
+        out += term
+    return out
 
 
-def _mul_vanishes_on_delta(term: sp.Mul) -> bool:
-    """True when a product ``g(x)*DiracDelta(a x + c)`` has g = 0 at the delta's support."""
-    deltas = [f for f in term.args if isinstance(f, sp.DiracDelta) and len(f.args) == 1]
-    rest = sp.Mul(*[f for f in term.args if f not in deltas])
-    for d in deltas:
-        roots = sp.solveset(d.args[0], X, domain=sp.S.Reals)
-        if isinstance(roots, sp.FiniteSet) and len(roots) == 1:
-            value = rest.subs(X, next(iter(roots)))
-            if value.is_zero:
-                return True
-    return False
+def _mp_real(act: Activation, x: float) -> bool:
+    """True when the high-precision value at x is a real number (so a float NaN was overflow)."""
+    try:
+        value = mpmath.mpmathify(act.mpmath_function(mpmath.mpf(x)))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return False
+    return bool(mpmath.isfinite(value)) and not isinstance(value, mpmath.mpc)
 
 
 def _validate_numeric(act: Activation) -> None:
-    """Reject expressions that are complex or undefined on the real line (e.g. sqrt(x), log(x))."""
-    grid = np.concatenate([np.linspace(-8.0, 8.0, 161), [-0.3, 0.3, 0.7]])
+    """Reject expressions that are complex or undefined on the real line (e.g. sqrt(x), log(x)).
+
+    On [-8, 8] every value must be finite; out to |x| = 1000 values must not be NaN or complex
+    (overflow to +-inf there is only floating point, e.g. exp(x))."""
+    far = np.geomspace(8.0, 1e3, 60)
+    near = np.concatenate([np.linspace(-8.0, 8.0, 161), [-0.3, 0.3, 0.7]])
+    grid = np.concatenate([near, -far, far])
     try:
         with np.errstate(all="ignore"):
-            values = np.asarray(act.numpy_function(grid))
+            values = np.broadcast_to(np.asarray(act.numpy_function(grid)), grid.shape)
     except (TypeError, ValueError, NameError) as exc:
         raise ValueError(
             f"activation {act.name!r} cannot be evaluated numerically: {exc}"
         ) from None
-    if np.iscomplexobj(values) or not np.all(np.isfinite(values)):
-        bad = (
-            grid[~np.isfinite(np.real(np.broadcast_to(values, grid.shape)))]
-            if not np.iscomplexobj(values)
-            else grid[:1]
+    if np.iscomplexobj(values):
+        bad = grid[np.abs(np.imag(values)) > 0]
+    else:
+        bad = np.concatenate(
+            [
+                near[~np.isfinite(values[: near.size])],
+                grid[near.size :][np.isnan(values[near.size :])],
+            ]
         )
-        where = f" (e.g. at x = {bad[0]:g})" if bad.size else ""
+    if bad.size and not np.iscomplexobj(values):
+        bad = np.array([x for x in bad if not _mp_real(act, x)])  # NaN from overflow (inf * 0)?
+    if bad.size:
         raise ValueError(
-            f"activation {act.name!r} = {act.expr} is not real and finite on the real line{where}; "
-            "geosym needs a real function defined for every real x"
+            f"activation {act.name!r} = {act.expr} is not real and finite on the real line "
+            f"(e.g. at x = {bad[0]:g}); geosym needs a real function defined for every real x"
         )
+    _check_poles(act)
+
+
+def _check_poles(act: Activation) -> None:
+    """Reject poles (a denominator that vanishes on the real line): Gaussian expectations of such
+    functions diverge or are undefined, e.g. 1/(x - 0.05), 1/cos(x), |x|^(-1.5)."""
+    for sub in sp.preorder_traversal(act.expr):
+        if not (isinstance(sub, sp.Pow) and sub.exp.is_negative and sub.base.has(X)):
+            continue
+        fn = sp.lambdify(X, sub.base, modules=[_NUMPY_MODULE, "scipy", "numpy"])
+        grid = np.linspace(-_KINK_WINDOW, _KINK_WINDOW, 80_001)
+        with np.errstate(all="ignore"):
+            base = np.broadcast_to(np.asarray(fn(grid), dtype=float), grid.shape)
+        signs = np.sign(base)
+        crossing = np.nonzero(signs[:-1] * signs[1:] <= 0)[0]
+        if not crossing.size:  # a zero without a sign change, e.g. |x - 0.05|
+            from scipy.optimize import minimize_scalar
+
+            i = int(np.argmin(np.abs(base)))
+            lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+            best = minimize_scalar(
+                lambda t, f=fn: abs(float(f(t))),
+                bounds=(lo, hi),
+                method="bounded",
+                options={"xatol": 1e-12},
+            )
+            crossing = np.array([i]) if best.fun < 1e-9 else crossing
+        if crossing.size:
+            raise ValueError(
+                f"activation {act.name!r} = {act.expr} has a pole where {sub.base} = 0 (near "
+                f"x = {grid[crossing[0]]:.4g}); its Gaussian expectations diverge"
+            )
 
 
 @functools.lru_cache(maxsize=512)
@@ -560,6 +649,10 @@ def activation(spec: str | sp.Expr | Activation, name: str | None = None) -> Act
     if isinstance(spec, str):
         return _activation_from_string(spec, name)
     if isinstance(spec, sp.Basic):
+        if not isinstance(spec, sp.Expr) or isinstance(spec, sp.MatrixBase):
+            raise TypeError(
+                f"activation spec must be a scalar SymPy expression, got {type(spec).__name__}"
+            )
         expr = spec
         symbols = expr.free_symbols
         if len(symbols) > 1:

@@ -73,7 +73,9 @@ class _PaperPrinter(LatexPrinter):
         super().__init__({"inv_trig_style": "full", **(settings or {})})
 
     def _print_Symbol(self, expr, style="plain"):
-        return symbol_latex(expr.name)
+        tex = symbol_latex(expr.name)
+        # names the table above does not know (e.g. rho_1_2): SymPy's own printer handles them
+        return super()._print_Symbol(expr, style) if tex == expr.name else tex
 
     def _print_Heaviside(self, expr, exp=None):
         tex = rf"\Theta\left({self._print(expr.args[0])}\right)"

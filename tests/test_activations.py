@@ -191,3 +191,32 @@ def test_type_errors():
         gs.activation(3.0)
     with pytest.raises(ValueError):
         gs.activation("tanh").derivative(-1)
+
+
+def test_piecewise_derivatives_keep_their_jumps():
+    assert gs.activation("leaky_relu(x, 0.2)").derivative(2).expr == sp.Rational(
+        4, 5
+    ) * sp.DiracDelta(X)
+    d2 = gs.activation("elu(x, 0.5)").derivative(2).expr
+    assert d2.coeff(sp.DiracDelta(X)) == sp.Rational(1, 2)
+
+
+def test_kinks_found_numerically_when_symbolic_solving_fails():
+    assert gs.activation("abs(x - cos(x))").kinks == pytest.approx((0.7390851332151607,))
+    assert gs.activation("max(sin(x), 2)").kinks == ()
+    assert 1.0 in gs.activation("abs(x**63 - 2*x**17 + 1)").kinks
+
+
+@pytest.mark.parametrize(
+    "spec", ["1/(x-0.05)", "1/cos(x)", "abs(x-0.05)**-1.5", "log(x+9)", "sqrt(x+8.5)"]
+)
+def test_poles_and_undefined_regions_are_rejected(spec):
+    with pytest.raises(ValueError, match="pole|not real and finite"):
+        gs.activation(spec)
+
+
+def test_growing_functions_are_accepted():
+    for spec in ("exp(x)", "exp(x**2)", "cosh(3*x)"):
+        gs.activation(spec)
+    with pytest.raises(TypeError, match="scalar"):
+        gs.activation(sp.ImmutableMatrix([X]))

@@ -270,8 +270,17 @@ def test_numeric_route_symbolic_cov_and_tanh_chi1():
 
 @pytest.mark.parametrize(
     "spec",
-    ["elu", "hard_tanh", "relu(x+1)", "step(x-0.5)", "abs(x-1)", "x**2*step(x-0.5)",
-     "elu(x, 2)**2", "leaky_relu(x-1, 0.1)", "relu(x+0.3)**2"],
+    [
+        "elu",
+        "hard_tanh",
+        "relu(x+1)",
+        "step(x-0.5)",
+        "abs(x-1)",
+        "x**2*step(x-0.5)",
+        "elu(x, 2)**2",
+        "leaky_relu(x-1, 0.1)",
+        "relu(x+0.3)**2",
+    ],
 )
 def test_piecewise_one_dimensional_closed_forms(spec):
     """Truncated Gaussian moments: offset kinks and exp-linear pieces in closed form (k = 1)."""
@@ -282,3 +291,53 @@ def test_piecewise_one_dimensional_closed_forms(spec):
     for qv in (0.2, 2.3, 9.0):
         ref = reference(phi, None, [[qv]], phi.kinks)
         assert float(e.numeric()(qv)) == pytest.approx(ref, abs=1e-10 * (1 + abs(ref)))
+
+
+# ---- regressions from the adversarial review ---------------------------------------------------
+def test_float_covariance_has_no_cancellation():
+    """(1 - erf(z)) e^{z^2}-type closed forms at a float covariance: exact value, not 0."""
+    e = gs.expect(["exp(3*x)*step(-x)"], [[10.0]])
+    exact = float(sp.N((1 - sp.erf(3 * sp.sqrt(5))) * sp.exp(45) / 2, 30))
+    assert float(e) == pytest.approx(exact, rel=1e-12)
+    assert float(gs.expect(["elu(x)**2"], [[10.0]])) == pytest.approx(5.32928067566748, rel=1e-13)
+
+
+def test_sin_cos_numeric_covariance_and_delta_mixtures():
+    assert float(gs.expect(["sin", "cos"], [[1, 0.5], [0.5, 1]])) == pytest.approx(0, abs=1e-15)
+    d2 = gs.activation("elu(x, 0.5)").derivative(2)  # regular part + 0.5 delta
+    assert float(gs.expect([d2], [[1]])) == pytest.approx(0.330260286, rel=1e-8)
+    step1 = gs.activation("step").derivative()
+    e = gs.expect([step1, "tanh(x+1)"], [[1, 0.5], [0.5, 2]])
+    ref = reference(gs.activation("tanh(x+1)"), None, [[2 - 0.25]], ())  # E[tanh(u2)|u1=0]
+    assert float(e) == pytest.approx(ref / math.sqrt(2 * math.pi), abs=1e-9)
+    with pytest.raises(ValueError, match="diverges"):
+        gs.expect([step1, step1], [[1, 1], [1, 1]])
+    with pytest.raises(ValueError, match="diverges"):
+        gs.expect([step1], [[0]])
+
+
+def test_numeric_of_closed_form_checks_covariance():
+    q, r = sp.symbols("q r")
+    e = gs.expect(["x", "x"], [[Q1, r], [r, Q2]])
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        e.numeric()(1, 1, 5)
+    with pytest.raises(TypeError, match="real"):
+        gs.expect(["cos"], [[q]]).numeric()(1 + 1j)
+    relu = gs.expect(["relu", "relu"], [[Q1, r], [r, Q2]]).numeric()
+    assert relu(np.array([0.0, 1.0]), 1.0, 0.0) == pytest.approx([0.0, 1 / (2 * math.pi)])
+
+
+def test_high_degree_polynomials_are_fast_and_exact():
+    e = gs.expect(["x**24", "x**24"], [[Q1, Q2], [Q2, Q1]])
+    assert e.expr.subs({Q1: 1, Q2: 0}) == sp.factorial2(23) ** 2
+    assert e.expr.subs({Q1: 1, Q2: 1}) == sp.factorial2(47)
+
+
+def test_awkward_expressions_get_a_route():
+    assert float(gs.expect(["exp(-abs(x))"], [[1.0]])) == pytest.approx(
+        2 * math.exp(0.5) * 0.5 * math.erfc(1 / math.sqrt(2)), rel=1e-12
+    )
+    q = sp.Symbol("q", positive=True)
+    e = gs.expect(["sqrt(x**2+1)"], [[q]])
+    ref = reference(gs.activation("sqrt(x**2+1)"), None, [[1.0]], ())
+    assert float(e.numeric()(1.0)) == pytest.approx(ref, abs=1e-9)

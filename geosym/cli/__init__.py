@@ -51,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except (ValueError, TypeError, NumericalError, OSError) as exc:
-        print(f"geosym {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, whatever the exception's layout
+        print(f"geosym {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -30,9 +30,16 @@ def derivation(spec: str, sigma_w2: float | None = None, sigma_b2: float | None 
     for key, e in (("V", k.V), ("Vc", k.Vc), ("D", k.D), ("Dc", k.Dc)):
         title, definition = _TITLES[key]
         if e is None:
-            items.append({"name": title, "definition": definition, "closed_form": None,
-                          "latex": None, "method": f"undefined: {k.undefined[key]}",
-                          "error": float("nan")})
+            items.append(
+                {
+                    "name": title,
+                    "definition": definition,
+                    "closed_form": None,
+                    "latex": None,
+                    "method": f"undefined: {k.undefined[key]}",
+                    "error": None,
+                }
+            )
             continue
         items.append(
             {
@@ -85,7 +92,7 @@ def _tex(d: dict) -> str:
         )
         body.append(
             f"\\paragraph{{{item['name'].replace('_', ' ')}}} ({item['method'].replace('_', ' ')}; "
-            f"absolute error $\\le {item['error']:.0e}$)\n"
+            f"absolute error $\\le {item['error'] or 0:.0e}$)\n"
             f"\\begin{{align*}}\n{item['definition']} &= {rhs}\n\\end{{align*}}\n"
         )
     if "fixed_point" in d:
@@ -135,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         value = item["latex"] if args.latex else item["closed_form"]
         print(f"\n{item['name']}: {item['definition'] if args.latex else ''}".rstrip())
         print(f"  = {value if value is not None else '(no closed form: certified quadrature)'}")
-        print(f"  method: {item['method']}; error <= {item['error']:.1e}")
+        bound = "undefined" if item["error"] is None else f"{item['error']:.1e}"
+        print(f"  method: {item['method']}; error <= {bound}")
     if "fixed_point" in d:
         fp = d["fixed_point"]
         print(

@@ -185,10 +185,16 @@ def _classify(term: sp.Expr) -> tuple[sp.Expr, Factor]:
 
 def canonical_terms(expr: sp.Expr) -> list[tuple[sp.Expr, Factor]]:
     """Write ``expr(x)`` as a list of (coefficient, Factor); raise NotClosed when impossible."""
-    rewritten = _rewrite(expr)
+    try:
+        rewritten = _rewrite(expr)
+    except (sp.PolynomialError, TypeError, ValueError) as exc:
+        raise NotClosed(f"cannot rewrite {expr}: {exc}") from None
     out = []
     for term in sp.Add.make_args(rewritten):
-        coeff, factor = _classify(term)
+        try:
+            coeff, factor = _classify(term)
+        except (sp.PolynomialError, TypeError, ValueError) as exc:
+            raise NotClosed(f"no closed-form rule for {term}: {exc}") from None
         if coeff != 0:
             out.append((coeff, factor))
     return out

@@ -20,7 +20,8 @@ def _entry(value: Any, i: int, j: int) -> sp.Expr:
     elif isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             raise ValueError(f"cov[{i}][{j}] = {value} is not finite")
-        expr = sp.Float(float(value), 17)
+        # exact decimal value: closed forms are then evaluated without float cancellation
+        expr = sp.Rational(repr(float(value)))
     elif isinstance(value, (complex, np.complexfloating)):
         raise ValueError(f"cov[{i}][{j}] = {value} is complex; a covariance is real")
     else:
@@ -53,11 +54,15 @@ def as_covariance(cov: Any, k: int) -> sp.ImmutableMatrix:
     if isinstance(cov, sp.MatrixBase):
         rows = cov.tolist()
     else:
-        if np.ndim(cov) == 0 and k == 1 and not isinstance(cov, (list, tuple)):
+        if k == 1 and not isinstance(cov, (list, tuple, np.ndarray)) and np.ndim(cov) == 0:
             rows = [[cov]]
         else:
             try:
                 rows = [list(r) for r in cov]
+                if len({len(r) for r in rows}) > 1:
+                    raise ValueError(
+                        f"cov must be a {k}x{k} matrix; its rows have different lengths"
+                    )
             except TypeError:
                 raise TypeError(
                     f"cov must be a {k}x{k} matrix (nested lists, NumPy array or SymPy Matrix)"

@@ -34,6 +34,8 @@ __all__ = ["Expectation", "expect", "DEFAULT_TOL"]
 
 #: Default absolute error target of the numeric route (k <= 2).
 DEFAULT_TOL = 1e-10
+#: k = 3, 4 use tensor rules whose error is an estimate; 1e-10 is out of their reach
+_DEFAULT_TOL_K34 = 1e-8
 _INTEGRATE_BUDGET_S = 1.0
 _METHODS = ("auto", "closed", "numeric")
 
@@ -159,45 +161,70 @@ class Expectation:
 
 
 def _checked(fn: Callable[..., Any], e: Expectation) -> Callable[..., np.ndarray]:
-    """Wrap a lambdified closed form: broadcast, and refuse to return NaN silently."""
+    """Wrap a lambdified closed form: validate the covariance at every point (real, PSD),
+    broadcast, and evaluate points where the formula is singular (e.g. zero variance for ReLU's
+    arc-cosine kernel) by certified quadrature instead of returning NaN."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any) -> np.ndarray:
-        if len(args) != len(e.symbols):
-            raise TypeError(
-                f"expected {len(e.symbols)} argument(s) ({', '.join(map(str, e.symbols))}), "
-                f"got {len(args)}"
-            )
+        cov = _cov_arrays(e, args)
         arrays = [np.asarray(a, dtype=float) for a in args]
-        shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
         with np.errstate(all="ignore"):
-            out = np.broadcast_to(np.asarray(fn(*arrays), dtype=float), shape)
-        if not np.all(np.isfinite(out)):
-            raise ValueError(
-                f"{e.lhs_latex()}: the closed form is not finite at some of the given points; "
-                "check that the covariance values there are positive semi-definite"
+            out = np.array(np.broadcast_to(np.asarray(fn(*arrays), dtype=float), cov.shape[:-2]))
+        bad = ~np.isfinite(out)
+        if np.any(bad):
+            from .quadrature import gaussian_expectation
+
+            res = gaussian_expectation(
+                [_vectorised(f.numpy_function) for f in e.functions],
+                cov[bad],
+                kinks=[f.kinks for f in e.functions],
+                tol=e.tol,
             )
-        return np.array(out)
+            out[bad] = res.value
+        return out
 
     return wrapper
 
 
 def _cov_arrays(e: Expectation, args: Sequence[Any]) -> np.ndarray:
-    """Numeric covariance batch (..., k, k) from symbol values."""
+    """Numeric covariance batch (..., k, k) from symbol values, checked to be a covariance."""
     if len(args) != len(e.symbols):
         raise TypeError(
             f"expected {len(e.symbols)} argument(s) ({', '.join(map(str, e.symbols))}), "
             f"got {len(args)}"
         )
+    for name, a in zip(e.symbols, args, strict=True):
+        if np.iscomplexobj(a):
+            raise TypeError(f"{name} must be real, got complex values")
     k = len(e.functions)
     arrays = [np.asarray(a, dtype=float) for a in args]
     shape = np.broadcast_shapes(*[a.shape for a in arrays]) if arrays else ()
+    if "entries" not in e._cache:
+        e._cache["entries"] = [
+            sp.lambdify(e.symbols, e.cov[i, j], modules="numpy")
+            for i, j in itertools.product(range(k), repeat=2)
+        ]
     cov = np.empty(shape + (k, k))
-    for i, j in itertools.product(range(k), repeat=2):
-        entry = sp.lambdify(e.symbols, e.cov[i, j], modules="numpy")
+    for entry, (i, j) in zip(
+        e._cache["entries"], itertools.product(range(k), repeat=2), strict=True
+    ):
         cov[..., i, j] = np.broadcast_to(entry(*arrays), shape)
     if not np.all(np.isfinite(cov)):
         raise ValueError("covariance values must be finite")
+    scale = np.maximum(1.0, np.max(np.abs(cov), axis=(-2, -1)))
+    low = np.linalg.eigvalsh(cov)[..., 0] if k > 1 else cov[..., 0, 0]
+    invalid = low < -1e-10 * scale
+    if np.any(invalid):
+        where = np.argwhere(invalid)[0] if invalid.ndim else ()
+        values = ", ".join(
+            f"{s}={np.broadcast_to(a, shape)[tuple(where)]:.6g}"
+            for s, a in zip(e.symbols, arrays, strict=True)
+        )
+        raise ValueError(
+            f"the covariance is not positive semi-definite at {values} (point {tuple(where)}); "
+            "variances must be >= 0 and |covariance| <= sqrt(product of the variances)"
+        )
     return cov
 
 
@@ -289,6 +316,9 @@ def _integrate_1d(act: Activation, var: sp.Expr) -> sp.Expr | None:
         signal.signal(signal.SIGALRM, previous)
     if result.has(sp.Integral) or result.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return None
+    elementary = (sp.exp, sp.erf, sp.erfc, sp.log, sp.Abs, sp.sign)
+    if any(not isinstance(f, elementary) for f in result.atoms(sp.Function)):
+        return None  # e.g. meijerg/hyper: no NumPy kernel
     if isinstance(result, sp.Piecewise):
         return None
     return result.subs(q, var)
@@ -310,17 +340,19 @@ def _numeric_value(acts, cov, tol) -> tuple[float, float, str]:
     return value, error, res.scheme
 
 
-def _strip_deltas(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix):
-    """Dirac conditioning before quadrature: E[c δ(u_a) h] = c (2πΣ_aa)^(-1/2) E[h | u_a = 0].
+def _delta_split(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix):
+    r"""Split the first function containing Dirac deltas into its regular part and its deltas.
 
-    Returns (weight, remaining activations, conditional covariance) or None when there is no
-    delta.  Only pure ``c*DiracDelta(s*x)`` functions are conditioned; a delta mixed with other
-    terms cannot be integrated numerically and is reported.
+    :math:`f_a = r + \sum_j c_j\,\delta(s_j x)` gives, by linearity and Dirac conditioning,
+    :math:`\mathbb E[f_a h] = \mathbb E[r\,h] + \sum_j \frac{c_j}{|s_j|\sqrt{2\pi\Sigma_{aa}}}
+    \,\mathbb E[h \mid u_a = 0]`.  Returns a list of (weight, activations, covariance) parts, or
+    None when no function has a delta.  Deltas away from 0 (conditional means) are not supported
+    for k >= 2.
     """
     for a, f in enumerate(acts):
         if not f.expr.has(sp.DiracDelta):
             continue
-        if f.expr.has(sp.DiracDelta(X) ** 2) or any(
+        if any(
             isinstance(p, sp.Pow) and p.base.has(sp.DiracDelta)
             for p in sp.preorder_traversal(f.expr)
         ):
@@ -328,21 +360,94 @@ def _strip_deltas(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix):
                 f"E[{f.name}] diverges: {f.expr} contains a power of a Dirac delta, which has no "
                 "finite Gaussian expectation"
             )
-        try:
-            ((c, fac),) = canonical_terms(f.expr)
-        except (NotClosed, ValueError):
-            raise IntegrationError(
-                f"{f.name} = {f.expr} contains a Dirac delta that geosym cannot integrate "
-                "numerically; only c*DiracDelta(s*x) alone is supported in the numeric route"
-            ) from None
-        if not fac.delta or fac.power or fac.signs or fac.erfs or fac.gauss != 0 or fac.lin != 0:
-            raise IntegrationError(
-                f"cannot integrate {f.expr} numerically (delta times a function)"
+        regular, weight = sp.Integer(0), sp.Integer(0)
+        for term in sp.Add.make_args(sp.expand(f.expr)):
+            if not term.has(sp.DiracDelta):
+                regular += term
+                continue
+            try:
+                ((c, fac),) = canonical_terms(term)
+            except (NotClosed, ValueError):
+                raise IntegrationError(
+                    f"{f.name} = {f.expr}: the term {term} (a Dirac delta away from 0, a "
+                    "derivative of a delta, or a delta times a function) has no numeric route"
+                ) from None
+            if not fac.delta or fac.power or fac.signs or fac.erfs or fac.gauss != 0 or fac.lin:
+                raise IntegrationError(f"cannot integrate {term} numerically")
+            weight += c
+        if cov[a, a].is_zero:
+            raise ValueError(
+                f"E[{f.name}] diverges: a Dirac delta of a variable with zero variance"
             )
-        weight = c / sp.sqrt(2 * sp.pi * cov[a, a])
         rest = acts[:a] + acts[a + 1 :]
-        return weight, rest, sp.ImmutableMatrix(_schur_remove(sp.Matrix(cov), a))
+        parts = [
+            (
+                weight / sp.sqrt(2 * sp.pi * cov[a, a]),
+                rest,
+                sp.ImmutableMatrix(_schur_remove(sp.Matrix(cov), a)),
+            )
+        ]
+        if regular != 0:
+            reg = Activation(regular, f"{f.name} (regular part)")
+            parts.append((sp.Integer(1), acts[:a] + (reg,) + acts[a + 1 :], cov))
+        return parts
     return None
+
+
+def _combine(acts, cov, symbols, tol, parts, method: str, expect_fn) -> Expectation:
+    """sum_j weight_j * E_j: closed form when every part has one, else numeric with errors."""
+    inner = [(w, expect_fn(rest, c) if rest else None) for w, rest, c in parts]
+    if all(e is None or e.expr is not None for _, e in inner):
+        expr = _tidy(sum(w * (1 if e is None else e.expr) for w, e in inner))
+        value = _value(expr) if not symbols else None
+        return Expectation(
+            acts, cov, expr, "closed form: Dirac conditioning, linearity", symbols, 0.0, tol, value
+        )
+    if not symbols:
+        value = sum(float(w) * (1.0 if e is None else float(e)) for w, e in inner)
+        error = sum(abs(float(w)) * (0.0 if e is None else e.error) for w, e in inner)
+        return Expectation(
+            acts,
+            cov,
+            None,
+            f"quadrature + Dirac conditioning ({method})",
+            symbols,
+            error,
+            tol,
+            value,
+        )
+    weights = [sp.lambdify(symbols, w, modules="numpy") for w, _ in inner]
+
+    def evaluate(*args: Any, return_error: bool = False):
+        arrays = [np.asarray(a, dtype=float) for a in args]
+        total, err = 0.0, 0.0
+        for wf, (_, e) in zip(weights, inner, strict=True):
+            w = np.asarray(wf(*arrays), dtype=float)
+            if e is None:
+                total = total + w
+                continue
+            sub = [arrays[symbols.index(s)] for s in e.symbols]
+            v, dv = (
+                e.numeric()(*sub, return_error=True) if e.expr is None else (e.numeric()(*sub), 0.0)
+            )
+            total, err = total + w * v, err + np.abs(w) * dv
+        return (total, err) if return_error else total
+
+    out = Expectation(
+        acts, cov, None, "quadrature + Dirac conditioning (per evaluation)", symbols, tol, tol, None
+    )
+    out._cache["numeric"] = evaluate
+    return out
+
+
+def _value(expr: sp.Expr) -> float:
+    """A closed form at a numeric covariance, evaluated at 30 digits (no float cancellation)."""
+    value = complex(sp.N(expr, 30))
+    if abs(value.imag) > 1e-12 * (1 + abs(value.real)):
+        raise NotClosed(f"the closed form is complex here ({value})")
+    if not math.isfinite(value.real):
+        raise NotClosed("the closed form is not finite here")
+    return value.real
 
 
 @functools.lru_cache(maxsize=4096)
@@ -354,16 +459,14 @@ def _expect_cached(
     if method in ("auto", "closed"):
         try:
             expr, how = _closed_form(acts, cov)
-            value = float(expr.evalf()) if numeric_cov else None
-            if value is not None and not math.isfinite(value):
-                raise NotClosed("closed form is not finite here")
+            value = _value(expr) if numeric_cov else None
             return Expectation(acts, cov, expr, how, symbols, 0.0, tol, value)
         except NotClosed as why:
             reason = str(why)
         if len(acts) == 1 and cov[0, 0] != 0:
             try:
                 expr = _tidy(piecewise_expectation(acts[0], cov[0, 0]))
-                value = float(expr.evalf()) if numeric_cov else None
+                value = _value(expr) if numeric_cov else None
                 return Expectation(
                     acts,
                     cov,
@@ -377,43 +480,22 @@ def _expect_cached(
             except NotClosed:
                 pass
             expr = _integrate_1d(acts[0], cov[0, 0])
+            value = None
+            if expr is not None and numeric_cov:
+                try:
+                    value = _value(expr)
+                except NotClosed:
+                    expr = None  # e.g. an infinite value: let the numeric route report it
             if expr is not None:
-                value = float(expr.evalf()) if numeric_cov else None
                 return Expectation(
                     acts, cov, expr, "closed form: sympy.integrate", symbols, 0.0, tol, value
                 )
         if method == "closed":
             raise IntegrationError(f"no closed form found: {reason}")
-    stripped = _strip_deltas(acts, cov)
-    if stripped is not None:
-        weight, rest, cond = stripped
-        inner = _expect_cached(rest, cond, method, tol) if rest else None
-        if inner is None:
-            expr = weight
-            return Expectation(
-                acts,
-                cov,
-                expr,
-                "closed form: Dirac conditioning",
-                symbols,
-                0.0,
-                tol,
-                float(expr) if numeric_cov else None,
-            )
-        if inner.expr is not None:
-            expr = _tidy(weight * inner.expr)
-            return Expectation(
-                acts,
-                cov,
-                expr,
-                "closed form: Dirac conditioning, " + inner.method.removeprefix("closed form: "),
-                symbols,
-                0.0,
-                tol,
-                float(expr.evalf()) if numeric_cov else None,
-            )
-        raise IntegrationError(
-            "a Dirac delta next to a function without closed form is not supported numerically"
+    parts = _delta_split(acts, cov)
+    if parts is not None:
+        return _combine(
+            acts, cov, symbols, tol, parts, method, lambda a, c: _expect_cached(a, c, method, tol)
         )
     if numeric_cov:
         value, error, scheme = _numeric_value(acts, cov, tol)
@@ -474,6 +556,10 @@ def expect(
         raise ValueError(f"expect takes 1 to 4 functions, got {len(acts)}")
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+    if isinstance(tol, bool) or not (
+        isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0
+    ):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    if len(acts) >= 3 and tol == DEFAULT_TOL:
+        tol = _DEFAULT_TOL_K34
     return _expect_cached(acts, as_covariance(cov, len(acts)), method, float(tol))

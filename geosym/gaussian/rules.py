@@ -38,12 +38,16 @@ from .canonical import Factor, NotClosed, Term
 
 __all__ = ["reduce_term", "wick"]
 
+#: Stein's lemma is applied to at most this total polynomial degree (expression growth)
+_MAX_STEIN_DEGREE = 8
+
 
 class _Context:
     """Collects the names of the rules used and checks integrability of numeric cases."""
 
     def __init__(self) -> None:
         self.rules: set[str] = set()
+        self.memo: dict = {}  # (term, covariance) -> value: Stein branches revisit terms
 
 
 def _schur_remove(sigma: sp.Matrix, index: int) -> sp.Matrix:
@@ -99,7 +103,40 @@ def _matchings(slots: tuple[int, ...], sigma: sp.Matrix) -> sp.Expr:
     counts: dict[int, int] = {}
     for v in slots:
         counts[v] = counts.get(v, 0) + 1
+    if len(counts) <= 2:
+        return _bivariate_moment(counts, sigma)
     return _matchings_counts(tuple(sorted(counts.items())), sigma)
+
+
+def _double_factorial(n: int) -> int:
+    return 1 if n <= 0 else int(sp.factorial2(n))
+
+
+def _bivariate_moment(counts: dict[int, int], sigma: sp.Matrix) -> sp.Expr:
+    r""":math:`\mathbb E[X^m Y^n] = \sum_k \binom mk\binom nk k!\,c^k (m-k-1)!!\,a^{(m-k)/2}
+    (n-k-1)!!\,b^{(n-k)/2}` (k cross pairs; the rest paired within X and within Y)."""
+    if not counts:
+        return sp.Integer(1)
+    (v, m), (w, n) = (list(counts.items()) + [(None, 0)])[:2]
+    a = sigma[v, v]
+    if w is None:
+        return sp.Integer(0) if m % 2 else _double_factorial(m - 1) * a ** (m // 2)
+    b, c = sigma[w, w], sigma[v, w]
+    total = sp.Integer(0)
+    for k in range(m % 2, min(m, n) + 1, 2):
+        if (n - k) % 2:
+            continue
+        total += (
+            sp.binomial(m, k)
+            * sp.binomial(n, k)
+            * sp.factorial(k)
+            * c**k
+            * _double_factorial(m - k - 1)
+            * a ** ((m - k) // 2)
+            * _double_factorial(n - k - 1)
+            * b ** ((n - k) // 2)
+        )
+    return total
 
 
 def _matchings_counts(counts: tuple[tuple[int, int], ...], sigma: sp.Matrix) -> sp.Expr:
@@ -174,6 +211,13 @@ def reduce_term(term: Term, sigma: sp.Matrix, ctx: _Context | None = None) -> sp
 def _reduce(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
     if term.coeff == 0:
         return sp.Integer(0)
+    key = (Term(sp.Integer(1), term.factors), sp.ImmutableMatrix(sigma))
+    if key not in ctx.memo:
+        ctx.memo[key] = _reduce_unit(Term(sp.Integer(1), term.factors), sigma, ctx)
+    return term.coeff * ctx.memo[key]
+
+
+def _reduce_unit(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
     factors = dict(term.factors)
 
     # 1. Dirac conditioning
@@ -221,6 +265,12 @@ def _reduce(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
         ctx.rules.add("Isserlis/Wick")
         return term.coeff * wick({v: f.power for v, f in factors.items()}, sigma)
     if poly_vars:
+        degree = sum(f.power for f in factors.values())
+        if degree > _MAX_STEIN_DEGREE:
+            raise NotClosed(
+                f"polynomial degree {degree} next to sign/erf factors: beyond the rule engine "
+                f"(<= {_MAX_STEIN_DEGREE}); using quadrature"
+            )
         ctx.rules.add("Stein's lemma")
         a = poly_vars[0]
         f = factors[a]
