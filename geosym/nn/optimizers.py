@@ -227,7 +227,8 @@ def _unit_systems_direct(
     step = max(1, _CHUNK_DIRECT // (T * T))
     for s in range(0, M, step):  # chunks of units; each chunk one batched LU solve
         sl = slice(s, s + step)
-        A = sig[sl, :, None] * Kt[None]
+        A = np.empty((len(lam[sl]), T, T))  # C order, so the reshape below is a view
+        np.multiply(sig[sl, :, None], Kt[None], out=A)
         A *= sig[sl, None, :]
         A.reshape(A.shape[0], T * T)[:, :: T + 1] += lam[sl, None]
         z[sl] = _solve(A, b[sl, :, None], f"ngd-unit (layer {layer})")[..., 0]
@@ -245,8 +246,9 @@ def _unit_systems_pcg(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Batched preconditioned CG for :math:`(\Sigma_iK_T\Sigma_i+\lambda_iI)z_i=b_i`, all units at once.
 
-    Every iteration applies the shared :math:`K_T` to all M units with one (M, T) x (T, T)
-    product. Preconditioner: :math:`P_i=\Sigma_i\tilde K\Sigma_i+\lambda_iI` with
+    Layout (T, M): column i is unit i (``sig``, ``b`` and the returned z). Every iteration
+    applies the shared :math:`K_T` to all M units with one (T, T) x (T, M) product.
+    Preconditioner: :math:`P_i=\Sigma_i\tilde K\Sigma_i+\lambda_iI` with
     :math:`\tilde K=aI+(\kappa_1-a)qq^\top` (top eigenpair :math:`(\kappa_1,q)` of :math:`K_T`, a the
     mean of its other eigenvalues), inverted by Sherman-Morrison in O(T) per unit. Returns
     ``(z, converged)``; converged means :math:`\|r_i\|\le\text{tol}\,\|b_i\|`.
@@ -254,47 +256,48 @@ def _unit_systems_pcg(
     w, Q = eig if eig is not None else np.linalg.eigh(Kt)
     q, top = Q[:, -1], float(w[-1])
     a = max(float(w[:-1].mean()), 0.0) if len(w) > 1 else top
-    dinv = 1.0 / (a * sig * sig + lam[:, None])
-    ws = sig * q
+    dinv = 1.0 / (a * sig * sig + lam)
+    ws = sig * q[:, None]
     v = dinv * ws
-    c = (top - a) / (1.0 + (top - a) * np.einsum("it,it->i", ws, v))
+    c = (top - a) / (1.0 + (top - a) * np.einsum("ti,ti->i", ws, v))
+    tmp = np.empty_like(b)
 
-    def prec(r: np.ndarray) -> np.ndarray:
-        y = dinv * r
-        y -= (c * np.einsum("it,it->i", v, r))[:, None] * v
-        return y
+    def prec(r: np.ndarray, out: np.ndarray) -> np.ndarray:
+        np.multiply(dinv, r, out=out)
+        np.multiply(c * np.einsum("ti,ti->i", v, r), v, out=tmp)
+        out -= tmp
+        return out
 
     z = np.zeros_like(b)
     r = b.copy()
-    thresh = tol * tol * np.einsum("it,it->i", b, b)
-    y = prec(r)
+    thresh = tol * tol * np.einsum("ti,ti->i", b, b)
+    y = prec(r, np.empty_like(b))
     p = y.copy()
-    ry = np.einsum("it,it->i", r, y)
-    done = np.einsum("it,it->i", r, r) <= thresh
-    lam_col = np.ascontiguousarray(np.broadcast_to(lam[:, None], b.shape))
-    Ap, tmp = np.empty_like(b), np.empty_like(b)
+    ry = np.einsum("ti,ti->i", r, y)
+    done = np.einsum("ti,ti->i", r, r) <= thresh
+    Ap = np.empty_like(b)
     alpha, beta = np.zeros_like(ry), np.zeros_like(ry)
     for _ in range(maxiter):
         if done.all():
             break
         np.multiply(sig, p, out=tmp)
-        np.matmul(tmp, Kt, out=Ap)
+        np.matmul(Kt, tmp, out=Ap)
         Ap *= sig
-        np.multiply(lam_col, p, out=tmp)
+        np.multiply(lam, p, out=tmp)
         Ap += tmp
-        pAp = np.einsum("it,it->i", p, Ap)
+        pAp = np.einsum("ti,ti->i", p, Ap)
         np.divide(ry, pAp, out=alpha, where=pAp > 0)
         alpha[~(pAp > 0)] = 0.0
-        np.multiply(alpha[:, None], p, out=tmp)
+        np.multiply(alpha, p, out=tmp)
         z += tmp
-        np.multiply(alpha[:, None], Ap, out=tmp)
+        np.multiply(alpha, Ap, out=tmp)
         r -= tmp
-        done = np.einsum("it,it->i", r, r) <= thresh
-        y = prec(r)
-        ry_new = np.einsum("it,it->i", r, y)
+        done = np.einsum("ti,ti->i", r, r) <= thresh
+        prec(r, y)
+        ry_new = np.einsum("ti,ti->i", r, y)
         np.divide(ry_new, ry, out=beta, where=ry > 0)
         beta[~(ry > 0)] = 0.0
-        p *= beta[:, None]
+        p *= beta
         p += y
         ry = ry_new
     return z, done
@@ -337,18 +340,17 @@ def _unit_measured(
     Ht = _augment(h)
     K = Ht @ Ht.T  # (T, T), shared by all units of the layer
     if C == 1:  # sqrt(s_i) = |delta_i|, e_i / sqrt(s_i) = sign(delta_i) g
-        dt = np.ascontiguousarray(d[0].T)  # (M, T)
-        sig = np.abs(dt)
-        et = np.sign(dt)
-        et *= g[:, 0]
+        sig = np.abs(d[0])  # (T, M)
+        et = np.sign(d[0])
+        et *= g[:, :1]
         dsq = sig * sig
     else:
-        dsq = np.ascontiguousarray(np.einsum("kti,kti->it", d, d))  # (M, T): sum_k delta^2
-        e = np.einsum("kt,kti->it", g.T, d)  # (M, T): output-space gradient of each unit
+        dsq = np.einsum("kti,kti->ti", d, d)  # (T, M): sum_k delta^2
+        e = np.einsum("kt,kti->ti", g.T, d)  # (T, M): output-space gradient of each unit
         sig = np.sqrt(dsq)
         with np.errstate(divide="ignore", invalid="ignore"):
             et = np.where(sig > 0, e / np.where(sig > 0, sig, 1.0), 0.0)
-    trace = dsq @ np.diag(K) / (T * Ht.shape[1])  # mean diagonal of each F_i
+    trace = np.diag(K) @ dsq / (T * Ht.shape[1])  # mean diagonal of each F_i
     floor = max(float(trace.mean()), 1e-300)
     lam = rho * np.maximum(trace, 1e-3 * floor)
     Kt = K / T
@@ -363,15 +365,15 @@ def _unit_measured(
         z, ok = _unit_systems_pcg(Kt, sig, lam, et, 2 * T, _PCG_TOL, eig)
         if not ok.all():
             bad = np.flatnonzero(~ok)
-            z[bad] = _unit_systems_direct(Kt, sig[bad], lam[bad], et[bad], layer)
+            z[:, bad] = _unit_systems_direct(Kt, sig[:, bad].T, lam[bad], et[:, bad].T, layer).T
     elif solver == "direct":
-        z = _unit_systems_direct(Kt, sig, lam, et, layer)
+        z = _unit_systems_direct(Kt, sig.T, lam, et.T, layer).T
     else:
         raise ValueError(f"solver must be 'auto', 'pcg' or 'direct', got {solver!r}")
-    x = sig * z
+    x = sig * z  # (T, M)
     if not np.all(np.isfinite(x)):
         raise NumericalError(f"ngd-unit (layer {layer}): non-finite solution; increase damping")
-    return x @ h, x.sum(axis=1)
+    return x.T @ h, x.sum(axis=0)
 
 
 def _unit_mean_field(
