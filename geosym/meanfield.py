@@ -33,6 +33,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from ._plot import figure
 from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
 from .gaussian import Expectation, expect
@@ -114,8 +115,9 @@ def _kernels(phi: Activation) -> Kernels:
         Vc=_try([phi, phi], pair, undefined, "Vc"),
         D=_try(Activation(d.expr**2, f"({d.name})^2"), [[Q]], undefined, "D"),
         Dc=_try([d, d], pair, undefined, "Dc"),
-        uVu=_try(Activation(X * phi.expr * d.expr, f"x {phi.name} {d.name}"), [[Q]], undefined,
-                 "uVu"),
+        uVu=_try(
+            Activation(X * phi.expr * d.expr, f"x {phi.name} {d.name}"), [[Q]], undefined, "uVu"
+        ),
         undefined=undefined,
     )
 
@@ -198,29 +200,21 @@ class PhaseDiagram:
 
     def plot(self, path: str) -> None:
         """Write a PNG of log(chi1) with the order/chaos boundary chi1 = 1."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 4))
-        mesh = ax.pcolormesh(
-            self.sigma_w2,
-            self.sigma_b2,
-            np.log(self.chi1),
-            cmap="RdBu_r",
-            shading="auto",
-            vmin=-1,
-            vmax=1,
-        )
-        ax.contour(self.sigma_w2, self.sigma_b2, self.chi1, levels=[1.0], colors="k")
-        fig.colorbar(mesh, ax=ax, label=r"$\ln\chi_1$")
-        ax.set_xlabel(r"$\sigma_w^2$")
-        ax.set_ylabel(r"$\sigma_b^2$")
-        ax.set_title("order (blue) / chaos (red)")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        with figure(path, figsize=(5, 4)) as (fig, ax):
+            mesh = ax.pcolormesh(
+                self.sigma_w2,
+                self.sigma_b2,
+                np.log(self.chi1),
+                cmap="RdBu_r",
+                shading="auto",
+                vmin=-1,
+                vmax=1,
+            )
+            ax.contour(self.sigma_w2, self.sigma_b2, self.chi1, levels=[1.0], colors="k")
+            fig.colorbar(mesh, ax=ax, label=r"$\ln\chi_1$")
+            ax.set_xlabel(r"$\sigma_w^2$")
+            ax.set_ylabel(r"$\sigma_b^2$")
+            ax.set_title("order (blue) / chaos (red)")
 
 
 @dataclass(frozen=True)
@@ -361,8 +355,9 @@ class MeanField:
             active[idx[done | unbounded]] = False
         finite = np.isfinite(q) & ~active
         if np.any(finite):  # an unstable fixed point (slope > 1) means q escapes to infinity
-            slope = self._map_entries("q_slope", sw2[finite], sb2[finite],
-                                      np.maximum(q[finite], 1e-12))
+            slope = self._map_entries(
+                "q_slope", sw2[finite], sb2[finite], np.maximum(q[finite], 1e-12)
+            )
             unstable = ~(slope <= 1 + 1e-9)
             q[np.nonzero(finite)[0][unstable]] = np.nan
         if strict and (np.any(active) or np.any(np.isnan(q))):

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from .._plot import figure
 from ..fisher import fim_statistics
 
 __all__ = ["add_parser", "run"]
@@ -47,25 +48,17 @@ def _alphas(text: str | None) -> list[float] | None:
 
 
 def _plot_spectrum(path: str, spectrum: np.ndarray, m_lambda: float, lambda_max: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    positive = spectrum[spectrum > 0]
-    bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 30)
-    ax.hist(positive, bins=bins, color="0.6", label="measured non-zero eigenvalues")
-    ax.axvline(m_lambda, color="C0", ls="--", label=r"theory $m_\lambda$")
-    ax.axvline(lambda_max, color="C3", label=r"theory $\lambda_{\max}$")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(r"eigenvalue $\lambda$")
-    ax.set_ylabel("count")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, figsize=(5, 3.5)) as (fig, ax):
+        positive = spectrum[spectrum > 0]
+        bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 30)
+        ax.hist(positive, bins=bins, color="0.6", label="measured non-zero eigenvalues")
+        ax.axvline(m_lambda, color="C0", ls="--", label=r"theory $m_\lambda$")
+        ax.axvline(lambda_max, color="C3", label=r"theory $\lambda_{\max}$")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"eigenvalue $\lambda$")
+        ax.set_ylabel("count")
+        ax.legend(fontsize=8)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._plot import figure
 from ..committee import CommitteeODE, Trajectory, simulate
 
 __all__ = ["CommitteeComparison", "compare_committee"]
@@ -39,24 +40,16 @@ class CommitteeComparison:
 
     def plot(self, path: str) -> None:
         """eps_g against alpha: SGD (thin) and ODE from the same overlaps (dashed), log y."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
-        for i, (s, o) in enumerate(zip(self.sgd, self.ode, strict=True)):
-            ax.plot(s.alpha, s.eps_g, color=f"C{i}", lw=0.8, label=f"SGD seed {i}")
-            ax.plot(o.alpha, o.eps_g, color=f"C{i}", ls="--", label=f"ODE seed {i}")
-        ax.axhline(self.eps_star, color="k", lw=0.7, ls=":", label=r"$\epsilon_g^*$")
-        ax.set_yscale("log")
-        ax.set_xlabel(r"$\alpha$")
-        ax.set_ylabel(r"$\epsilon_g$")
-        ax.set_title(f"{self.activation}: K={self.K}, M={self.M}, N={self.N}, eta={self.eta}")
-        ax.legend(fontsize=7, ncol=2)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        with figure(path, figsize=(5.5, 3.8)) as (fig, ax):
+            for i, (s, o) in enumerate(zip(self.sgd, self.ode, strict=True)):
+                ax.plot(s.alpha, s.eps_g, color=f"C{i}", lw=0.8, label=f"SGD seed {i}")
+                ax.plot(o.alpha, o.eps_g, color=f"C{i}", ls="--", label=f"ODE seed {i}")
+            ax.axhline(self.eps_star, color="k", lw=0.7, ls=":", label=r"$\epsilon_g^*$")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"$\alpha$")
+            ax.set_ylabel(r"$\epsilon_g$")
+            ax.set_title(f"{self.activation}: K={self.K}, M={self.M}, N={self.N}, eta={self.eta}")
+            ax.legend(fontsize=7, ncol=2)
 
 
 def compare_committee(

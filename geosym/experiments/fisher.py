@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._plot import figure
 from ..activations import Activation, activation
 from ..errors import NumericalError
 from ..fisher import FIMStatistics, fim_statistics, layer_widths
@@ -76,31 +77,23 @@ class FIMComparison:
 
     def plot(self, path: str) -> None:
         """Ratios measured/theory against width (log x) with standard-error bars."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        widths = [r.width for r in self.rows]
-        for name in _FIELDS:
-            ax.errorbar(
-                widths,
-                [r.ratio[name] for r in self.rows],
-                yerr=[r.ratio_se[name] for r in self.rows],
-                marker="o",
-                capsize=3,
-                label=name,
-            )
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_xlabel("width M")
-        ax.set_ylabel("measured / theory")
-        ax.set_title(f"{self.activation}: L={self.depth}, C={self.outputs}, T={self.samples}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        with figure(path, figsize=(5, 3.5)) as (fig, ax):
+            widths = [r.width for r in self.rows]
+            for name in _FIELDS:
+                ax.errorbar(
+                    widths,
+                    [r.ratio[name] for r in self.rows],
+                    yerr=[r.ratio_se[name] for r in self.rows],
+                    marker="o",
+                    capsize=3,
+                    label=name,
+                )
+            ax.axhline(1.0, color="k", lw=0.8)
+            ax.set_xscale("log")
+            ax.set_xlabel("width M")
+            ax.set_ylabel("measured / theory")
+            ax.set_title(f"{self.activation}: L={self.depth}, C={self.outputs}, T={self.samples}")
+            ax.legend(fontsize=8)
 
 
 def compare_fim(
@@ -412,29 +405,25 @@ class LossMap:
 
     def plot(self, path: str) -> None:
         """Heat map of log10(final/initial loss) with the line eta = 2/lambda_max(M)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        z = np.log10(
-            np.clip(np.where(np.isfinite(self.final_loss), self.final_loss, 1e3), 1e-8, 1e3)
-        )
-        mesh = ax.pcolormesh(self.etas, self.widths, z, shading="nearest", cmap="viridis")
-        ax.plot(
-            self.eta_critical, self.widths, "r-", lw=2, label=r"$\eta=2/\lambda_{\max}$ (theory)"
-        )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(r"learning rate $\eta$")
-        ax.set_ylabel("width M")
-        fig.colorbar(mesh, ax=ax, label="log10(final / initial loss)")
-        ax.legend(fontsize=8, loc="lower left")
-        ax.set_title(f"GD on {self.activation}: loss over (M, eta)")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        with figure(path, figsize=(5.5, 4)) as (fig, ax):
+            z = np.log10(
+                np.clip(np.where(np.isfinite(self.final_loss), self.final_loss, 1e3), 1e-8, 1e3)
+            )
+            mesh = ax.pcolormesh(self.etas, self.widths, z, shading="nearest", cmap="viridis")
+            ax.plot(
+                self.eta_critical,
+                self.widths,
+                "r-",
+                lw=2,
+                label=r"$\eta=2/\lambda_{\max}$ (theory)",
+            )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"learning rate $\eta$")
+            ax.set_ylabel("width M")
+            fig.colorbar(mesh, ax=ax, label="log10(final / initial loss)")
+            ax.legend(fontsize=8, loc="lower left")
+            ax.set_title(f"GD on {self.activation}: loss over (M, eta)")
 
 
 def loss_map(
