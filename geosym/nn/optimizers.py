@@ -330,7 +330,7 @@ def _unit_measured(
     (:math:`|e_i(t)|\le\|g(t)\|\sqrt{s_i(t)}`), :math:`(\Sigma_i^2K_T+\lambda_i)^{-1}\Sigma_i
     =\Sigma_i(\Sigma_iK_T\Sigma_i+\lambda_i)^{-1}`: symmetric positive definite unit systems that
     share :math:`K_T=\tilde H\tilde H^\top/T`. ``solver``: ``"pcg"`` (batched CG over all units,
-    one (M,T)x(T,T) product per iteration, residual tolerance :data:`_PCG_TOL`, direct solve for
+    one (T,T)x(T,M) product per iteration, residual tolerance :data:`_PCG_TOL`, direct solve for
     any unit that does not converge), ``"direct"`` (batched T x T LU), ``"auto"`` (PCG when its
     a-priori iteration bound is at most T/2, i.e. when :math:`K_T` is well conditioned apart from
     its top eigenvalue: T well below the fan-in, and the layer has at least
@@ -475,7 +475,7 @@ def ngd_unit_direction(
     :math:`F_i=\frac1T\sum_t\sum_k\delta_{k,i}(t)^2\tilde h(t)\tilde h(t)^\top`, inverted
     through T x T systems that share the layer's input Gram :math:`\tilde H\tilde H^\top`: when
     T is well below the fan-in, batched preconditioned CG over all units of the layer (one
-    (M, T) x (T, T) product per iteration, relative residual :data:`_PCG_TOL`), otherwise a
+    (T, T) x (T, M) product per iteration, relative residual :data:`_PCG_TOL`), otherwise a
     batched LU solve (see :func:`_unit_measured`). With damping :math:`\to0` and
     :math:`T\le M_{l-1}+1` the training outputs move by :math:`-\eta\,n_{\rm act}(t)(f-y)`
     (fim.md §5).
