@@ -478,7 +478,7 @@ _POLAR_Q_MAX = 16.0  # polar rule only when both variances are <= this (sigma <=
 _POLAR_P = 4  # angular panels per half-plane (two adjacent wedges), so 2 * _POLAR_P in all
 _POLAR_GRADE = 0.8  # panel edges x - c sin(2 pi x)/(2 pi): finer panels next to the kink rays
 _POLAR_PANELS = 2 * _POLAR_P
-_POLAR_CHUNK = 1 << 18  # integrand values per chunk (cache-sized temporaries)
+_POLAR_CHUNK = 1 << 17  # integrand values per chunk (cache-sized temporaries, 1 MB)
 
 
 @cache
@@ -557,11 +557,10 @@ def _polar_2d(
         sl = slice(lo_i, lo_i + per)
         with np.errstate(invalid="ignore", over="ignore"):
             fr = _call(f1, a1[sl, :, None] * r, 0) * _call(f2, a2[sl, :, None] * r, 1)
-            fr *= wr
-            val[sl] = np.einsum("bt,bt->b", wth[sl], fr.sum(-1))
+            val[sl] = np.einsum("bt,bt->b", wth[sl], fr @ wr)
             if with_l1:
                 np.abs(fr, out=fr)
-                l1[sl] = np.einsum("bt,bt->b", wth[sl], fr.sum(-1))
+                l1[sl] = np.einsum("bt,bt->b", wth[sl], fr @ wr)
     return val, l1
 
 
