@@ -398,7 +398,10 @@ class CommitteeODE:
                            axis=-2) * self._sign[:, None]
         G = Z @ np.swapaxes(Z, -1, -2)
         a, b = self._i2_idx
-        i2 = self.integrals.kernels["I2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
+        # the fast kernel (clipped arcsin): a trajectory's C may violate PSD by rounding
+        # (|C_ab| a few 1e-7 above sqrt(C_aa C_bb) near Q = R = T), which the engine's
+        # validated kernel rejects
+        i2 = self.integrals._fast["I2"](C[..., a, a], C[..., a, b], C[..., b, b])
         return 0.5 * np.sum(G * i2, axis=(-1, -2))
 
     # -- initial conditions ------------------------------------------------------------------
