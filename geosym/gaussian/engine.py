@@ -214,7 +214,7 @@ def _cov_arrays(e: Expectation, args: Sequence[Any]) -> np.ndarray:
         raise ValueError("covariance values must be finite")
     scale = np.maximum(1.0, np.max(np.abs(cov), axis=(-2, -1)))
     low = np.linalg.eigvalsh(cov)[..., 0] if k > 1 else cov[..., 0, 0]
-    invalid = low < -1e-10 * scale
+    invalid = low < -1e-8 * scale  # rounding in ODE states, Schur complements
     if np.any(invalid):
         where = np.argwhere(invalid)[0] if invalid.ndim else ()
         values = ", ".join(
