@@ -510,3 +510,10 @@ def test_training_comparison_table(tmp_path):
     import json
 
     json.dumps(tc.to_dict())
+
+
+def test_kfac_comparison_refuses_layers_narrower_than_twice_the_samples():
+    from geosym.experiments import training_comparison
+
+    with pytest.raises(ValueError, match="kfac needs layers wider"):
+        training_comparison("relu", 2.0, 0.1, depth=3, width=64, samples=64, methods=("kfac",))

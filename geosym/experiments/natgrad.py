@@ -361,10 +361,19 @@ def training_comparison(
 
     Each method starts from the same student and runs at its default learning rate (GD:
     :math:`1/\lambda_{\max}`; NGD variants: the one-step rates) until the loss falls below
-    ``threshold`` times its initial value or ``max_steps`` steps.
+    ``threshold`` times its initial value or ``max_steps`` steps. The input dimension is
+    ``max(width, 2 * samples)``: K-FAC's input factor needs :math:`M_0 \ge N` (Karakida & Osawa
+    2020) and is nearly singular at :math:`M_0 \approx N` (a square Wishart matrix), where its
+    one-step rate blows the loss up.
     """
+    if "kfac" in methods and width < 2 * samples:
+        raise ValueError(
+            f"kfac needs layers wider than the training set: its one-step rate assumes M >= N "
+            f"(Karakida & Osawa 2020) and its Kronecker factors are nearly singular at M ~ N, so "
+            f"the step blows up; use width >= 2*samples (here >= {2 * samples}) or drop kfac"
+        )
     rng = np.random.default_rng(seed)
-    ws = [width] * depth + [outputs]
+    ws = [max(width, 2 * samples)] + [width] * (depth - 1) + [outputs]
     data = teacher_student(ws, activation_spec, sigma_w2, sigma_b2, samples, seed=rng)
     student = MLP.random(ws, activation_spec, sigma_w2, sigma_b2, seed=rng)
     cache = student.forward(data.X)
