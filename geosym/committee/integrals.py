@@ -55,6 +55,11 @@ from ..activations import activation as _activation
 
 __all__ = ["IntegralProvider", "integral_provider"]
 
+
+class _Uncompilable(Exception):
+    """An expression the shape compiler does not handle: use the engine's kernel instead."""
+
+
 _FAMILIES = ("I2", "J2", "I3", "I4")
 _X = X
 
@@ -96,8 +101,9 @@ def _resolve_activation(activation: Any) -> _Act:
     obj = _activation(activation)
     d1 = obj.derivative(1)
     d2 = obj.derivative(2)
-    return _Act(name=obj.name, expr=obj.expr, obj=obj, g=_np_func(obj), dg=_np_func(d1),
-                d2g=_np_func(d2))
+    return _Act(
+        name=obj.name, expr=obj.expr, obj=obj, g=_np_func(obj), dg=_np_func(d1), d2g=_np_func(d2)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,8 +141,15 @@ def _gh2(f1: Callable, f2: Callable, c11, c12, c22, n: int) -> np.ndarray:
     return (f1(u1) * inner) @ w
 
 
-def _gh4(g1: Callable, g2: Callable, g3: Callable, g4: Callable, c: np.ndarray, n: int,
-         chunk: int = 4_000_000) -> np.ndarray:
+def _gh4(
+    g1: Callable,
+    g2: Callable,
+    g3: Callable,
+    g4: Callable,
+    c: np.ndarray,
+    n: int,
+    chunk: int = 4_000_000,
+) -> np.ndarray:
     r"""Vectorised :math:`E[g_1(u_1)g_2(u_2)g_3(u_3)g_4(u_4)]` for a batch ``c`` of shape (B, 10).
 
     ``c`` holds the upper-triangle entries ``c11 c12 c13 c14 c22 c23 c24 c33 c34 c44``.  The
@@ -147,7 +160,7 @@ def _gh4(g1: Callable, g2: Callable, g3: Callable, g4: Callable, c: np.ndarray, 
     out = np.empty(c.shape[0])
     step = max(1, chunk // n**4)
     for s in range(0, c.shape[0], step):
-        (c11, c12, c13, c14, c22, c23, c24, c33, c34, c44) = c[s:s + step].T
+        (c11, c12, c13, c14, c22, c23, c24, c33, c34, c44) = c[s : s + step].T
         scale = np.maximum(np.abs(c11) + np.abs(c22) + np.abs(c33) + np.abs(c44), 1e-300)
         l11 = _sqrt_pivot(c11, scale)
         l21 = _safe_div(c12, l11)
@@ -170,15 +183,17 @@ def _gh4(g1: Callable, g2: Callable, g3: Callable, g4: Callable, c: np.ndarray, 
         r = (g3(u3[..., 0]) * r) @ w  # (b, n, n)
         u2 = l21[:, None, None] * x[None, :, None] + l22[:, None, None] * x[None, None, :]
         r = (g2(u2) * r) @ w  # (b, n)
-        out[s:s + step] = (g1(l11[:, None] * x[None, :]) * r) @ w
+        out[s : s + step] = (g1(l11[:, None] * x[None, :]) * r) @ w
     return out
 
 
 # --------------------------------------------------------------------------------------------
 # kernels from the engine
 # --------------------------------------------------------------------------------------------
-_SYMBOLS = {k: sp.symbols(" ".join(f"c{a}{b}" for a in range(1, k + 1) for b in range(a, k + 1)))
-            for k in (2, 3, 4)}
+_SYMBOLS = {
+    k: sp.symbols(" ".join(f"c{a}{b}" for a in range(1, k + 1) for b in range(a, k + 1)))
+    for k in (2, 3, 4)
+}
 
 
 def _sym_cov(k: int) -> sp.Matrix:
@@ -215,8 +230,12 @@ def _wrap_engine(res: Any, k: int) -> _Kernel | None:
         return np.broadcast_to(np.asarray(val, dtype=float), shape)
 
     latex = res.latex() if hasattr(res, "latex") else None
-    return _Kernel(func=func, method=f"engine: {getattr(res, 'method', 'closed form')}",
-                   latex=latex, expr=res.expr)
+    return _Kernel(
+        func=func,
+        method=f"engine: {getattr(res, 'method', 'closed form')}",
+        latex=latex,
+        expr=res.expr,
+    )
 
 
 def _wrap_safe(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> Callable[..., np.ndarray]:
@@ -238,6 +257,7 @@ def _wrap_safe(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> Callable[..., np.
 def _engine_kernels(act: _Act) -> dict[str, _Kernel]:
     """Closed-form kernels from :func:`geosym.expect`, where it finds one."""
     from ..gaussian import expect
+
     g = act.obj
     deriv = getattr(g, "derivative", None)
     dg: Any = deriv(1) if callable(deriv) else sp.diff(act.expr, _X)
@@ -251,7 +271,7 @@ def _engine_kernels(act: _Act) -> dict[str, _Kernel]:
     for fam, (funcs, k) in specs.items():
         try:
             res = expect(funcs, _sym_cov(k))
-        except (NotImplementedError, ValueError, TypeError):
+        except (_Uncompilable, ValueError, TypeError):
             continue
         kern = _wrap_engine(res, k)
         if kern is not None:
@@ -290,8 +310,13 @@ class _ShapeCompiler:
     engine's kernel at random PSD covariances before it is used.
     """
 
-    def __init__(self, symbols: Sequence[sp.Symbol], axes: dict[sp.Symbol, frozenset],
-                 sizes: dict[str, int], tri: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[sp.Symbol],
+        axes: dict[sp.Symbol, frozenset],
+        sizes: dict[str, int],
+        tri: tuple[str, str] | None = None,
+    ) -> None:
         self.symbols = list(symbols)
         self.axes = axes
         self.sizes = sizes
@@ -325,8 +350,12 @@ class _ShapeCompiler:
         key = ("lift", name)
         if key not in self.memo:
             c, d = self.tri  # type: ignore[misc]
-            idx = {(True, True): "[:, _cu, _du]", (True, False): "[:, _cu, 0]",
-                   (False, True): "[:, 0, _du]", (False, False): "[:, :, 0]"}[(c in ax, d in ax)]
+            idx = {
+                (True, True): "[:, _cu, _du]",
+                (True, False): "[:, _cu, 0]",
+                (False, True): "[:, 0, _du]",
+                (False, False): "[:, :, 0]",
+            }[(c in ax, d in ax)]
             self.memo[key] = self._new(f"{name}{idx}", ax, True)
         return self.memo[key][0]
 
@@ -385,10 +414,16 @@ class _ShapeCompiler:
             else:
                 out = self._binary(self.emit(b), self.emit(ex), "**")
         else:
-            fn = {sp.asin: "_clip_asin", sp.atan: "np.arctan", sp.exp: "np.exp",
-                  sp.log: "np.log", sp.Abs: "np.abs", sp.sign: "np.sign"}.get(type(e))
+            fn = {
+                sp.asin: "_clip_asin",
+                sp.atan: "np.arctan",
+                sp.exp: "np.exp",
+                sp.log: "np.log",
+                sp.Abs: "np.abs",
+                sp.sign: "np.sign",
+            }.get(type(e))
             if fn is None or len(e.args) != 1:
-                raise NotImplementedError(type(e).__name__)
+                raise _Uncompilable(type(e).__name__)
             out = self._unary(fn + "({})", e.args[0])
         self.memo[e] = out
         return out
@@ -405,8 +440,11 @@ class _ShapeCompiler:
         return fn
 
 
-def _horner_by_axes(expr: sp.Expr, symbols: Sequence[sp.Symbol], order: Sequence[sp.Symbol],
-                    ) -> sp.Expr:
+def _horner_by_axes(
+    expr: sp.Expr,
+    symbols: Sequence[sp.Symbol],
+    order: Sequence[sp.Symbol],
+) -> sp.Expr:
     """Split square roots of products and collect polynomial sums by ``order`` (see above)."""
     ex = sp.expand_power_base(sp.powdenest(expr, force=True), force=True)
     ex = sp.powdenest(ex, force=True)
@@ -424,8 +462,9 @@ def _horner_by_axes(expr: sp.Expr, symbols: Sequence[sp.Symbol], order: Sequence
 
 def _plain_lambdify(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> Callable[..., np.ndarray]:
     """Lambdify with CSE and unguarded ``sqrt`` / clipped ``asin`` (callers check finiteness)."""
-    return sp.lambdify(symbols, expr, modules=[{"asin": _clip_asin, "sqrt": np.sqrt}, "numpy"],
-                       cse=True)
+    return sp.lambdify(
+        symbols, expr, modules=[{"asin": _clip_asin, "sqrt": np.sqrt}, "numpy"], cse=True
+    )
 
 
 def _random_psd_entries(k: int, n: int, seed: int = 7) -> np.ndarray:
@@ -456,7 +495,6 @@ class _Guarded:
             return self.safe(*args)
         except ValueError:
             return np.full(np.shape(out), np.nan)
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,23 +538,26 @@ class IntegralProvider:
         a = self.act
         n2, n4 = int(self.n2), int(self.n4)
         if "I2" not in self.kernels:
-            self.kernels["I2"] = _Kernel(lambda c11, c12, c22: _gh2(a.g, a.g, c11, c12, c22, n2),
-                                         f"Gauss-Hermite 2-D, n={n2}")
+            self.kernels["I2"] = _Kernel(
+                lambda c11, c12, c22: _gh2(a.g, a.g, c11, c12, c22, n2),
+                f"Gauss-Hermite 2-D, n={n2}",
+            )
         if "J2" not in self.kernels:
             self.kernels["J2"] = _Kernel(
                 lambda c11, c12, c22: _gh2(a.dg, a.dg, c11, c12, c22, n2),
-                f"Gauss-Hermite 2-D, n={n2}")
+                f"Gauss-Hermite 2-D, n={n2}",
+            )
         if "I3" not in self.kernels:
             if not self.act.obj.is_smooth:
-                raise NotImplementedError(
+                raise _Uncompilable(
                     f"activation {a.name!r}: no closed-form I3 from the engine and the Stein "
-                    "reduction needs a smooth g''; use a smooth activation or extend geosym.expect")
+                    "reduction needs a smooth g''; use a smooth activation or extend geosym.expect"
+                )
             j2 = self.kernels["J2"].func
 
             def i3(c11, c12, c13, c22, c23, c33):
                 # Stein: E[g'(u1) u2 g(u3)] = C12 E[g''(u1) g(u3)] + C23 E[g'(u1) g'(u3)]
-                return (c12 * _gh2(a.d2g, a.g, c11, c13, c33, n2)
-                        + c23 * j2(c11, c13, c33))
+                return c12 * _gh2(a.d2g, a.g, c11, c13, c33, n2) + c23 * j2(c11, c13, c33)
 
             self.kernels["I3"] = _Kernel(i3, f"Stein reduction + Gauss-Hermite 2-D, n={n2}")
         if "I4" not in self.kernels:
@@ -538,8 +579,11 @@ class IntegralProvider:
         self._fast: dict[str, Callable[..., np.ndarray]] = {}
         for fam in ("I2", "J2"):
             k = self.kernels[fam]
-            self._fast[fam] = (k.func if k.expr is None else
-                               self._checked_fast(_plain_lambdify(k.expr, _SYMBOLS[2]), k.func, 2))
+            self._fast[fam] = (
+                k.func
+                if k.expr is None
+                else self._checked_fast(_plain_lambdify(k.expr, _SYMBOLS[2]), k.func, 2)
+            )
         # Stein's lemma: I3(a,b,c) = C_ab <g''(u_a) g(u_c)> + C_bc <g'(u_a) g'(u_c)>, i.e. the
         # closed form is linear in c12 and c23 with coefficients X(c11,c13,c33), J(c11,c13,c33).
         k3 = self.kernels["I3"]
@@ -552,8 +596,9 @@ class IntegralProvider:
                 jf = _plain_lambdify(je, (c11, c13, c33))
                 ent = _random_psd_entries(3, 64)
                 with np.errstate(all="ignore"):
-                    got = (ent[:, 1] * xf(ent[:, 0], ent[:, 2], ent[:, 5])
-                           + ent[:, 4] * jf(ent[:, 0], ent[:, 2], ent[:, 5]))
+                    got = ent[:, 1] * xf(ent[:, 0], ent[:, 2], ent[:, 5]) + ent[:, 4] * jf(
+                        ent[:, 0], ent[:, 2], ent[:, 5]
+                    )
                 ref = k3.func(*ent.T)
                 if np.allclose(got, ref, rtol=1e-10, atol=1e-12):
                     safe_x = _wrap_safe(xe, (c11, c13, c33))
@@ -568,14 +613,22 @@ class IntegralProvider:
             s = _SYMBOLS[4]
             c11, c12, c13, c14, c22, c23, c24, c33, c34, c44 = s
             A, c, d = "pair", "c", "d"
-            axes = {c11: frozenset({A}), c12: frozenset({A}), c22: frozenset({A}),
-                    c13: frozenset({A, c}), c23: frozenset({A, c}), c33: frozenset({c}),
-                    c14: frozenset({A, d}), c24: frozenset({A, d}), c44: frozenset({d}),
-                    c34: frozenset({c, d})}
+            axes = {
+                c11: frozenset({A}),
+                c12: frozenset({A}),
+                c22: frozenset({A}),
+                c13: frozenset({A, c}),
+                c23: frozenset({A, c}),
+                c33: frozenset({c}),
+                c14: frozenset({A, d}),
+                c24: frozenset({A, d}),
+                c44: frozenset({d}),
+                c34: frozenset({c, d}),
+            }
             try:
                 expr = _horner_by_axes(k4.expr, s, (c34, c13, c23, c33, c14, c24, c44))
                 fn = _ShapeCompiler(s, axes, {A: 50, c: 20, d: 20}, tri=(c, d)).compile(expr)
-            except (NotImplementedError, TypeError, ValueError):  # pragma: no cover
+            except (_Uncompilable, TypeError, ValueError):  # pragma: no cover
                 fn = None
             if fn is not None:
                 ent = _random_psd_entries(4, 64)
@@ -607,8 +660,12 @@ class IntegralProvider:
         xf, jf = self._i3_split
         return xf(c11, c13, c33), jf(c11, c13, c33)
 
-    def i4_tri(self, C: np.ndarray, pa: np.ndarray, pk: np.ndarray,
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def i4_tri(
+        self,
+        C: np.ndarray,
+        pa: np.ndarray,
+        pk: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r""":math:`I_4(a_p, k_p, c, e)` for all pairs ``p = (pa[p], pk[p])`` and all fields
         ``c <= e`` (the integral is symmetric in its last two indices).
 
@@ -624,8 +681,12 @@ class IntegralProvider:
         cu, eu = self._cache4[key]
         n_p = len(pa)
         if self._i4_fast is None:
-            out = np.stack([self._i4_indexed(c, pa[:, None], pk[:, None], cu[None, :],
-                                             eu[None, :]) for c in Cb])
+            out = np.stack(
+                [
+                    self._i4_indexed(c, pa[:, None], pk[:, None], cu[None, :], eu[None, :])
+                    for c in Cb
+                ]
+            )
             return (out if batched else out[0]), cu, eu
         d = np.diagonal(Cb, axis1=1, axis2=2)  # (B, P)
         Ca = Cb[:, pa].reshape(B * n_p, P)
@@ -637,15 +698,23 @@ class IntegralProvider:
             dr = np.repeat(d, n_p, axis=0)
             c33, c44 = dr[:, :, None], dr[:, None, :]
             c34 = np.repeat(c34, n_p, axis=0)
-        args = (d[:, pa].reshape(-1, 1, 1), Cb[:, pa, pk].reshape(-1, 1, 1), Ca[:, :, None],
-                Ca[:, None, :], d[:, pk].reshape(-1, 1, 1), Ck[:, :, None], Ck[:, None, :],
-                c33, c34, c44)
+        args = (
+            d[:, pa].reshape(-1, 1, 1),
+            Cb[:, pa, pk].reshape(-1, 1, 1),
+            Ca[:, :, None],
+            Ca[:, None, :],
+            d[:, pk].reshape(-1, 1, 1),
+            Ck[:, :, None],
+            Ck[:, None, :],
+            c33,
+            c34,
+            c44,
+        )
         with np.errstate(all="ignore"):
             out = self._i4_fast(*args, _cu=cu, _du=eu)
         out = np.broadcast_to(out, (B * n_p, cu.size))
         if not np.isfinite(out).all():  # singular covariance: the engine's guarded kernel
-            g = [x if x.ndim == 2 else np.broadcast_to(x, (B * n_p, P, P))[:, cu, eu]
-                 for x in args]
+            g = [x if x.ndim == 2 else np.broadcast_to(x, (B * n_p, P, P))[:, cu, eu] for x in args]
             try:
                 ref = self.kernels["I4"].func(*g)
                 out = np.broadcast_to(ref, (B * n_p, cu.size))
@@ -670,14 +739,28 @@ class IntegralProvider:
         if hit is not None and hit[0] == key:
             uniq, inv = hit[1], hit[2]
         else:
-            t = np.stack([np.minimum(a, b), np.maximum(a, b), np.minimum(c, d),
-                          np.maximum(c, d)], axis=-1).reshape(-1, 4)
+            t = np.stack(
+                [np.minimum(a, b), np.maximum(a, b), np.minimum(c, d), np.maximum(c, d)], axis=-1
+            ).reshape(-1, 4)
             uniq, inv = np.unique(t, axis=0, return_inverse=True)
             self._cache4["key"] = (key, uniq, inv.ravel())
             inv = inv.ravel()
         ua, ub, uc, ud = uniq.T
-        cov = np.stack([C[ua, ua], C[ua, ub], C[ua, uc], C[ua, ud], C[ub, ub], C[ub, uc],
-                        C[ub, ud], C[uc, uc], C[uc, ud], C[ud, ud]], axis=1)
+        cov = np.stack(
+            [
+                C[ua, ua],
+                C[ua, ub],
+                C[ua, uc],
+                C[ua, ud],
+                C[ub, ub],
+                C[ub, uc],
+                C[ub, ud],
+                C[uc, uc],
+                C[uc, ud],
+                C[ud, ud],
+            ],
+            axis=1,
+        )
         s = self.act
         vals = _gh4(s.dg, s.dg, s.g, s.g, cov, int(self.n4))
         return vals[inv].reshape(a.shape)
@@ -700,8 +783,9 @@ class IntegralProvider:
         k = self.kernels["I4"]
         if k.func == self._numeric_i4:
             return self._i4_indexed(C, a, b, c, d)
-        return k.func(C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c],
-                      C[c, d], C[d, d])
+        return k.func(
+            C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c], C[c, d], C[d, d]
+        )
 
     # -- error estimate ------------------------------------------------------------------------
     def _test_covs(self, k: int) -> list[np.ndarray]:
@@ -735,9 +819,9 @@ class IntegralProvider:
                 f = self.kernels[fam].func
                 lo = f(*ent.T)
                 if fam == "I3":
-                    hi = (ent[:, 1] * _gh2(a.d2g, a.g, ent[:, 0], ent[:, 2], ent[:, 5], 2 * self.n2)
-                          + ent[:, 4] * _gh2(a.dg, a.dg, ent[:, 0], ent[:, 2], ent[:, 5],
-                                             2 * self.n2))
+                    hi = ent[:, 1] * _gh2(
+                        a.d2g, a.g, ent[:, 0], ent[:, 2], ent[:, 5], 2 * self.n2
+                    ) + ent[:, 4] * _gh2(a.dg, a.dg, ent[:, 0], ent[:, 2], ent[:, 5], 2 * self.n2)
                 else:
                     fa = a.g if fam == "I2" else a.dg
                     hi = _gh2(fa, fa, ent[:, 0], ent[:, 1], ent[:, 2], 2 * self.n2)
