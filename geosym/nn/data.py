@@ -28,22 +28,26 @@ class RegressionData:
     teacher: MLP | None = None
 
 
+def _standard_normal(
+    samples: int, columns: int, name: str, seed: int | np.random.Generator | None
+) -> np.ndarray:
+    T = _checks.positive_int(samples, "samples")
+    n = _checks.positive_int(columns, name)
+    return _checks.as_generator(seed).standard_normal((T, n))
+
+
 def gaussian_inputs(
     samples: int, dim: int, seed: int | np.random.Generator | None = None
 ) -> np.ndarray:
     r"""``(samples, dim)`` array of i.i.d. :math:`\mathcal N(0,1)` inputs."""
-    T = _checks.positive_int(samples, "samples")
-    m0 = _checks.positive_int(dim, "dim")
-    return _checks.as_generator(seed).standard_normal((T, m0))
+    return _standard_normal(samples, dim, "dim", seed)
 
 
 def random_targets(
     samples: int, outputs: int, seed: int | np.random.Generator | None = None
 ) -> np.ndarray:
     r"""``(samples, outputs)`` array of i.i.d. :math:`\mathcal N(0,1)` targets."""
-    T = _checks.positive_int(samples, "samples")
-    C = _checks.positive_int(outputs, "outputs")
-    return _checks.as_generator(seed).standard_normal((T, C))
+    return _standard_normal(samples, outputs, "outputs", seed)
 
 
 def teacher_student(
