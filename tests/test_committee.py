@@ -20,7 +20,7 @@ from geosym.committee import (
     simulate,
     time_to_learn,
 )
-from geosym.committee.integrals import _gh2, _gh4
+from geosym.committee.integrals import _gh2, _nested_gh, _upper_to_cov
 from geosym.errors import NumericalError
 
 ERF = "erf(x/sqrt(2))"
@@ -96,13 +96,32 @@ def test_numeric_route_on_erf_against_closed_form(erf_provider):
     # The tensor rule converges geometrically but slowly for the Gaussian-like factor g'(u)^2
     # (ratio ~ s/(2+s) per node, s ~ 2 variance): measured max errors over all 256 tuples
     # 6.5e-3 (n=12), 1.4e-4 (n=24); committee.md §3 reports 1e-3 at n=16 for wider covariances.
-    err12 = np.abs(_gh4(act.dg, act.dg, act.g, act.g, ent, 12) - ref).max()
-    err24 = np.abs(_gh4(act.dg, act.dg, act.g, act.g, ent, 24) - ref).max()
+    factors, cov = (act.dg, act.dg, act.g, act.g), _upper_to_cov(ent, 4)
+    err12 = np.abs(_nested_gh(factors, cov, 12) - ref).max()
+    err24 = np.abs(_nested_gh(factors, cov, 24) - ref).max()
     assert err12 < 1e-2 and err24 < 3e-4 and err24 < err12 / 20
     # Stein reduction of I3 to 2-D integrals (committee.md: agrees to 1e-8)
     stein = (C[a, b] * _gh2(act.d2g, act.g, C[a, a], C[a, c], C[c, c], 48)
              + C[b, c] * _gh2(act.dg, act.dg, C[a, a], C[a, c], C[c, c], 48))
     np.testing.assert_allclose(stein, ref_i3(*ent[:, [0, 1, 2, 4, 5, 7]].T), atol=1e-8)
+
+
+def test_numeric_i4_dimension_reduction_is_the_4d_rule():
+    """Tuples with repeated indices run on n^r points (r distinct fields) instead of n^4; that
+    is the 4-D nested rule with its zero pivots dropped, so the values agree to rounding."""
+    prov = integral_provider("tanh")
+    C = _cov(4, seed=2)
+    C[3] = C[2]  # fields 2 and 3 identical: a singular covariance, as at the learned state
+    C[:, 3] = C[:, 2]
+    i = np.arange(4)
+    a, b, c, d = np.meshgrid(i, i, i, i, indexing="ij")
+    got = prov.I4(C, a, b, c, d)
+    # the nested rule depends on the variable order: compare in the canonical order it uses
+    a, b, c, d = np.minimum(a, b), np.maximum(a, b), np.minimum(c, d), np.maximum(c, d)
+    ent = [C[x, y] for x, y in ((a, a), (a, b), (a, c), (a, d), (b, b), (b, c), (b, d), (c, c),
+                                (c, d), (d, d))]
+    np.testing.assert_allclose(got, prov._numeric_i4(*ent), rtol=0, atol=1e-14)
+    assert got[0, 0, 2, 3] == pytest.approx(got[0, 0, 2, 2], abs=1e-14)  # 2 and 3 coincide
 
 
 def test_tanh_numeric_i4_against_monte_carlo():

@@ -33,8 +33,13 @@ solver) vectorised Gauss--Hermite rules:
   :math:`n^2`, :math:`g(u_3)` on :math:`n^3` and only :math:`g(u_4)` on :math:`n^4`.  Index
   tuples are canonicalised under the symmetries :math:`a\leftrightarrow b`,
   :math:`c\leftrightarrow d` and deduplicated before evaluation.  A zero pivot (singular
-  covariance, e.g. :math:`I_4(i,i,\cdot,\cdot)` or the plateau where student units coincide) is
-  handled by dropping that direction, which is exact for PSD matrices.
+  covariance, e.g. the plateau where student units coincide) is handled by dropping that
+  direction, which is exact for PSD matrices.  Tuples with repeated indices (e.g.
+  :math:`I_4(i,i,c,e)`, :math:`I_4(i,k,c,c)`, :math:`I_4(i,k,i,e)`) are evaluated as the
+  :math:`r`-dimensional integral over their :math:`r` distinct fields, the factors of a repeated
+  field multiplied into one function: the same value as the 4-D rule (whose pivots for the
+  repeats are zero) on :math:`n^r` instead of :math:`n^4` points.  For :math:`K=M=3` only 18 of
+  the 126 tuples of the ODE are 4-D, which makes the numeric :math:`I_4` about 8 times cheaper.
 
 The quadrature error of the numeric route is estimated when the provider is built, by comparing
 the rule with one of twice the node count (per dimension) on a set of test covariances; it is
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -109,81 +115,87 @@ def _resolve_activation(activation: Any) -> _Act:
 # --------------------------------------------------------------------------------------------
 # Gauss-Hermite machinery (private; a fixed rule keeps the ODE right-hand side smooth)
 # --------------------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
 def _gh(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilists' Gauss-Hermite nodes and weights normalised to sum to one."""
+    """Probabilists' Gauss-Hermite nodes and weights normalised to sum to one (cached)."""
     x, w = np.polynomial.hermite_e.hermegauss(n)
-    return x, w / w.sum()
+    w = w / w.sum()
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
 
 
-def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num/den`` with 0 where the pivot ``den`` vanished (dropped direction)."""
-    ok = den > 0.0
-    return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+def _cholesky_clipped(c: np.ndarray) -> np.ndarray:
+    """Pivot-free lower Cholesky factors of a batch ``c`` (B, d, d) of PSD matrices.
+
+    Pivots below ``1e-13 * trace`` count as zero and their direction is dropped (the column
+    below a zero pivot is set to 0), which is exact for PSD matrices: a repeated variable, or
+    one that is a combination of the earlier ones, gets no independent node direction.
+    """
+    B, d = c.shape[:2]
+    scale = np.maximum(np.abs(np.diagonal(c, axis1=1, axis2=2)).sum(axis=1), 1e-300)
+    L = np.zeros_like(c)
+    for j in range(d):
+        v = c[:, j, j] - np.sum(L[:, j, :j] ** 2, axis=1)
+        piv = np.sqrt(np.where(v > 1e-13 * scale, v, 0.0))
+        L[:, j, j] = piv
+        ok = piv > 0.0
+        for i in range(j + 1, d):
+            num = c[:, i, j] - np.sum(L[:, i, :j] * L[:, j, :j], axis=1)
+            L[:, i, j] = np.where(ok, num / np.where(ok, piv, 1.0), 0.0)
+    return L
 
 
-def _sqrt_pivot(v: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Square root of a Cholesky pivot; pivots below ``1e-13*scale`` count as zero."""
-    return np.sqrt(np.where(v > 1e-13 * scale, v, 0.0))
+def _nested_gh(
+    funcs: Sequence[Callable[[np.ndarray], np.ndarray]],
+    cov: np.ndarray,
+    n: int,
+    chunk: int = 4_000_000,
+) -> np.ndarray:
+    r"""Vectorised :math:`E[\prod_{j=1}^d f_j(u_j)]`, :math:`u\sim\mathcal N(0, C)`, for a batch
+    of covariances ``cov`` of shape (..., d, d).
+
+    Tensor Gauss--Hermite rule with ``n`` nodes per dimension, nested along the Cholesky factor
+    :math:`u = L\xi` (:func:`_cholesky_clipped`): :math:`f_j` is evaluated on :math:`n^j` points
+    only, and the sum over :math:`\xi_j` is taken as soon as no later factor depends on it.
+    The rule is a fixed function of :math:`C` (smooth where the pivots are positive), which
+    keeps an adaptive ODE solver's right-hand side smooth.  Batches are processed in chunks of
+    at most ``chunk`` grid points.
+    """
+    cov = np.asarray(cov, dtype=float)
+    lead, d = cov.shape[:-2], cov.shape[-1]
+    c = cov.reshape(-1, d, d)
+    x, w = _gh(n)
+    out = np.empty(c.shape[0])
+    step = max(1, chunk // n**d)
+    for s in range(0, c.shape[0], step):
+        L = _cholesky_clipped(c[s : s + step])
+        b = L.shape[0]
+        r = None
+        for j in range(d - 1, -1, -1):  # innermost (most nodes) first
+            u = 0.0
+            for i in range(j + 1):
+                axes = [1] * (j + 1)
+                axes[i] = n
+                u = u + L[:, j, i].reshape((b,) + (1,) * (j + 1)) * x.reshape(axes)
+            f = funcs[j](np.broadcast_to(u, (b,) + (n,) * (j + 1)))
+            r = (f if r is None else f * r) @ w
+        out[s : s + step] = r
+    return out.reshape(lead)
 
 
 def _gh2(f1: Callable, f2: Callable, c11, c12, c22, n: int) -> np.ndarray:
     r"""Vectorised :math:`E[f_1(u_1) f_2(u_2)]` for broadcastable covariance entries."""
-    x, w = _gh(n)
     c11, c12, c22 = np.broadcast_arrays(*(np.asarray(c, float) for c in (c11, c12, c22)))
-    scale = np.maximum(np.abs(c11) + np.abs(c22), 1e-300)
-    l11 = _sqrt_pivot(c11, scale)
-    l21 = _safe_div(c12, l11)
-    l22 = _sqrt_pivot(c22 - l21**2, scale)
-    e = (...,) + (None,)
-    u1 = l11[e] * x  # (..., n)
-    u2 = l21[e + (None,)] * x[:, None] + l22[e + (None,)] * x[None, :]  # (..., n, n)
-    inner = f2(u2) @ w
-    return (f1(u1) * inner) @ w
+    cov = np.stack([np.stack([c11, c12], -1), np.stack([c12, c22], -1)], -2)
+    return _nested_gh((f1, f2), cov, n)
 
 
-def _gh4(
-    g1: Callable,
-    g2: Callable,
-    g3: Callable,
-    g4: Callable,
-    c: np.ndarray,
-    n: int,
-    chunk: int = 4_000_000,
-) -> np.ndarray:
-    r"""Vectorised :math:`E[g_1(u_1)g_2(u_2)g_3(u_3)g_4(u_4)]` for a batch ``c`` of shape (B, 10).
-
-    ``c`` holds the upper-triangle entries ``c11 c12 c13 c14 c22 c23 c24 c33 c34 c44``.  The
-    rule is nested along the Cholesky factor, so only ``g4`` is evaluated on the full
-    :math:`n^4` grid.  Batches are processed in chunks of at most ``chunk`` grid points.
-    """
-    x, w = _gh(n)
-    out = np.empty(c.shape[0])
-    step = max(1, chunk // n**4)
-    for s in range(0, c.shape[0], step):
-        (c11, c12, c13, c14, c22, c23, c24, c33, c34, c44) = c[s : s + step].T
-        scale = np.maximum(np.abs(c11) + np.abs(c22) + np.abs(c33) + np.abs(c44), 1e-300)
-        l11 = _sqrt_pivot(c11, scale)
-        l21 = _safe_div(c12, l11)
-        l22 = _sqrt_pivot(c22 - l21**2, scale)
-        l31 = _safe_div(c13, l11)
-        l32 = _safe_div(c23 - l31 * l21, l22)
-        l33 = _sqrt_pivot(c33 - l31**2 - l32**2, scale)
-        l41 = _safe_div(c14, l11)
-        l42 = _safe_div(c24 - l41 * l21, l22)
-        l43 = _safe_div(c34 - l41 * l31 - l42 * l32, l33)
-        l44 = _sqrt_pivot(c44 - l41**2 - l42**2 - l43**2, scale)
-        col = (slice(None), None, None, None, None)
-        x1 = x[None, :, None, None, None]
-        x2 = x[None, None, :, None, None]
-        x3 = x[None, None, None, :, None]
-        x4 = x[None, None, None, None, :]
-        u3 = l31[col] * x1 + l32[col] * x2 + l33[col] * x3  # (b, n, n, n, 1)
-        u4 = l41[col] * x1 + l42[col] * x2 + l43[col] * x3 + l44[col] * x4
-        r = g4(u4) @ w  # (b, n, n, n)
-        r = (g3(u3[..., 0]) * r) @ w  # (b, n, n)
-        u2 = l21[:, None, None] * x[None, :, None] + l22[:, None, None] * x[None, None, :]
-        r = (g2(u2) * r) @ w  # (b, n)
-        out[s : s + step] = (g1(l11[:, None] * x[None, :]) * r) @ w
+def _upper_to_cov(c: np.ndarray, k: int) -> np.ndarray:
+    """(B, k(k+1)/2) upper-triangle entries (row-major) to (B, k, k) symmetric matrices."""
+    iu = np.triu_indices(k)
+    out = np.empty((c.shape[0], k, k))
+    out[:, iu[0], iu[1]] = c
+    out[:, iu[1], iu[0]] = c
     return out
 
 
@@ -723,47 +735,74 @@ class IntegralProvider:
         out = out.reshape(B, n_p, cu.size)
         return (out if batched else out[0]), cu, eu
 
-    # -- numeric I4 with canonicalised, deduplicated tuples ---------------------------------
+    # -- numeric I4 with canonicalised, deduplicated, dimension-reduced tuples --------------
     def _numeric_i4(self, *entries: np.ndarray, n: int | None = None) -> np.ndarray:
         shape = np.broadcast_shapes(*(np.shape(e) for e in entries))
         c = np.stack([np.broadcast_to(e, shape).ravel() for e in entries], axis=1)
         a = self.act
-        val = _gh4(a.dg, a.dg, a.g, a.g, c, int(n or self.n4))
+        val = _nested_gh((a.dg, a.dg, a.g, a.g), _upper_to_cov(c, 4), int(n or self.n4))
         return val.reshape(shape)
 
-    def _i4_indexed(self, C: np.ndarray, a, b, c, d) -> np.ndarray:
-        """Numeric I4 by index: canonicalise (a<->b, c<->d), deduplicate, evaluate, scatter."""
+    def _product(self, labels: tuple[str, ...]) -> Callable[[np.ndarray], np.ndarray]:
+        """The pointwise product of the factors ``labels`` (``"g"``, ``"dg"``), cached."""
+        key = ("product", labels)
+        if key not in self._cache4:
+            fs = [getattr(self.act, lab) for lab in labels]
+            if len(fs) == 1:
+                self._cache4[key] = fs[0]
+            else:
+
+                def prod(u: np.ndarray) -> np.ndarray:
+                    out = fs[0](u)
+                    for f in fs[1:]:
+                        out = out * f(u)
+                    return out
+
+                self._cache4[key] = prod
+        return self._cache4[key]
+
+    def _i4_plan(self, a, b, c, d) -> tuple[tuple, np.ndarray, list]:
+        """Canonicalise (a<->b, c<->d), deduplicate, and group the unique tuples by which of
+        their indices coincide (cached for repeated calls with the same index arrays).
+
+        A tuple with ``r`` distinct indices is an ``r``-dimensional integral: the factors of a
+        repeated index multiply into one function of that field (e.g. ``I4(i,i,c,c) =
+        <(g'^2)(u_i) (g^2)(u_c)>``).  The reduced rule is the 4-D nested rule with its zero
+        pivots dropped, i.e. the same value, on ``n^r`` instead of ``n^4`` points.
+        """
         a, b, c, d = np.broadcast_arrays(a, b, c, d)
         key = (a.shape, a.tobytes(), b.tobytes(), c.tobytes(), d.tobytes())
-        hit = self._cache4.get("key")
+        hit = self._cache4.get("plan")
         if hit is not None and hit[0] == key:
-            uniq, inv = hit[1], hit[2]
-        else:
-            t = np.stack(
-                [np.minimum(a, b), np.maximum(a, b), np.minimum(c, d), np.maximum(c, d)], axis=-1
-            ).reshape(-1, 4)
-            uniq, inv = np.unique(t, axis=0, return_inverse=True)
-            self._cache4["key"] = (key, uniq, inv.ravel())
-            inv = inv.ravel()
-        ua, ub, uc, ud = uniq.T
-        cov = np.stack(
-            [
-                C[ua, ua],
-                C[ua, ub],
-                C[ua, uc],
-                C[ua, ud],
-                C[ub, ub],
-                C[ub, uc],
-                C[ub, ud],
-                C[uc, uc],
-                C[uc, ud],
-                C[ud, ud],
-            ],
-            axis=1,
-        )
-        s = self.act
-        vals = _gh4(s.dg, s.dg, s.g, s.g, cov, int(self.n4))
-        return vals[inv].reshape(a.shape)
+            return hit[1]
+        t = np.stack(
+            [np.minimum(a, b), np.maximum(a, b), np.minimum(c, d), np.maximum(c, d)], axis=-1
+        ).reshape(-1, 4)
+        uniq, inv = np.unique(t, axis=0, return_inverse=True)
+        # first position holding the same index, per position: the coincidence pattern
+        first = np.argmax(uniq[:, :, None] == uniq[:, None, :], axis=2)
+        patterns, group = np.unique(first, axis=0, return_inverse=True)
+        labels = ("dg", "dg", "g", "g")
+        groups = []
+        for k, pat in enumerate(patterns):
+            rows = np.flatnonzero(group.ravel() == k)
+            heads = [p for p in range(4) if pat[p] == p]
+            funcs = [
+                self._product(tuple(labels[q] for q in range(4) if pat[q] == h)) for h in heads
+            ]
+            groups.append((rows, uniq[rows][:, heads], funcs))
+        plan = (a.shape, inv.ravel(), groups)
+        self._cache4["plan"] = (key, plan)
+        return plan
+
+    def _i4_indexed(self, C: np.ndarray, a, b, c, d) -> np.ndarray:
+        """Numeric I4 by index (see :meth:`_i4_plan`): evaluate each group, scatter."""
+        shape, inv, groups = self._i4_plan(a, b, c, d)
+        vals = np.empty(sum(len(rows) for rows, _, _ in groups))
+        for rows, idx, funcs in groups:
+            cov = C[idx[:, :, None], idx[:, None, :]]
+            vals[rows] = _nested_gh(funcs, cov, int(self.n4))
+        return vals[inv].reshape(shape)
 
     # -- public batched evaluation ------------------------------------------------------------
     def I2(self, C: np.ndarray, a, b) -> np.ndarray:
@@ -813,8 +852,8 @@ class IntegralProvider:
             iu = np.triu_indices(k)
             ent = np.array([c[iu] for c in covs])
             if fam == "I4":
-                lo = _gh4(a.dg, a.dg, a.g, a.g, ent, self.n4)
-                hi = _gh4(a.dg, a.dg, a.g, a.g, ent, self.n4 + 8)
+                lo = self._numeric_i4(*ent.T)
+                hi = self._numeric_i4(*ent.T, n=self.n4 + 8)
             else:
                 f = self.kernels[fam].func
                 lo = f(*ent.T)
