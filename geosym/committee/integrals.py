@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -115,7 +115,7 @@ def _resolve_activation(activation: Any) -> _Act:
 # --------------------------------------------------------------------------------------------
 # Gauss-Hermite machinery (private; a fixed rule keeps the ODE right-hand side smooth)
 # --------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _gh(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Probabilists' Gauss-Hermite nodes and weights normalised to sum to one (cached)."""
     x, w = np.polynomial.hermite_e.hermegauss(n)
