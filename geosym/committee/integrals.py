@@ -349,10 +349,14 @@ class _ShapeCompiler:
         return self.tri is not None and set(self.tri) <= ax
 
     def _new(self, code: str, ax: frozenset, tri: bool) -> tuple[str, frozenset, bool]:
+        key = ("code", code)  # the same operation on the same operands is computed once
+        if key in self.memo:
+            return self.memo[key]
         name = f"t{self.n}"
         self.n += 1
         self.lines.append(f"    {name} = {code}")
-        return name, ax, tri
+        self.memo[key] = (name, ax, tri)
+        return self.memo[key]
 
     def _lift(self, item: tuple[str, frozenset, bool]) -> str:
         """Operand name in the triangle layout (gathered once, memoised)."""
@@ -394,12 +398,22 @@ class _ShapeCompiler:
         if e.is_Symbol:
             # an argument on both triangle axes is passed already gathered to the triangle
             out = (str(e), self.axes[e], self._is_full(self.axes[e]))
-        elif e.is_Number or e.is_NumberSymbol:
+        elif not e.free_symbols:  # constants are folded
             out = (repr(float(e)), frozenset(), False)
         elif e.is_Add:
-            out = self._combine([self.emit(a) for a in e.args], "+")
+            # a sum of positive terms minus a sum of negated ones: no ``-1.0 * t`` operations
+            neg = [a for a in e.args if a.as_coeff_Mul()[0] < 0]
+            pos = [self.emit(a) for a in e.args if a.as_coeff_Mul()[0] >= 0]
+            if not neg:
+                out = self._combine(pos, "+")
+            else:
+                sub = self._combine([self.emit(-a) for a in neg], "+")
+                if pos:
+                    out = self._binary(self._combine(pos, "+"), sub, "-")
+                else:
+                    out = self._unary("-{}", -e)
         elif e.is_Mul:
-            coeff, rest = e.as_coeff_Mul()
+            coeff, rest = e.as_independent(*e.free_symbols, as_Add=False)  # folded constant
             num = []
             for f in sp.Mul.make_args(rest):
                 b, ex = f.as_base_exp()
