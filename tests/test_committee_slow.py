@@ -78,7 +78,15 @@ def test_two_outputs():
 
 
 def test_tanh_numeric_i4():
-    sims, odes = _pair("tanh", 2, 2, 1, 0.5, 30.0, seeds=2)
+    """tanh has no closed-form I4: the ODE runs on the nested Gauss-Hermite rule (n = 12, error
+    ~2e-3 per integral; against n = 20 the K = M = 3 trajectory's eps_g differs by <= 1.6 %
+    before the exit).  Same protocol as the erf SCM through the plateau and the exit."""
+    eps_star = CommitteeODE("tanh", 2, 2, eta=0.5).symmetric_fixed_point().eps_g
+    sims, odes = _pair("tanh", 2, 2, 1, 0.5, 200.0, seeds=2)
     for s, o in zip(sims, odes, strict=True):
-        rel = np.abs(s.eps_g - o.eps_g) / o.eps_g
-        assert np.median(rel[1:]) < 0.05
+        assert _phase1_median(s, o, eps_star) < 0.05  # 4 % (N = 1000) + 1 % (quadrature)
+        po, ps = plateau(o, eps_star), plateau(s, eps_star)
+        assert po.found and ps.found
+        assert abs(ps.height - po.height) < 0.1 * po.height
+        window = (1e-2 * o.eps_g[0] * 1e-3, 1e-2 * o.eps_g[0])
+        assert decay_rate(s, window) == pytest.approx(decay_rate(o, window), rel=0.05)
