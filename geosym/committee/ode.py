@@ -185,7 +185,10 @@ class CommitteeODE:
     ----------
     activation
         Spec string (``"erf(x/sqrt(2))"`` is Saad & Solla's :math:`g`), a
-        :class:`geosym.Activation`, or an :class:`IntegralProvider`.
+        :class:`geosym.Activation`, or an :class:`IntegralProvider` (e.g.
+        ``integral_provider("tanh", n4=16)`` for a finer numeric :math:`I_4`: for tanh,
+        :math:`K=M=3`, the default ``n4=12`` keeps :math:`\epsilon_g` within 1.6 % of an
+        ``n4=20`` run before the plateau exit, ``n4=16`` within 0.5 %, at 2.5 times the cost).
     K, M
         Student and teacher hidden units.
     outputs
@@ -493,8 +496,9 @@ class CommitteeODE:
             ``"LSODA"`` (default: variable-order Adams while the flow is non-stiff, BDF once
             the trajectory sits near a stable fixed point, where explicit methods are limited
             by stability, not accuracy; ODEPACK's LSODA via :func:`scipy.integrate.odeint`),
-            or any ``solve_ivp`` method (``"DOP853"``, ``"BDF"``, ``"Radau"`` ...).  The implicit methods get a finite-difference Jacobian from one
-            batched right-hand-side call; it is reused while the state has moved by less than
+            or any ``solve_ivp`` method (``"DOP853"``, ``"BDF"``, ``"Radau"`` ...).  The
+            implicit methods get a finite-difference Jacobian from one batched right-hand-side
+            call; it is reused while the state has moved by less than
             10 % (it only enters the Newton iteration matrix, not the error control), and
             recomputed on any repeated request at the same time (a failed Newton iteration).
         alphas
