@@ -271,6 +271,35 @@ def test_blow_up_names_alpha():
         CommitteeODE("x", 2, 2, eta=5.0).integrate(50, seed=0)
     with pytest.raises(NumericalError, match="alpha"):
         simulate("x", 100, 2, 2, 1, 8.0, 20.0, 1)
+    # this run passes |Q| = 1e8 at alpha ~ 0.2297; up to 0.2294 it is valid (max |Q| 9.7e7): the
+    # integrator must not step past alpha_max to find that out
+    tr = CommitteeODE("x", 2, 2, eta=5.0).integrate(0.2294, seed=0)
+    assert tr.alpha[-1] == 0.2294 and np.isfinite(tr.Q).all()
+
+
+def test_integrate_rejects_unusable_tolerance_and_output_times():
+    ode = CommitteeODE(ERF, 2, 2, eta=0.5)
+    with pytest.raises(ValueError, match="rtol"):
+        ode.integrate(10, seed=0, rtol=1e-15)
+    with pytest.raises(ValueError, match="alphas"):
+        ode.integrate(10, seed=0, alphas=[0.0])
+
+
+def test_compiled_i4_kernel_in_use_and_numeric_batches_agree(erf_provider):
+    """The shape-compiled closed form is what the ODE uses (its build-time check runs it on
+    full blocks); the numeric rule gives the same values batched over states as one by one."""
+    assert erf_provider._i4_fast is not None
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3, 6, 8))
+    covs = a @ a.transpose(0, 2, 1) / 8
+    pa, pk = np.triu_indices(3)
+    cu, eu = np.triu_indices(6)
+    ref = erf_provider.I4(covs, pa[:, None], pk[:, None], cu[None, :], eu[None, :])
+    np.testing.assert_allclose(erf_provider.i4_tri(covs, pa, pk)[0], ref, atol=1e-13)
+    prov = integral_provider("tanh")
+    batched = prov.i4_tri(covs, pa, pk)[0]
+    single = np.stack([prov.i4_tri(c, pa, pk)[0] for c in covs])
+    np.testing.assert_allclose(batched, single, rtol=0, atol=1e-15)
 
 
 # -- CLI --------------------------------------------------------------------------------------

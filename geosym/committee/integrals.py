@@ -657,15 +657,18 @@ class IntegralProvider:
             except (_Uncompilable, TypeError, ValueError):  # pragma: no cover
                 fn = None
             if fn is not None:
-                ent = _random_psd_entries(4, 64)
-                z = np.zeros(1, dtype=np.intp)
-                ex = [e[:, None, None] for e in ent.T]
-                ex[8] = ent[:, 8, None]  # c34 is passed on the triangle layout
-                with np.errstate(all="ignore"):
-                    got = fn(*ex, _cu=z, _du=z)
-                got = np.broadcast_to(got, (ent.shape[0], 1))[:, 0]
-                if np.allclose(got, k4.func(*ent.T), rtol=1e-10, atol=1e-12):
-                    self._i4_fast = fn
+                # checked where it is used: i4_tri on full blocks (3 student and 3 teacher
+                # fields, all pairs, the whole triangle; a general and a singular covariance)
+                # against the engine's kernel, so that a wrong broadcast layout is caught too
+                self._i4_fast = fn
+                ent = _random_psd_entries(6, 8, seed=11)
+                covs = _upper_to_cov(ent[[0, 1, 2]], 6)  # entry 0-1: duplicated field
+                pa, pk = np.triu_indices(3)
+                got = self.i4_tri(covs, pa, pk)[0]
+                cu, eu = np.triu_indices(6)
+                ref = self.I4(covs, pa[:, None], pk[:, None], cu[None, :], eu[None, :])
+                if not np.allclose(got, ref, rtol=1e-10, atol=1e-12):
+                    self._i4_fast = None
 
     @staticmethod
     def _checked_fast(fast: Callable, safe: Callable, k: int) -> Callable[..., np.ndarray]:
@@ -706,13 +709,8 @@ class IntegralProvider:
             self._cache4[key] = np.triu_indices(P)
         cu, eu = self._cache4[key]
         n_p = len(pa)
-        if self._i4_fast is None:
-            out = np.stack(
-                [
-                    self._i4_indexed(c, pa[:, None], pk[:, None], cu[None, :], eu[None, :])
-                    for c in Cb
-                ]
-            )
+        if self._i4_fast is None:  # the engine's kernel or the numeric rule, batched
+            out = self.I4(Cb, pa[:, None], pk[:, None], cu[None, :], eu[None, :])
             return (out if batched else out[0]), cu, eu
         d = np.diagonal(Cb, axis1=1, axis2=2)  # (B, P)
         Ca = Cb[:, pa].reshape(B * n_p, P)
@@ -810,35 +808,42 @@ class IntegralProvider:
         return plan
 
     def _i4_indexed(self, C: np.ndarray, a, b, c, d) -> np.ndarray:
-        """Numeric I4 by index (see :meth:`_i4_plan`): evaluate each group, scatter."""
-        shape, inv, groups = self._i4_plan(a, b, c, d)
-        vals = np.empty(sum(len(rows) for rows, _, _ in groups))
+        """Numeric I4 by index (see :meth:`_i4_plan`) for one covariance ``C`` (P, P) or a
+        batch (..., P, P): evaluate each group for all states at once, scatter."""
+        P = C.shape[-1]
+        shape, inv, groups = self._i4_plan(*(np.asarray(i) % P for i in (a, b, c, d)))
+        lead = C.shape[:-2]
+        vals = np.empty(lead + (sum(len(rows) for rows, _, _ in groups),))
         for rows, idx, funcs in groups:
-            cov = C[idx[:, :, None], idx[:, None, :]]
-            vals[rows] = _nested_gh(funcs, cov, int(self.n4))
-        return vals[inv].reshape(shape)
+            cov = C[..., idx[:, :, None], idx[:, None, :]]
+            vals[..., rows] = _nested_gh(funcs, cov, int(self.n4))
+        return vals[..., inv].reshape(lead + shape)
 
     # -- public batched evaluation ------------------------------------------------------------
     def I2(self, C: np.ndarray, a, b) -> np.ndarray:
         r""":math:`\langle g(u_a)g(u_b)\rangle` for broadcastable index arrays ``a, b``."""
-        return self.kernels["I2"].func(C[a, a], C[a, b], C[b, b])
+        return self.kernels["I2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
 
     def J2(self, C: np.ndarray, a, b) -> np.ndarray:
         r""":math:`\langle g'(u_a)g'(u_b)\rangle` for broadcastable index arrays."""
-        return self.kernels["J2"].func(C[a, a], C[a, b], C[b, b])
+        return self.kernels["J2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
 
     def I3(self, C: np.ndarray, a, b, c) -> np.ndarray:
         r""":math:`\langle g'(u_a)\,u_b\,g(u_c)\rangle` for broadcastable index arrays."""
-        return self.kernels["I3"].func(C[a, a], C[a, b], C[a, c], C[b, b], C[b, c], C[c, c])
+        return self.kernels["I3"].func(
+            C[..., a, a], C[..., a, b], C[..., a, c], C[..., b, b], C[..., b, c], C[..., c, c]
+        )
 
     def I4(self, C: np.ndarray, a, b, c, d) -> np.ndarray:
-        r""":math:`\langle g'(u_a)g'(u_b)g(u_c)g(u_d)\rangle` for broadcastable index arrays."""
+        r""":math:`\langle g'(u_a)g'(u_b)g(u_c)g(u_d)\rangle` for broadcastable index arrays.
+
+        ``C`` is one field covariance (P, P) or a batch (..., P, P) (as for :meth:`I2`,
+        :meth:`J2`, :meth:`I3`); the result has shape ``C.shape[:-2]`` + the index shape."""
         k = self.kernels["I4"]
         if k.func == self._numeric_i4:
             return self._i4_indexed(C, a, b, c, d)
-        return k.func(
-            C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c], C[c, d], C[d, d]
-        )
+        pairs = ((a, a), (a, b), (a, c), (a, d), (b, b), (b, c), (b, d), (c, c), (c, d), (d, d))
+        return k.func(*(C[..., x, y] for x, y in pairs))
 
     # -- error estimate ------------------------------------------------------------------------
     def _test_covs(self, k: int) -> list[np.ndarray]:
