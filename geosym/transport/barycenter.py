@@ -15,10 +15,23 @@ divergence instead; it multiplies the geometric mean by ``d``, the fixed point o
 translates of a pattern is the pattern translated to the mean position (Janati 2020, Prop. 2).
 Everything runs on log scalings, so zero-mass pixels and small ``reg`` are safe; on a
 :class:`Grid` the kernel is applied separably.
+
+Convergence. The debiased objective is nearly flat along patterns finer than the kernel width
+``√λ``: on images whose kernel spans a few pixels (64×64 at reg 1e-3) its minimiser is a
+speckled image, and the plain iteration resolves the speckle sublinearly (measured, four 64×64
+shapes at reg 1e-3: L1 error 0.49 / 0.28 / 0.14 after 2.5k / 17k / 100k iterations, while the
+error blurred by the kernel is 1e-3 after 2k iterations and the marginal residual 1e-4 after
+4k). Neither the damped d-update (ten d-steps per iteration, as in POT: 15% smaller error at
+3k iterations, for twice the cost) nor the zero background (7% of the error) is the
+bottleneck. The log scalings are therefore extrapolated by safeguarded Anderson acceleration
+(:class:`_Anderson`): on those images it reaches a given L1 error in 10× (error 0.3) to 30×
+(error 0.15) fewer iterations, at 1.6× the cost per iteration
+(tests/benchmarks/bench_transport.py, case ``debiased64``).
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Literal
 
@@ -33,11 +46,23 @@ from .sinkhorn import _STAGE_MAX_ITER, _STAGE_TOL, _schedule
 __all__ = ["barycenter"]
 
 METHODS = ("entropic", "debiased")
-#: the debiased barycenter has exact zeros, where log d decreases linearly without bound; entries
-#: this far (log units) below the maximum are set to -inf (zero mass, far below double precision)
+#: the debiased barycenter has exact zeros, where log d decreases linearly without bound; it is
+#: held this far (log units) below its maximum (zero mass, far below double precision)
 _ZERO_DEPTH = 800.0
-#: the residual costs about one kernel application; it is measured every this many iterations
+#: the residuals cost a few exponentials per pixel; they are measured every this many iterations
 _CHECK_EVERY = 5
+#: Anderson: an iterate whose weighted residual exceeds this many times the smallest since the
+#: last restart is rejected
+_RESTART = 10.0
+#: Anderson: barycenter masses below this fraction of the maximum get weight 0
+_NEGLIGIBLE = 1e-100
+#: Anderson: Tikhonov regularisation of the least-squares problem, relative to its trace
+_TIKHONOV = 1e-10
+#: keeps the Gram matrix of an all-zero history invertible
+_TINY = float(np.finfo(float).tiny)
+#: Anderson: coefficients with ‖γ‖₁ above this (measured up to ~60 on 64×64 images) mean the
+#: residual differences are at rounding level; the plain step is taken and the history cleared
+_MAX_COEF = 1e3
 
 
 def _check_hists(hists: object, shape: tuple[int, ...]) -> np.ndarray:
@@ -61,6 +86,70 @@ def _cost_scale(cost: np.ndarray | Grid) -> float:
     return cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
 
 
+class _Anderson:
+    """Safeguarded type-II Anderson acceleration of a fixed-point map ``x ↦ G(x)``.
+
+    With the last ``m`` differences ``ΔG`` of map values and ``ΔF`` of residuals ``f = G(x) − x``
+    the next iterate is (Walker & Ni 2011, SIAM J. Numer. Anal. 49(4):1715, eq. 2.2 with
+    mixing 1; ``ΔG = ΔX + ΔF``)
+
+        x⁺ = G(x) − ΔG γ,   γ = argmin_γ ‖W (f − ΔF γ)‖² + τ ‖W ΔF‖²_F ‖γ‖²,
+
+    where ``W`` weights each log scaling by the square root of the barycenter mass it carries
+    (so that the log scalings of the zero-mass background, which drift down to the floor, do not
+    steer the extrapolation) and ``τ = 1e-10`` is a Tikhonov regularisation (Scieur, d'Aspremont &
+    Bach 2016, NeurIPS, "Regularized nonlinear acceleration"). Safeguard: a point whose weighted
+    residual is non-finite or more than ``_RESTART`` times the smallest since the last restart
+    is rejected; the history is cleared and the plain step ``G(x)`` is taken from the last
+    accepted point (the restarted safeguarding of Zhang, O'Donoghue & Boyd 2020, SIAM J. Optim.
+    30(4):3170, in a simpler form). Near convergence the differences reach rounding level and
+    γ blows up; then ``‖γ‖₁ > _MAX_COEF`` clears the history and the plain step is taken.
+    """
+
+    def __init__(self, depth: int, size: int) -> None:
+        self.depth = depth
+        self.g_diff = np.zeros((depth, size))
+        self.f_diff = np.zeros((depth, size))
+        self.count = 0
+        self.last: tuple[np.ndarray, np.ndarray] | None = None  # (G(x), f) of the last point
+        self.best = float("inf")
+
+    def restart(self) -> None:
+        self.count, self.last, self.best = 0, None, float("inf")
+
+    def accept(self, g_x: np.ndarray, f: np.ndarray, weight: np.ndarray) -> bool:
+        """Record a point by ``G(x)`` and ``f``; False if it must be rejected."""
+        norm = float(np.linalg.norm(f * weight))
+        if not np.isfinite(norm) or norm > _RESTART * self.best:
+            return False
+        self.best = min(self.best, norm)
+        if self.last is not None:
+            k = self.count % self.depth
+            self.g_diff[k] = g_x - self.last[0]
+            self.f_diff[k] = f - self.last[1]
+            self.count += 1
+        self.last = (g_x, f)
+        return True
+
+    def step(self, weight: np.ndarray) -> np.ndarray:
+        """The extrapolated iterate from the last accepted point."""
+        g_x, f = self.last
+        h = min(self.count, self.depth)
+        if h == 0:
+            return g_x
+        d_f = self.f_diff[:h] * weight
+        gram = d_f @ d_f.T
+        gram[np.diag_indices(h)] += _TIKHONOV * np.trace(gram) + _TINY
+        try:
+            gamma = np.linalg.solve(gram, d_f @ (f * weight))
+        except np.linalg.LinAlgError:
+            gamma = np.full(h, np.inf)
+        if not np.abs(gamma).sum() <= _MAX_COEF:  # the history is degenerate (rounding noise)
+            self.restart()
+            return g_x
+        return g_x - gamma @ self.g_diff[:h]
+
+
 def _bregman(
     kernel: LogKernel,
     log_p: np.ndarray,
@@ -68,39 +157,66 @@ def _bregman(
     log_v: np.ndarray,
     log_d: np.ndarray,
     debiased: bool,
-    tol: float,
+    tol: tuple[float, float],
     max_iter: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    anderson: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float], int]:
     """Iterative Bregman projections at one ``reg`` from the scalings ``log v_k``, ``log d``.
 
-    The residual (see :func:`barycenter`) is measured every ``_CHECK_EVERY`` iterations and after
-    the last one. Returns ``log v``, ``log d``, ``log q``, the residual and the iteration count.
+    One evaluation of the map ``G: (log v, log d) ↦ (log v⁺, log d⁺)`` is one iteration; with
+    ``anderson > 0`` the iterates are extrapolated by :class:`_Anderson`. The residuals
+    (marginal, q-step; see :func:`barycenter`) are measured every ``_CHECK_EVERY`` iterations
+    and after the last one, at the point ``G`` was evaluated at. Returns ``log v``, ``log d``,
+    ``log q`` of the last evaluation, the two residuals and the iteration count.
     """
-    w_b = w.reshape((-1,) + (1,) * (log_p.ndim - 1))
-    p = np.exp(log_p)
-    log_u = log_q = None
-    n_iter, d_err, err = 0, 0.0, float("inf")
+    n_hist, shape = log_p.shape[0], log_p.shape[1:]
+    w_b = w.reshape((-1,) + (1,) * len(shape))
+    x = np.concatenate([log_v.ravel(), log_d.ravel()])
+    accel = _Anderson(anderson, x.size) if anderson else None
+    n_iter, err, q_prev = 0, (float("inf"), float("inf")), None
     while True:
-        log_kv = kernel.rows(log_v)
-        if log_u is not None and (n_iter % _CHECK_EVERY == 0 or n_iter == max_iter):
-            # first marginals of the current plans diag(u_k) K diag(v_k), against p_k
-            marg = np.abs(np.exp(log_u + log_kv) - p).reshape(len(w), -1).sum(1)
-            err = float(w @ marg) + d_err
-            if np.isnan(err):
-                raise NumericalError(f"barycenter: nan at iteration {n_iter}")
-            if err <= tol or n_iter == max_iter:
-                break
         n_iter += 1
-        log_u = log_p - log_kv
-        log_ktu = kernel.cols(log_u)
+        log_v = x[: log_p.size].reshape(log_p.shape)
+        log_d = x[log_p.size :].reshape(shape)
+        log_ktu = kernel.cols(log_p - kernel.rows(log_v))
         log_q = log_d + (w_b * log_ktu).sum(axis=0)
-        log_v = log_q - log_ktu
+        log_kd = kernel.rows(log_d) if debiased else None
+        if n_iter % _CHECK_EVERY == 0 or n_iter == max_iter:
+            # plans diag(u_k) K diag(v_k) have first marginals p_k; their second marginals
+            # v_k ⊙ Kᵀu_k, and d ⊙ K d, against q
+            q = np.exp(log_q)
+            marg = np.abs(np.exp(log_v + log_ktu) - q).reshape(n_hist, -1).sum(1)
+            marginal = float(w @ marg)
+            if debiased:
+                marginal += float(np.abs(np.exp(log_d + log_kd) - q).sum())
+            step = float(np.abs(q - q_prev).sum()) if q_prev is not None else float("inf")
+            err, q_prev = (marginal, step), q
+            if np.isnan(marginal):
+                raise NumericalError(f"barycenter: nan at iteration {n_iter}")
+            if (marginal <= tol[0] and step <= tol[1]) or n_iter == max_iter:
+                break
+        g_v = log_q - log_ktu
         if debiased:
-            log_kd = kernel.rows(log_d)
-            if n_iter % _CHECK_EVERY == 0 or n_iter == max_iter:
-                d_err = float(np.abs(np.exp(log_d + log_kd) - np.exp(log_q)).sum())
-            log_d = 0.5 * (log_d + log_q - log_kd)
-            log_d[log_d < log_d.max() - _ZERO_DEPTH] = -np.inf
+            g_d = 0.5 * (log_d + log_q - log_kd)
+            g_d = np.maximum(g_d, g_d.max() - _ZERO_DEPTH)
+        else:
+            g_d = log_d
+        g_x = np.concatenate([g_v.ravel(), g_d.ravel()])
+        if accel is None:
+            x = g_x
+            continue
+        q = np.exp(log_q - log_q.max()).ravel()
+        q[q < _NEGLIGIBLE] = 0.0  # no subnormal products in the least-squares problem
+        weight = np.sqrt(np.concatenate([np.outer(w, q).ravel(), q]) / q.sum())
+        if accel.accept(g_x, g_x - x, weight):
+            x = accel.step(weight)
+        elif accel.last is None:
+            raise NumericalError(f"barycenter: non-finite scalings at iteration {n_iter}")
+        else:  # reject x: restart with the plain step from the last accepted point
+            x = accel.last[0]
+            accel.restart()
+        x_d = x[log_p.size :]
+        np.maximum(x_d, x_d.max() - _ZERO_DEPTH, out=x_d)
     return log_v, log_d, log_q, err, n_iter
 
 
@@ -115,6 +231,8 @@ def barycenter(
     *,
     eps_scaling: float | None = None,
     on_fail: Literal["warn", "raise"] = "warn",
+    q_tol: float | None = None,
+    anderson: int = 5,
 ) -> np.ndarray:
     r"""Wasserstein barycenter of histograms with entropic regularisation ``reg``.
 
@@ -127,11 +245,36 @@ def barycenter(
         S_λ(p, q) = \mathrm{OT}_λ(p, q) - ½\mathrm{OT}_λ(p, p) - ½\mathrm{OT}_λ(q, q)
         (\text{"debiased"; Janati et al. 2020, eq. 8}).
 
-    Log-domain iterations, with ``K = e^{-M/λ}``: ``log u_k = log p_k − LSE(log v_k − M/λ)``,
-    ``log q = log d + Σ_k w_k LSE(log u_k − M/λ)``, ``log v_k = log q − LSE(log u_k − M/λ)``,
-    and for "debiased" ``log d ← ½(log d + log q − LSE(log d − M/λ))`` (``d ≡ 1`` otherwise).
-    Where the debiased barycenter vanishes ``log d`` decreases without bound; it is set to
-    ``-inf`` once it is 800 below its maximum (mass ratio ``e^{-800}``, below double range).
+    One iteration is the map ``G: (log v, log d) ↦ (log v⁺, log d⁺)`` of Janati et al. 2020,
+    Algorithm 1, in the log domain, with ``K = e^{-M/λ}``: ``log u_k = log p_k − LSE(log v_k −
+    M/λ)``, ``log q = log d + Σ_k w_k LSE(log u_k − M/λ)``, ``log v_k⁺ = log q − LSE(log u_k −
+    M/λ)`` and, for "debiased", ``log d⁺ = ½(log d + log q − LSE(log d − M/λ))`` (``d ≡ 1``
+    otherwise). Where the debiased barycenter vanishes ``log d`` decreases without bound; it is
+    held at 800 below its maximum (mass ratio ``e^{-800}``, below double range, so ``q`` is
+    exactly 0 there and the pixel can still come back). With ``anderson = m > 0`` the iterates
+    are extrapolated from the last ``m`` steps (type-II Anderson acceleration, Walker & Ni
+    2011, with mass weights, Tikhonov regularisation and restarts; see ``_Anderson``).
+
+    Stopping. At each evaluated point, ``u_k`` makes the first marginals of the plans
+    ``diag(u_k) K diag(v_k)`` exact, so the optimality conditions of Janati et al. 2020 (the
+    fixed point of Algorithm 1: ``v_k ⊙ Kᵀu_k = q`` for all k, ``d ⊙ K d = q``; these imply
+    ``Σ_k w_k log v_k = log d``, i.e. the gradient ``Σ_k w_k β_k − h_q`` of the objective vanishes
+    on the support, β_k the potential of ``OT_λ(p_k, q)`` and h_q the self-transport potential
+    of q) are violated only by the **marginal residual**
+
+    .. math:: r = \sum_k w_k \lVert v_k \odot K^\top u_k - q\rVert_1
+              + \lVert d \odot K d - q\rVert_1
+
+    (the second term for "debiased"). ``r = 0`` exactly at the barycenter, but a small ``r``
+    does not bound the error of ``q``: the objective's Hessian is nearly singular along patterns
+    finer than the kernel (four 64×64 images at reg 1e-3: ``r <= 1e-4`` after 4300 plain
+    iterations, L1 error 0.43). The second criterion is the **q-step** ``δ = ‖q_n − q_{n−5}‖₁``,
+    the L1 change of the barycenter over the last 5 iterations. If the iteration converges
+    linearly with rate ρ per 5 iterations, ``‖q_n − q^\star‖₁ ≤ δ ρ / (1 − ρ)``; ρ is not known
+    and close to 1 on such images, so ``δ`` is an estimate, not a bound (measured ratio of the
+    L1 error to δ: 500 to 9000 on 24×24 and 64×64 images, with and without acceleration; four
+    64×64 images at reg 1e-3 with ``tol = q_tol = 1e-4`` stop at L1 error 0.29, with
+    ``q_tol = 1e-5`` at 0.20). Choose ``q_tol`` accordingly.
 
     Parameters
     ----------
@@ -146,21 +289,22 @@ def barycenter(
         Barycentric weights (uniform by default; normalised to sum 1).
     method : {"entropic", "debiased"}, default "debiased"
     tol : float, default 1e-6
-        Stop when the residual is ``<= tol``: the weighted L1 error of the plans' first
-        marginals against ``p_k`` (their second marginals equal ``q`` after each iteration),
-        plus for "debiased" ``‖d ⊙ K d − q‖₁``. For "debiased" on images with zero
-        backgrounds the iteration converges sublinearly and this residual (≈ 1/n) does not
-        bound the error of ``q``: four 64×64 images at reg 1e-3 reach 1e-4 after ~3000
-        iterations, yet ``q`` still moves by ~0.1 in L1 per doubling of the iteration count.
+        Stop when the marginal residual ``r <= tol`` and the q-step ``δ <= q_tol``.
     max_iter : int, default 10000
-        Maximum number of iterations over all ε stages (the residual is measured every
-        5 iterations, so up to 4 more than needed may run).
+        Maximum number of evaluations of ``G`` over all ε stages (the residuals are measured
+        every 5 iterations, so up to 4 more than needed may run; a rejected Anderson step
+        costs one).
     eps_scaling : float in (0, 1), optional
         ε-scaling warm start, as in :func:`sinkhorn`: solve at ``max M, max M · s, ...`` down
-        to ``reg`` (intermediate stages stop at residual 1e-3 or 100 iterations), carrying the
-        potentials ``reg · log v_k`` and ``reg · log d`` from stage to stage.
+        to ``reg`` (intermediate stages stop at marginal residual 1e-3 or 100 iterations),
+        carrying the potentials ``reg · log v_k`` and ``reg · log d`` from stage to stage.
     on_fail : {"warn", "raise"}, default "warn"
         Non-convergence gives a ``RuntimeWarning`` or raises ``ConvergenceError``.
+    q_tol : float, optional
+        Tolerance on the q-step δ (default: ``tol``).
+    anderson : int, default 5
+        Anderson history depth; 0 runs the plain iteration of Janati et al. 2020, Algorithm 1
+        (Benamou et al. 2015 for "entropic").
 
     Returns
     -------
@@ -170,7 +314,10 @@ def barycenter(
     cost = check_cost(cost_or_grid)
     reg = check_reg(reg)
     tol = check_reg(tol, "tol")
+    q_tol = tol if q_tol is None else check_reg(q_tol, "q_tol")
     max_iter = check_positive_int(max_iter, "max_iter")
+    if isinstance(anderson, bool) or not isinstance(anderson, numbers.Integral) or anderson < 0:
+        raise ValueError(f"anderson must be an integer history depth >= 0, got {anderson!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if on_fail not in ("warn", "raise"):
@@ -189,26 +336,23 @@ def barycenter(
         log_p = np.log(p)
     g = np.zeros_like(p)  # unscaled potentials reg·log v_k and reg·log d, carried across stages
     h = np.zeros(src)
-    n_iter, err = 0, float("inf")
+    n_iter, err = 0, (float("inf"), float("inf"))
     for k, lam in enumerate(stages):
         final = k == len(stages) - 1
         budget = max_iter - n_iter if final else min(_STAGE_MAX_ITER, max_iter - n_iter - 1)
         if budget < 1:
             continue
-        stage_tol = tol if final else max(tol, _STAGE_TOL)
-        # zero-mass entries of d (-inf) are given back the smallest finite value at a new reg:
-        # the zero set of the debiased barycenter depends on reg
-        floor = h[np.isfinite(h)].min(initial=0.0)
-        log_d = np.where(np.isfinite(h), h, floor) / lam
+        stage_tol = (tol, q_tol) if final else (max(tol, _STAGE_TOL), float("inf"))
         log_v, log_d, log_q, err, used = _bregman(
-            LogKernel(cost, lam), log_p, w, g / lam, log_d, debiased, stage_tol, budget
+            LogKernel(cost, lam), log_p, w, g / lam, h / lam, debiased, stage_tol, budget, anderson
         )
         n_iter += used
         g, h = lam * log_v, lam * log_d
-    if err > tol:
+    if err[0] > tol or err[1] > q_tol:
         msg = (
-            f"barycenter ({method}) did not converge in {n_iter} iterations: residual "
-            f"{err:.3g} > tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg"
+            f"barycenter ({method}) did not converge in {n_iter} iterations: marginal residual "
+            f"{err[0]:.3g} (tol {tol:.3g}), L1 change of q over the last {_CHECK_EVERY} "
+            f"iterations {err[1]:.3g} (q_tol {q_tol:.3g}); reg={reg:.3g}. Raise max_iter or reg"
         )
         if on_fail == "raise":
             raise ConvergenceError(msg)
