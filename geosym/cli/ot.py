@@ -130,6 +130,8 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
         method=args.method,
         tol=args.tol,
         max_iter=args.max_iter,
+        q_tol=args.q_tol,
+        anderson=args.anderson,
     )
     if args.out:
         if Path(args.out).suffix.lower() == ".png":
@@ -194,6 +196,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     _common(p)
     p.add_argument("--weights", type=float, nargs="+", help="barycentric weights (uniform)")
     p.add_argument("--method", choices=("debiased", "entropic"), default="debiased")
+    p.add_argument("--q-tol", type=float, default=None,
+                   help="tolerance on the L1 change of the barycenter (default: --tol; inf: off)")
+    p.add_argument("--anderson", type=int, default=5,
+                   help="Anderson acceleration depth, 0 for the plain iteration (5)")
     p.add_argument("--out", help="write the barycenter to .npy (or .png)")
     return parser
 
