@@ -124,7 +124,7 @@ _STEPS = (1.0, 0.8, 0.6, 0.45, 0.34, 0.25, 0.18)  # trapezoidal steps in t, coar
 _GL_NODES = (8, 12, 16, 24, 32, 48)  # Gauss-Legendre nodes per panel for the kink scheme
 _GH_NODES = {3: (12, 16, 24, 32, 40, 48, 64), 4: (10, 14, 20, 26, 32)}
 _CHUNK = 4_000_000  # target number of inner nodes held in memory at once
-_TABLE_CHUNK = 1 << 17  # window entries per chunk of the anchored-table loop (cache-sized)
+_CACHE_CHUNK = 1 << 17  # values per chunk where temporaries should stay in cache (1 MB)
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
@@ -338,7 +338,7 @@ def _smooth_2d(
         ys, ds = _tables(js, h, shift, kmax)
         mid = ys.shape[1] // 2
         pos = k_lo + mid  # (B', N1): first table column of each window
-        per = max(1, _TABLE_CHUNK // (n1 * width))
+        per = max(1, _CACHE_CHUNK // (n1 * width))
         for lo in range(0, idx.size, per):
             sl = slice(lo, lo + per)
             c0, c1 = int(np.min(pos[sl])), int(np.max(pos[sl])) + width  # columns this chunk uses
@@ -482,7 +482,6 @@ _POLAR_Q_MAX = 16.0  # polar rule only when both variances are <= this (sigma <=
 _POLAR_P = 4  # angular panels per half-plane (two adjacent wedges), so 2 * _POLAR_P in all
 _POLAR_GRADE = 0.8  # panel edges x - c sin(2 pi x)/(2 pi): finer panels next to the kink rays
 _POLAR_PANELS = 2 * _POLAR_P
-_POLAR_CHUNK = 1 << 17  # integrand values per chunk (cache-sized temporaries, 1 MB)
 
 
 @cache
@@ -556,7 +555,7 @@ def _polar_2d(
     a1 = sq1[:, None] * ct  # u1 = a1 * r
     a2 = b[:, None] * ct + s[:, None] * st  # u2 = a2 * r
     val, l1 = np.empty(bsz), np.full(bsz, np.nan)
-    per = max(1, _POLAR_CHUNK // (th.shape[1] * nr))
+    per = max(1, _CACHE_CHUNK // (th.shape[1] * nr))
     for lo_i in range(0, bsz, per):
         sl = slice(lo_i, lo_i + per)
         with np.errstate(invalid="ignore", over="ignore"):
