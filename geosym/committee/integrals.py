@@ -51,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -298,8 +299,32 @@ def _clip_asin(z: np.ndarray) -> np.ndarray:
     return np.arcsin(np.clip(z, -1.0, 1.0))
 
 
+#: the operations of :class:`_ShapeCompiler` kernels
+_OPS: dict[str, Callable[..., np.ndarray]] = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "**": np.power,
+    "neg": np.negative,
+    "recip": np.reciprocal,
+    "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1.0 / np.sqrt(x),
+    "square": np.square,
+    "asin": _clip_asin,
+    "atan": np.arctan,
+    "exp": np.exp,
+    "log": np.log,
+    "abs": np.abs,
+    "sign": np.sign,
+    "gather_cd": lambda a, cu, du: a[:, cu, du],
+    "gather_c": lambda a, cu, du: a[:, cu, 0],
+    "gather_d": lambda a, cu, du: a[:, 0, du],
+    "gather_pair": lambda a, cu, du: a[:, :, 0],
+}
+
+
 class _ShapeCompiler:
-    r"""Compile a closed form into NumPy code that is cheap on *broadcast* arguments.
+    r"""Compile a closed form into a list of NumPy operations, cheap on *broadcast* arguments.
 
     Each symbol is assigned a set of broadcast axes with known lengths.  For :math:`I_4` on the
     committee block: :math:`c_{11}, c_{12}, c_{22}` depend on the student pair only (axis
@@ -333,7 +358,7 @@ class _ShapeCompiler:
         self.axes = axes
         self.sizes = sizes
         self.tri = tri
-        self.lines: list[str] = []
+        self.ops: list[tuple[str, str, tuple[str, ...]]] = []  # (result, op, operands)
         self.memo: dict[Any, tuple[str, frozenset, bool]] = {}
         self.n = 0
 
@@ -348,13 +373,14 @@ class _ShapeCompiler:
     def _is_full(self, ax: frozenset) -> bool:
         return self.tri is not None and set(self.tri) <= ax
 
-    def _new(self, code: str, ax: frozenset, tri: bool) -> tuple[str, frozenset, bool]:
-        key = ("code", code)  # the same operation on the same operands is computed once
+    def _new(self, op: str, operands: tuple[str, ...], ax: frozenset, tri: bool,
+             ) -> tuple[str, frozenset, bool]:
+        key = ("op", op, operands)  # the same operation on the same operands is computed once
         if key in self.memo:
             return self.memo[key]
         name = f"t{self.n}"
         self.n += 1
-        self.lines.append(f"    {name} = {code}")
+        self.ops.append((name, op, operands))
         self.memo[key] = (name, ax, tri)
         return self.memo[key]
 
@@ -366,20 +392,20 @@ class _ShapeCompiler:
         key = ("lift", name)
         if key not in self.memo:
             c, d = self.tri  # type: ignore[misc]
-            idx = {
-                (True, True): "[:, _cu, _du]",
-                (True, False): "[:, _cu, 0]",
-                (False, True): "[:, 0, _du]",
-                (False, False): "[:, :, 0]",
+            op = {
+                (True, True): "gather_cd",
+                (True, False): "gather_c",
+                (False, True): "gather_d",
+                (False, False): "gather_pair",
             }[(c in ax, d in ax)]
-            self.memo[key] = self._new(f"{name}{idx}", ax, True)
+            self.memo[key] = self._new(op, (name, "_cu", "_du"), ax, True)
         return self.memo[key][0]
 
     def _binary(self, a, b, op: str):
         ax = a[1] | b[1]
         if a[2] or b[2] or self._is_full(ax):
-            return self._new(f"{self._lift(a)} {op} {self._lift(b)}", ax, True)
-        return self._new(f"{a[0]} {op} {b[0]}", ax, False)
+            return self._new(op, (self._lift(a), self._lift(b)), ax, True)
+        return self._new(op, (a[0], b[0]), ax, False)
 
     def _combine(self, items: list, op: str):
         items = list(items)
@@ -388,9 +414,9 @@ class _ShapeCompiler:
             items = [self._binary(items[0], items[1], op)] + items[2:]
         return items[0]
 
-    def _unary(self, fmt: str, e: sp.Expr):
+    def _unary(self, op: str, e: sp.Expr):
         an, ax, tri = self.emit(e)
-        return self._new(fmt.format(an), ax, tri)
+        return self._new(op, (an,), ax, tri)
 
     def emit(self, e: sp.Expr):
         if e in self.memo:
@@ -411,7 +437,7 @@ class _ShapeCompiler:
                 if pos:
                     out = self._binary(self._combine(pos, "+"), sub, "-")
                 else:
-                    out = self._unary("-{}", -e)
+                    out = self._unary("neg", -e)
         elif e.is_Mul:
             coeff, rest = e.as_independent(*e.free_symbols, as_Add=False)  # folded constant
             num = []
@@ -419,7 +445,7 @@ class _ShapeCompiler:
                 b, ex = f.as_base_exp()
                 if ex.is_Number and ex < 0:
                     # each reciprocal is cheapest at its denominator's own (small) size
-                    num.append(self._unary("1.0 / {}", b ** (-ex)))
+                    num.append(self._unary("recip", b ** (-ex)))
                 else:
                     num.append(self.emit(f))
             if coeff != 1:
@@ -428,42 +454,66 @@ class _ShapeCompiler:
         elif e.is_Pow:
             b, ex = e.args
             if ex == sp.Rational(1, 2):
-                out = self._unary("np.sqrt({})", b)
+                out = self._unary("sqrt", b)
             elif ex == sp.Rational(-1, 2):
-                out = self._unary("1.0 / np.sqrt({})", b)
+                out = self._unary("rsqrt", b)
             elif ex == 2:
-                out = self._unary("{0} * {0}", b)
+                out = self._unary("square", b)
             elif ex == -1:
-                out = self._unary("1.0 / {}", b)
-            elif ex.is_Number:
-                out = self._unary("{} ** " + repr(float(ex)), b)
+                out = self._unary("recip", b)
             else:
                 out = self._binary(self.emit(b), self.emit(ex), "**")
         else:
             fn = {
-                sp.asin: "_clip_asin",
-                sp.atan: "np.arctan",
-                sp.exp: "np.exp",
-                sp.log: "np.log",
-                sp.Abs: "np.abs",
-                sp.sign: "np.sign",
+                sp.asin: "asin",
+                sp.atan: "atan",
+                sp.exp: "exp",
+                sp.log: "log",
+                sp.Abs: "abs",
+                sp.sign: "sign",
             }.get(type(e))
             if fn is None or len(e.args) != 1:
                 raise _Uncompilable(type(e).__name__)
-            out = self._unary(fn + "({})", e.args[0])
+            out = self._unary(fn, e.args[0])
         self.memo[e] = out
         return out
 
     def compile(self, expr: sp.Expr) -> Callable[..., np.ndarray]:
-        name, _, _ = self.emit(expr)
-        args = ", ".join(str(s) for s in self.symbols)
-        extra = ", _cu=None, _du=None" if self.tri is not None else ""
-        src = f"def _kernel({args}{extra}):\n" + "\n".join(self.lines) + f"\n    return {name}\n"
-        ns: dict[str, Any] = {"np": np, "_clip_asin": _clip_asin}
-        exec(compile(src, "<geosym.committee shape-compiled kernel>", "exec"), ns)
-        fn = ns["_kernel"]
-        fn.source = src  # type: ignore[attr-defined]
-        return fn
+        """A kernel ``f(*entries, _cu=None, _du=None)`` running the emitted operation list.
+
+        Operands live in a list of slots: the arguments, the triangle index arrays, the folded
+        constants, then one slot per operation; no source code is generated or executed.
+        ``f.source`` is a readable listing of the operations.
+        """
+        result, _, _ = self.emit(expr)
+        names = [str(s) for s in self.symbols] + ["_cu", "_du"]
+        slot = {nm: i for i, nm in enumerate(names)}
+        consts = sorted({o for _, _, ops in self.ops for o in ops if o not in slot}
+                        - {name for name, _, _ in self.ops})
+        for c in consts:  # literals emitted by emit(): repr(float(...))
+            slot[c] = len(slot)
+        for name, _, _ in self.ops:
+            slot[name] = len(slot)
+        # itemgetter fetches the operands in C; a unary getter returns the operand itself
+        program = [(slot[name], _OPS[op], itemgetter(*(slot[o] for o in ops)), len(ops) == 1)
+                   for name, op, ops in self.ops]
+        init = [None] * len(names) + [float(c) for c in consts] + [None] * len(self.ops)
+        n_args, out = len(self.symbols), slot.get(result)
+
+        def kernel(*args: np.ndarray, _cu: Any = None, _du: Any = None) -> np.ndarray:
+            if len(args) != n_args:
+                raise TypeError(f"kernel takes {n_args} covariance entries, got {len(args)}")
+            regs = list(init)
+            regs[:n_args] = args
+            regs[n_args], regs[n_args + 1] = _cu, _du
+            for dst, fn, get, unary in program:
+                regs[dst] = fn(get(regs)) if unary else fn(*get(regs))
+            return regs[out] if out is not None else np.float64(float(result))
+
+        kernel.source = "\n".join(  # type: ignore[attr-defined]
+            f"{name} = {op}({', '.join(ops)})" for name, op, ops in self.ops
+        ) + f"\nreturn {result}"
+        return kernel
 
 
 def _horner_by_axes(
