@@ -10,7 +10,8 @@ from ..nn.optimizers import METHODS
 
 __all__ = ["add_parser", "run"]
 
-_ALL = (*METHODS, "ngd-unit-mf")
+_ALL = tuple(METHODS)
+_DEFAULT = ",".join(name for name, m in METHODS.items() if m.variant_of is None)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sigma-b2", type=float, default=0.1, help="default 0.1")
     p.add_argument(
         "--methods",
-        default="gd,ngd,ngd-layer,kfac,ngd-unit",
+        default=_DEFAULT,
         help=f"comma list from {','.join(_ALL)}",
     )
     p.add_argument("--threshold", type=float, default=1e-2, help="target loss / initial loss")
