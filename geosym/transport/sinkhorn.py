@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConvergenceError, NumericalError
+from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
@@ -32,11 +33,6 @@ _STAGE_TOL = 1e-3
 _STAGE_MAX_ITER = 100
 
 
-def _json_array(x: np.ndarray) -> list:
-    """Nested lists with non-finite entries (potentials on zero-mass bins) as ``None``."""
-    return np.where(np.isfinite(x), x, None).tolist()
-
-
 def _support_dot(potential: np.ndarray, mass: np.ndarray) -> float:
     """``<potential, mass>`` over ``mass > 0`` (0 · (−inf) counts as 0)."""
     keep = mass > 0
@@ -44,8 +40,11 @@ def _support_dot(potential: np.ndarray, mass: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class SinkhornResult:
+class SinkhornResult(Result):
     """Solution of the entropic transport problem between two histograms.
+
+    ``to_dict()`` (strict JSON, :mod:`geosym.results`) holds every field but the cost, with the
+    potentials as nested lists (``None`` on zero-mass bins); the plan is never serialised.
 
     Attributes
     ----------
@@ -70,6 +69,8 @@ class SinkhornResult:
         marginals have this error.
     reg : float
         The regularisation λ.
+    tol : float
+        The tolerance on ``marginal_error`` (:meth:`checks`).
     cost : numpy.ndarray or Grid
         The cost the problem was solved for.
     """
@@ -83,7 +84,8 @@ class SinkhornResult:
     converged: bool
     marginal_error: float
     reg: float
-    cost: np.ndarray | Grid = field(repr=False)
+    tol: float
+    cost: np.ndarray | Grid = field(repr=False, metadata={"json": False})
 
     @cached_property
     def plan(self) -> np.ndarray:
@@ -103,19 +105,11 @@ class SinkhornResult:
             "\\end{align*}"
         )
 
-    def to_dict(self) -> dict:
-        """JSON-ready summary (potentials as lists, ``None`` on zero-mass bins; no plan)."""
-        return {
-            "value": self.value,
-            "transport_cost": self.transport_cost,
-            "entropy": self.entropy,
-            "n_iter": self.n_iter,
-            "converged": self.converged,
-            "marginal_error": self.marginal_error,
-            "reg": self.reg,
-            "alpha": _json_array(self.alpha),
-            "beta": _json_array(self.beta),
-        }
+    def checks(self) -> tuple[Check, ...]:
+        """The column marginal error against the solver tolerance."""
+        return (
+            Check("sinkhorn marginal error ‖Pᵀ1 − b‖₁", self.marginal_error, self.tol, "solver tol"),
+        )
 
 
 def _schedule(reg: float, eps_scaling: float | None, cost_scale: float) -> list[float]:
@@ -309,5 +303,6 @@ def sinkhorn(
         converged=bool(converged),
         marginal_error=err,
         reg=reg,
+        tol=tol,
         cost=cost,
     )
