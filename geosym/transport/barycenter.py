@@ -34,19 +34,18 @@ from __future__ import annotations
 import math
 import numbers
 import time
-import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from ..errors import ConvergenceError, NumericalError
+from ..errors import NumericalError
 from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
-from .sinkhorn import _STAGE_MAX_ITER, _STAGE_TOL, _schedule
+from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
 
 __all__ = ["BarycenterResult", "barycenter"]
 
@@ -142,10 +141,6 @@ def _check_weights(weights: object, n_hists: int) -> np.ndarray:
     if weights is None:
         return np.full(n_hists, 1.0 / n_hists)
     return as_histogram(weights, "weights", (n_hists,))
-
-
-def _cost_scale(cost: np.ndarray | Grid) -> float:
-    return cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
 
 
 class _Anderson:
@@ -413,8 +408,7 @@ def barycenter(
         raise ValueError(f"anderson must lie in [0, {_MAX_DEPTH}], got {anderson}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if on_fail not in ("warn", "raise"):
-        raise ValueError(f"on_fail must be 'warn' or 'raise', got {on_fail!r}")
+    check_on_fail(on_fail)
     src, dst = histogram_shapes(cost)
     if src != dst:
         raise ValueError(f"cost_or_grid must be square, got shape {src + dst}")
@@ -424,20 +418,18 @@ def barycenter(
     w = _check_weights(weights, p.shape[0])
     start = time.perf_counter()
 
-    stages = _schedule(reg, eps_scaling, max(_cost_scale(cost), reg))
+    stages = schedule(reg, eps_scaling, cost)
     debiased = method == "debiased"
     with np.errstate(divide="ignore"):
         log_p = np.log(p)
     g = np.zeros_like(p)  # unscaled potentials reg·log v_k and reg·log d, carried across stages
     h = np.zeros(src)
-    n_iter, err = 0, (float("inf"), float("inf"))
     history: list[tuple[int, float, float]] = []
-    for k, lam in enumerate(stages):
-        final = k == len(stages) - 1
-        budget = max_iter - n_iter if final else min(_STAGE_MAX_ITER, max_iter - n_iter - 1)
-        if budget < 1:
-            continue
-        stage_tol = (tol, q_tol) if final else (max(tol, _STAGE_TOL), float("inf"))
+
+    def solve(lam: float, budget: int, final: bool):
+        nonlocal g, h
+        stage_tol = (tol, q_tol) if final else (max(tol, STAGE_TOL), float("inf"))
+        done = int(history[-1][0]) if history else 0  # iterations of the earlier stages
         log_v, log_d, log_q, err, used = _bregman(
             LogKernel(cost, lam),
             log_p,
@@ -449,21 +441,22 @@ def barycenter(
             budget,
             anderson,
             history,
-            n_iter,
+            done,
         )
-        n_iter += used
         g, h = lam * log_v, lam * log_d
+        return (log_q, err), used
+
+    (log_q, err), n_iter = run_stages(stages, max_iter, solve)
     converged = err[0] <= tol and err[1] <= q_tol
     if not converged:
-        msg = (
+        report_failure(
             f"barycenter ({method}) did not converge in {n_iter} iterations: marginal residual "
             f"{err[0]:.3g} (tol {tol:.3g}), L1 change of q per {_CHECK_EVERY} iterations "
             f"(largest of the last {_Q_CHECKS}) {err[1]:.3g} (q_tol {q_tol:.3g}); "
-            f"reg={reg:.3g}. Raise max_iter or reg"
+            f"reg={reg:.3g}. Raise max_iter or reg",
+            on_fail,
+            stacklevel=2,
         )
-        if on_fail == "raise":
-            raise ConvergenceError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
     q = np.exp(log_q)
     return BarycenterResult(
         q=q / q.sum(),

@@ -12,25 +12,20 @@ without underflow (Peyré & Cuturi 2019, Computational OT, §4.4; Schmitzer 2019
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
-from ..errors import ConvergenceError, NumericalError
+from ..errors import NumericalError
 from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
+from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
 
 __all__ = ["SinkhornResult", "sinkhorn"]
-
-#: marginal error at which an intermediate ε-scaling stage hands over to the next one
-_STAGE_TOL = 1e-3
-#: at most this many iterations per intermediate ε-scaling stage
-_STAGE_MAX_ITER = 100
 
 
 def _support_dot(potential: np.ndarray, mass: np.ndarray) -> float:
@@ -110,17 +105,6 @@ class SinkhornResult(Result):
         return (
             Check("sinkhorn marginal error ‖Pᵀ1 − b‖₁", self.marginal_error, self.tol, "solver tol"),
         )
-
-
-def _schedule(reg: float, eps_scaling: float | None, cost_scale: float) -> list[float]:
-    """Decreasing regularisations ``max(cost), max(cost)·s, ..., reg`` (or just ``[reg]``)."""
-    if eps_scaling is None:
-        return [reg]
-    factor = float(eps_scaling)
-    if not 0 < factor < 1:
-        raise ValueError(f"eps_scaling must be a factor in (0, 1), got {eps_scaling!r}")
-    n_stages = max(int(np.ceil(np.log(reg / cost_scale) / np.log(factor))), 0)
-    return [cost_scale * factor**k for k in range(n_stages)] + [reg]
 
 
 def _is_symmetric(a: np.ndarray, b: np.ndarray, cost: np.ndarray | Grid) -> bool:
@@ -250,44 +234,39 @@ def sinkhorn(
     reg = check_reg(reg)
     tol = check_reg(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
-    if on_fail not in ("warn", "raise"):
-        raise ValueError(f"on_fail must be 'warn' or 'raise', got {on_fail!r}")
+    check_on_fail(on_fail)
     src_shape, dst_shape = histogram_shapes(cost)
     a = as_histogram(a, "a", src_shape)
     b = as_histogram(b, "b", dst_shape)
-    scale = cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
-    stages = _schedule(reg, eps_scaling, max(scale, reg))
+    stages = schedule(reg, eps_scaling, cost)
 
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     symmetric = _is_symmetric(a, b, cost)
     g = np.zeros(dst_shape)  # unscaled potential, carried across ε stages
-    n_iter = 0
-    for k, lam in enumerate(stages):
-        final = k == len(stages) - 1
-        budget = max_iter - n_iter if final else min(_STAGE_MAX_ITER, max_iter - n_iter - 1)
-        if budget < 1:
-            continue
+
+    def solve(lam: float, budget: int, final: bool):
+        nonlocal g
         kernel = LogKernel(cost, lam)
-        stage_tol = tol if final else max(tol, _STAGE_TOL)
+        stage_tol = tol if final else max(tol, STAGE_TOL)
         if symmetric:
             g_s, err, col, used = _iterate_symmetric(kernel, log_a, g / lam, stage_tol, budget)
             f_s, row = g_s, col
         else:
             f_s, g_s, err, col, used = _iterate(kernel, log_a, log_b, g / lam, stage_tol, budget)
             row = a
-        n_iter += used
         g = lam * g_s
+        return (kernel, f_s, g_s, err, row, col), used
 
+    (kernel, f_s, g_s, err, row, col), n_iter = run_stages(stages, max_iter, solve)
     converged = err <= tol
     if not converged:
-        msg = (
+        report_failure(
             f"sinkhorn did not converge in {n_iter} iterations: marginal error {err:.3g} > "
-            f"tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg, or pass eps_scaling"
+            f"tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg, or pass eps_scaling",
+            on_fail,
+            stacklevel=2,
         )
-        if on_fail == "raise":
-            raise ConvergenceError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
     alpha = reg * (log_a + f_s)
     beta = reg * (log_b + g_s)
