@@ -370,7 +370,7 @@ def _transport(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
     # ~1e-4); the remaining sub-kernel speckle of the debiased barycenter converges slowly
     # (geosym.transport.barycenter, "Stopping")
     bary = {
-        m: barycenter(imgs, grid, 2e-3, method=m, tol=1e-4) for m in ("entropic", "debiased")
+        m: barycenter(imgs, grid, 2e-3, method=m, tol=1e-4).q for m in ("entropic", "debiased")
     }
     plot_histograms(
         {"ring": imgs[0], "cross": imgs[1], **bary},

@@ -132,7 +132,7 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
         max_iter=args.max_iter,
         q_tol=args.q_tol,
         anderson=args.anderson,
-    )
+    ).q
     if args.out:
         if Path(args.out).suffix.lower() == ".png":
             from ..transport.figures import save_image
