@@ -67,6 +67,15 @@ def test_start_up_loads_no_heavy_dependency(code):
 
 
 def test_every_public_name_resolves_lazily():
+    code = (
+        "import geosym.latex\n"  # binds the submodule on the package; the name stays the function
+        "import geosym\n"
+        "print(geosym.latex.__module__, type(geosym.latex).__name__)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
+    )
+    assert run.stdout.split() == ["geosym.latex", "function"], run.stderr
     from geosym.activations import activation
     from geosym.latex import latex as latex_fn
 
