@@ -22,6 +22,7 @@ from .gaussian import Expectation, expect
 from .latex import latex
 from .meanfield import MeanField, kernels
 from .natgrad import UnitFisher, mean_subtraction, one_step_learning_rates, unit_fisher
+from .sweep import sweep  # the function; its modules stay importable as geosym.sweep.<module>
 from .transport import Grid, SinkhornResult, barycenter, sinkhorn
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SinkhornResult",
     "Grid",
     "barycenter",
+    "sweep",
     "latex",
     "NumericalError",
     "IntegrationError",

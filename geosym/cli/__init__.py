@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "phase": ".phase",
     "report": ".report",
     "ngd": ".ngd",
+    "sweep": ".sweep",
     "unit-fisher": ".unit_fisher",
 }
 
