@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
+from pathlib import Path
 
 sys.path.insert(0, os.path.abspath(".."))
 
@@ -29,20 +30,20 @@ extensions = [
 ]
 
 autosummary_generate = True
+autosummary_ignore_module_all = False
+autosummary_imported_members = True
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
-intersphinx_mapping: dict = {}
-_unused = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "scipy": ("https://docs.scipy.org/doc/scipy", None),
-    "sympy": ("https://docs.sympy.org/latest", None),
+sys.path.insert(0, os.path.dirname(__file__))
+from _inventories import write_inventories  # noqa: E402
 
-}
+# offline inventories of the outside objects we link to (docs/_inventories.py): no network here
+intersphinx_mapping = write_inventories(Path(__file__).parent / "_build" / "inventories")
 
 html_theme = "pydata_sphinx_theme"
 html_title = "geosym"
-exclude_patterns = ["_build"]
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "_templates"]
