@@ -545,7 +545,7 @@ def expect(
     >>> import sympy as sp, geosym as gs
     >>> q1, q2 = sp.symbols("q1 q2", positive=True)
     >>> gs.expect(["erf", "erf"], [[q1, q2], [q2, q1]]).expr
-    2*asin(2*q2/(2*q1 + 1))/pi
+    2*asin(q2/(q1 + 1/2))/pi
     >>> round(float(gs.expect(["relu", "relu"], [[1, 0.5], [0.5, 1]])), 6)
     0.304499
     """

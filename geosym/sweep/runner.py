@@ -268,8 +268,10 @@ def sweep(
 
     Examples
     --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
     >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path,
-    ...             workers=0, progress=False)  # doctest: +SKIP
+    ...             workers=0, progress=False)
     >>> run.done
     4
     """
