@@ -39,7 +39,18 @@ _INTEGRALS = {
 
 
 def ode_latex(ode: Any) -> str:
-    """LaTeX (amsmath) of the ODE system of ``ode`` with its integrals' closed forms."""
+    """LaTeX (amsmath) of the ODE system of ``ode`` with its integrals' closed forms.
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> from geosym.committee.latex import ode_latex
+    >>> tex = ode_latex(CommitteeODE("erf(x/sqrt(2))", 2, 2, eta=0.5))
+    >>> tex.splitlines()[0]
+    '% geosym.committee: order-parameter ODEs (N -> infinity), alpha = examples / N'
+    >>> "arcsin" in tex  # the closed form of I2 for erf
+    True
+    """
     act = ode.integrals.act
     lines = [
         r"% geosym.committee: order-parameter ODEs (N -> infinity), alpha = examples / N",

@@ -90,6 +90,15 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
         seed (for comparisons where the Gaussian integral is not wanted).
     chunk
         Steps whose inputs are drawn in one call.
+
+    Examples
+    --------
+    >>> from geosym.committee import simulate
+    >>> runs = simulate("erf(x/sqrt(2))", N=100, K=2, M=2, alpha_max=2.0, seeds=2)
+    >>> len(runs), type(runs[0]).__name__
+    (2, 'Trajectory')
+    >>> bool(runs[0].eps_g[-1] < runs[0].eps_g[0])
+    True
     """
     from .ode import CommitteeODE, default_alphas  # validation and eps_g formula shared
 
