@@ -573,6 +573,16 @@ class Method:
         For unit-wise methods, the kind of unit block (one of :data:`BLOCKS`), else None.
     variant_of
         The method this one is a variant of (same algorithm, other ``blocks``), else None.
+
+    Examples
+    --------
+    >>> from geosym.nn import METHODS
+    >>> sorted(METHODS)
+    ['gd', 'kfac', 'ngd', 'ngd-layer', 'ngd-unit', 'ngd-unit-mf']
+    >>> METHODS["kfac"].summary
+    'K-FAC (Kronecker-factored layer blocks)'
+    >>> METHODS["ngd-unit-mf"].variant_of
+    'ngd-unit'
     """
 
     name: str
