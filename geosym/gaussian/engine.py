@@ -73,6 +73,19 @@ class Expectation:
         Absolute error bound: 0.0 for closed forms; for quadrature the achieved bound when
         ``cov`` is numeric, otherwise the target that every evaluation certifies (an evaluation
         that cannot meet it raises :class:`geosym.IntegrationError`).
+
+    Examples
+    --------
+    >>> import numpy as np, sympy as sp, geosym as gs
+    >>> q = sp.Symbol("q1", positive=True)
+    >>> e = gs.expect("relu", [[q]])
+    >>> e.expr, e.symbols
+    (sqrt(2)*sqrt(q1)/(2*sqrt(pi)), (q1,))
+    >>> e.numeric()(np.array([1.0, 4.0])).round(6)  # sqrt(q / (2 pi))
+    array([0.398942, 0.797885])
+    >>> t = gs.expect(["tanh", "tanh"], [[1.0, 0.5], [0.5, 1.0]])  # no closed form
+    >>> t.method.split(":")[0], round(float(t), 8), t.error < 1e-10
+    ('quadrature', 0.18632441, True)
     """
 
     functions: tuple[Activation, ...]
