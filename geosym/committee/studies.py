@@ -40,7 +40,7 @@ def time_to_learn(traj: Any, fraction: float = 1e-3) -> float:
     Examples
     --------
     >>> from geosym.committee import CommitteeODE
-    >>> traj = CommitteeODE("erf(x/sqrt(2))", 2, 2, eta=0.5).integrate(50.0)
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", 2, 2, eta=0.5).integrate(50.0, seed=0)
     >>> round(time_to_learn(traj, fraction=0.5), 2)
     1.54
     >>> import math; math.isnan(time_to_learn(traj, fraction=0.0))
