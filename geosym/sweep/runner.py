@@ -43,7 +43,18 @@ def import_distributed() -> Any:
 
 @dataclass(frozen=True)
 class SweepRun(Result):
-    """What one call of :func:`sweep` did, and the store's state afterwards."""
+    """What one call of :func:`sweep` did, and the store's state afterwards.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> run.total, run.done, run.failed, run.where
+    (4, 4, 0, 'in-process')
+    """
 
     store: str
     experiment: str
