@@ -43,7 +43,7 @@ solver) vectorised Gauss--Hermite rules:
 
 The quadrature error of the numeric route is estimated when the provider is built, by comparing
 the rule with one of twice the node count (per dimension) on a set of test covariances; it is
-stored in :attr:`IntegralProvider.error` (see committee.md §3 "numerical route").
+stored in :attr:`IntegralProvider.error`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 r"""LaTeX export of the committee-machine ODE system (:meth:`CommitteeODE.latex`).
 
-The document lists the model settings, the order-parameter ODEs of committee.md §2/§5
-(Saad & Solla 1995; Goldt et al. 2019; Yoshida, Karakida, Okada & Amari 2019) and, for each
+The document lists the model settings, the order-parameter ODEs (Saad & Solla 1995; Goldt et
+al. 2019; Yoshida, Karakida, Okada & Amari 2019) and, for each
 Gaussian integral family, the closed form returned by :func:`geosym.expect` for this activation
 (in the entries :math:`c_{ab}` of the integral's covariance) or the numeric method used.
 """

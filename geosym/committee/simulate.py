@@ -1,7 +1,7 @@
 r"""Online SGD of two-layer teacher-student networks, vectorised over seeds.
 
 The ground truth that the order-parameter ODEs (:class:`~geosym.committee.CommitteeODE`) are
-checked against.  Model and scalings are those of committee.md §1 and §5 (Saad & Solla 1995;
+checked against.  Model and scalings are those of :ref:`theory-committee` (Saad & Solla 1995;
 Goldt et al. 2019; Yoshida, Karakida, Okada & Amari 2019): at every step a fresh input
 :math:`\mathbf x\sim\mathcal N(0, I_N)`,
 

@@ -1,11 +1,11 @@
 r"""Plateau studies with multiple outputs (qualitative claim of Yoshida et al. 2019).
 
-Yoshida, Karakida, Okada & Amari (2019) state (abstract; the paper itself was not available,
-committee.md §5) that singular-region plateaus "diminish or vanish with multidimensional output"
+Yoshida, Karakida, Okada & Amari (2019, J. Phys. A 52(18)) state (abstract) that singular-region
+plateaus "diminish or vanish with multidimensional output"
 and that "the more non-degenerative (far from one-dimensional output) the model is, the more
 plateaus are alleviated".  We reproduce that claim *qualitatively* in our own model (not theirs):
 
-* model: committee.md §5 L-output generalisation of the Saad-Solla SCM, activation
+* model: the L-output generalisation of the Saad-Solla SCM (:ref:`theory-committee`), activation
   :math:`g(x)=\operatorname{erf}(x/\sqrt2)`, :math:`K=M`, :math:`T=I`, teacher output vectors of
   unit length, student second layer *fixed* to the teacher's (:math:`\eta_v=0`), noiseless,
   no weight decay, :math:`\eta=0.5`;

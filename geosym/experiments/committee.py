@@ -2,7 +2,7 @@ r"""Committee-machine ODEs next to online SGD (Saad & Solla 1995; Goldt et al. 2
 
 :func:`compare_committee` runs online SGD at finite N for several seeds, integrates the ODEs of
 :class:`geosym.committee.CommitteeODE` from each seed's *measured* initial overlaps, and compares
-the generalisation-error curves as committee.md §8 advises: the median relative deviation before
+the generalisation-error curves by the median relative deviation before
 the plateau exit (SGD noise makes the exit time itself fluctuate), and the plateau height
 against the symmetric fixed point.
 """

@@ -3,8 +3,9 @@ r"""Fisher-information theory next to its simulation (Karakida, Akaho & Amari, A
 :func:`compare_fim` measures :math:`m_\lambda, s_\lambda, \lambda_{\max}, \lambda_2` on random
 :class:`geosym.nn.MLP` networks of growing width and divides by the mean-field prediction
 (:func:`geosym.fim_statistics`); the ratios go to 1 as :math:`M\to\infty`, with a positive
-finite-width bias :math:`\propto 1/M` (fim.md §1.7).  :func:`learning_rate_sweep` runs full-batch
-gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (fim.md §1.6).
+finite-width bias :math:`\propto 1/M` (:ref:`theory-fisher`).  :func:`learning_rate_sweep` runs
+full-batch gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (Karakida, Akaho &
+Amari 2019, the learning-rate bound from Theorem 1).
 """
 
 from __future__ import annotations
@@ -269,7 +270,7 @@ def learning_rate_sweep(
     r"""Full-batch GD at :math:`\eta = c\,\eta_c` from one random net and N(0,1) targets.
 
     Returns, per factor c, whether the loss decreased monotonically, its peak and final values
-    relative to the initial loss, and whether it diverged (fim.md §1.6: :math:`\eta_c` marks the
+    relative to the initial loss, and whether it diverged (:ref:`theory-fisher`: :math:`\eta_c` marks the
     onset of non-monotone "catapult" behaviour, divergence comes later).
 
     Examples
@@ -428,7 +429,8 @@ def learning_rate_study(
     ``threshold`` times its initial value.  The theory estimate of the fastest rate is
     :math:`\eta_{\rm opt} = 2/(\lambda_{\max}+\lambda_2)`, which equalises the contraction
     :math:`|1-\eta\lambda|` of the outlier mode :math:`\lambda_{\max}` and of the bulk at
-    :math:`\lambda_2` (fim.md §1.5–1.6: the bulk, not the outlier, limits convergence).  Then
+    :math:`\lambda_2` (Karakida, Akaho & Amari 2019, Theorem 1: the bulk, not the outlier, limits
+convergence).  Then
     minibatch SGD at batch sizes T/d (d in ``batch_divisors``) for ``epochs`` epochs: the largest
     factor in ``sgd_factors`` at which the loss still decreased.
 

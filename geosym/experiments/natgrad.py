@@ -1,4 +1,5 @@
-r"""Natural-gradient theory next to simulation (fim.md §3-§5; TC5, TC6).
+r"""Natural-gradient theory next to simulation (Amari, Karakida & Oizumi 2019; Karakida & Osawa 2020;
+Karakida, Akaho & Amari, NeurIPS 2019).
 
 * :func:`unit_block_check` — the closed-form unit block (:func:`geosym.natgrad.unit_fisher`) of a
   unit of a random :class:`geosym.nn.MLP` against a Monte-Carlo estimate from the net itself.
@@ -104,7 +105,7 @@ def unit_block_check(
     r""":math:`\frac1N\sum_t\phi'(u_i(t))^2\tilde h(t)\tilde h(t)^\top` of a unit of a random net vs
     :func:`~geosym.natgrad.unit_fisher` with the inputs' measured mean and variance.
 
-    Exact in layer 1 (Gaussian inputs, fim.md §4.1); in deeper layers the inputs
+    Exact in layer 1 (Gaussian inputs; Amari, Karakida & Oizumi, AISTATS 2019); in deeper layers the inputs
     :math:`h=\phi(u)` are not Gaussian and the formula is the Gaussian-input approximation.
 
     Examples

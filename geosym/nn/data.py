@@ -2,7 +2,8 @@ r"""Seeded regression data for :mod:`geosym.nn`.
 
 Inputs follow the setting of Karakida, Akaho & Amari (AISTATS 2019): T samples with i.i.d.
 :math:`x_j\sim\mathcal N(0,1)`, so :math:`\hat q_1^0\to1` and :math:`\hat q_2^0\to0`
-(``fim.md`` §1.2). Targets are either i.i.d. Gaussian (as in the GD check of ``fim.md`` §1.6)
+(the model of their §2). Targets are either i.i.d. Gaussian (as in the learning-rate check of
+:ref:`theory-fisher`)
 or produced by a random *teacher* network of the same family (teacher-student regression).
 """
 

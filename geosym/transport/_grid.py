@@ -34,7 +34,7 @@ class Grid(Result):
     -----
     ``M[(i1, i2), (j1, j2)] = (x_{i1} - x_{j1})^2 + (y_{i2} - y_{j2})^2``: the Gibbs kernel
     factorises, ``K = K_x ⊗ K_y``, and one application costs ``O(HW(H + W))`` instead of
-    ``O(H^2 W^2)`` (research note ot.md §6).
+    ``O(H^2 W^2)`` (Solomon et al. 2015, "Convolutional Wasserstein distances").
 
     Examples
     --------

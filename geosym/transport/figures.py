@@ -107,7 +107,7 @@ def save_image(img: np.ndarray, path: str | Path) -> Path:
 def plot_divergence_limits(
     p: np.ndarray, q: np.ndarray, cost: np.ndarray | Grid, regs: np.ndarray, path: str | Path
 ) -> Path:
-    """``D_λ`` (W ↔ KL, ot.md eq. 6) and ``S_λ`` (W ↔ MMD, Feydy 2019) against ``λ``, with the
+    """``D_λ`` (W ↔ KL, AKO 2018) and ``S_λ`` (W ↔ MMD, Feydy 2019) against ``λ``, with the
     limits ``W`` (exact LP), ``KL(q ‖ p)`` and ``−½(p−q)ᵀM(p−q)`` as horizontal lines."""
     plt = _pyplot()
     p, q = np.asarray(p, float) / np.sum(p), np.asarray(q, float) / np.sum(q)

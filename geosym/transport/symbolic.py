@@ -1,6 +1,6 @@
 """Closed forms for n = 2 and the Legendre structure of C_λ, in SymPy with LaTeX export.
 
-For two atoms with ``m11 = m22 = 0`` the entropic plan is explicit (research note ot.md §7.3):
+For two atoms with ``m11 = m22 = 0`` the entropic plan is explicit (derived here from Cuturi 2013, eq. 2):
 with ``κ = exp((m12 + m21)/λ)`` its (1,1) entry ``x`` solves ``x(1 − p1 − q1 + x) = κ(p1 − x)(q1 − x)``
 (the cross-ratio condition ``P11 P22 / (P12 P21) = κ`` of ``P = exp((α ⊕ β − M)/λ)``), and the root
 inside the transport polytope is
