@@ -430,7 +430,7 @@ def learning_rate_study(
     :math:`\eta_{\rm opt} = 2/(\lambda_{\max}+\lambda_2)`, which equalises the contraction
     :math:`|1-\eta\lambda|` of the outlier mode :math:`\lambda_{\max}` and of the bulk at
     :math:`\lambda_2` (Karakida, Akaho & Amari 2019, Theorem 1: the bulk, not the outlier, limits
-convergence).  Then
+    convergence).  Then
     minibatch SGD at batch sizes T/d (d in ``batch_divisors``) for ``epochs`` epochs: the largest
     factor in ``sgd_factors`` at which the loss still decreased.
 
