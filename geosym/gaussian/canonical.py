@@ -184,7 +184,21 @@ def _classify(term: sp.Expr) -> tuple[sp.Expr, Factor]:
 
 
 def canonical_terms(expr: sp.Expr) -> list[tuple[sp.Expr, Factor]]:
-    """Write ``expr(x)`` as a list of (coefficient, Factor); raise NotClosed when impossible."""
+    """Write ``expr(x)`` as a list of (coefficient, Factor); raise NotClosed when impossible.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.activations import X
+    >>> from geosym.gaussian.canonical import NotClosed, canonical_terms
+    >>> canonical_terms(X * sp.exp(-X**2))
+    [(1, Factor(power=1, gauss=1, lin=0, signs=0, erfs=(), delta=False))]
+    >>> try:
+    ...     canonical_terms(sp.tanh(X))
+    ... except NotClosed as exc:
+    ...     print(exc)
+    no closed-form rule for the factor tanh(x)
+    """
     try:
         rewritten = _rewrite(expr)
     except (sp.PolynomialError, TypeError, ValueError) as exc:

@@ -78,6 +78,16 @@ def wick(
 
     Sums over perfect matchings of the multiset of variables (pairs contribute
     :math:`\Sigma_{ij}`), after a binomial expansion of the mean shift.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.rules import wick
+    >>> r, q = sp.symbols("r q")
+    >>> wick({0: 2, 1: 2}, sp.Matrix([[1, r], [r, 1]]))  # E[u1^2 u2^2]
+    2*r**2 + 1
+    >>> wick({0: 4}, sp.Matrix([[q]]))  # E[u^4] = 3 q^2
+    3*q**2
     """
     mean = mean or {}
     items = [(v, n) for v, n in powers.items() if n > 0]
