@@ -114,7 +114,15 @@ def _check_nonneg(name: str, value: Any) -> float:
 
 
 def default_alphas(alpha_max: float, n_log: int = 300, n_lin: int = 400) -> np.ndarray:
-    """Output grid: 0, log-spaced points from ``alpha_max*1e-4`` and a linear grid."""
+    """Output grid: 0, log-spaced points from ``alpha_max*1e-4`` and a linear grid.
+
+    Examples
+    --------
+    >>> from geosym.committee.ode import default_alphas
+    >>> grid = default_alphas(100.0)
+    >>> float(grid[0]), float(grid[1]), float(grid[-1])  # 0, log-spaced from 1e-4 * alpha_max, linear
+    (0.0, 0.01, 100.0)
+    """
     lo = alpha_max * 1e-4
     a = np.concatenate([[0.0], np.geomspace(lo, alpha_max, n_log),
                         np.linspace(0.0, alpha_max, n_lin + 1)])

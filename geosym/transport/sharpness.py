@@ -54,7 +54,18 @@ def fwhm(profile: np.ndarray, x: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SharpnessRow(Result):
-    """One barycenter of the study: method, ``reg``, FWHM (and the exact one), L1 error."""
+    """One barycenter of the study: method, ``reg``, FWHM (and the exact one), L1 error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport import translation_study
+    >>> x = np.linspace(0, 1, 41)
+    >>> bump = np.where(abs(x - 0.5) < 0.2, np.exp(-((x - 0.5) / 0.05) ** 2), 0.0)
+    >>> row = translation_study(bump / bump.sum(), shift=6, regs=(1e-2,)).row("debiased", 1e-2)
+    >>> row.method, row.reg, len(row.profile), bool(row.l1_error < 1e-3)
+    ('debiased', 0.01, 41, True)
+    """
 
     method: str
     reg: float
