@@ -248,6 +248,16 @@ def measure_offblock(
 # ------------------------------------------------------------------------------ one step
 @dataclass(frozen=True)
 class OneStepRow:
+    """One method of :func:`one_step_convergence`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import one_step_convergence
+    >>> row = one_step_convergence("tanh", 2.0, 0.1, depth=2, width=64, samples=16).row("kfac")
+    >>> row.method, round(row.eta, 4), bool(row.residual_ratio < row.wrong_residual_ratio)
+    ('kfac', 0.0588, True)
+    """
+
     method: str
     eta: float  # theoretical one-step rate
     residual_ratio: float  # ||f - y|| after one step / before, at eta
@@ -337,6 +347,17 @@ def one_step_convergence(
 # ------------------------------------------------------------------------------ training
 @dataclass(frozen=True)
 class TrainingRow:
+    """One method of :func:`training_comparison`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import training_comparison
+    >>> comp = training_comparison("tanh", 2.0, 0.1, depth=2, width=32, samples=16, max_steps=50)
+    >>> row = comp.rows[0]
+    >>> row.method, row.steps_to_threshold, bool(row.final_loss_ratio < 1e-2)
+    ('gd', 10, True)
+    """
+
     method: str
     eta: float
     steps_to_threshold: int | None  # None: not reached within max_steps
