@@ -213,7 +213,17 @@ def _check_absorbable(a_block: sp.Matrix, s_block: sp.Matrix) -> None:
 
 
 def reduce_term(term: Term, sigma: sp.Matrix, ctx: _Context | None = None) -> sp.Expr:
-    """Closed form of E[term] for u ~ N(0, sigma); raises NotClosed when no rule applies."""
+    """Closed form of E[term] for u ~ N(0, sigma); raises NotClosed when no rule applies.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.canonical import Factor, Term
+    >>> from geosym.gaussian.rules import reduce_term
+    >>> q = sp.Symbol("q", positive=True)
+    >>> reduce_term(Term(sp.Integer(1), ((0, Factor(power=2)),)), sp.Matrix([[q]]))  # E[u^2]
+    q
+    """
     ctx = ctx if ctx is not None else _Context()
     return _reduce(term, sigma, ctx)
 
