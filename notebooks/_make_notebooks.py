@@ -97,7 +97,7 @@ nb(
 
 nb([
  ("md", "# Natural gradient with the unit-wise Fisher block\n\nAmari, Karakida & Oizumi (AISTATS 2019): a unit's Fisher block is diagonal plus a rank-2 weight-bias term, with an explicit inverse, so a natural-gradient step costs O(n) per unit. Karakida & Osawa (NeurIPS 2020): with the right learning rate, approximate NGD converges in one step in function space."),
- ("code", "import numpy as np\nimport geosym as gs\n\nblock = gs.unit_fisher(\"tanh\", w=np.array([1.5, 0.0, 0.0]), b=0.3)   # fim.md TC5\nprint(block.c)\nprint(block.latex())\nx = np.array([0.2, -1.0, 0.5, 1.0])\nprint(np.max(np.abs(block.solve(x) - np.linalg.solve(block.matrix(), x))))"),
+ ("code", "import numpy as np\nimport geosym as gs\n\nblock = gs.unit_fisher(\"tanh\", w=np.array([1.5, 0.0, 0.0]), b=0.3)   # |w| = 1.5, b = 0.3\nprint(block.c)\nprint(block.latex())\nx = np.array([0.2, -1.0, 0.5, 1.0])\nprint(np.max(np.abs(block.solve(x) - np.linalg.solve(block.matrix(), x))))"),
  ("md", "## One-step learning rates of each approximation"),
  ("code", "rates = gs.one_step_learning_rates(\"relu\", depth=3, width=512, samples=32)\nrates.to_dict()"),
  ("md", "## Training comparison on a teacher-student task"),
