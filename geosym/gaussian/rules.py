@@ -58,11 +58,6 @@ def _schur_remove(sigma: sp.Matrix, index: int) -> sp.Matrix:
     return cond.extract(keep, keep)
 
 
-def _drop(sigma: sp.Matrix, index: int) -> sp.Matrix:
-    keep = [i for i in range(sigma.shape[0]) if i != index]
-    return sigma.extract(keep, keep)
-
-
 def _relabel(term: Term, removed: int) -> Term:
     """Shift variable indices above ``removed`` down by one."""
     return Term(
