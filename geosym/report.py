@@ -31,6 +31,19 @@ __all__ = ["Check", "Section", "build_report", "SECTIONS"]
 
 @dataclass
 class Section:
+    """One section of the report: its text, figures, tables, checks, run time and any error.
+
+    Examples
+    --------
+    >>> from geosym.report import Check, Section
+    >>> sec = Section("fisher", "Fisher information of wide random nets")
+    >>> sec.checks.append(Check("lambda_max ratio - 1", 0.04, 0.1, "finite width"))
+    >>> sec.passed, sec.status
+    (True, 'PASS')
+    >>> sec.to_dict()["checks"][0]["name"]
+    'lambda_max ratio - 1'
+    """
+
     key: str
     title: str
     text: list[str] = field(default_factory=list)
@@ -485,6 +498,17 @@ def build_report(
         When ``out`` cannot be created or written.
     ValueError
         Unknown section names.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.report import build_report
+    >>> out = os.path.join(tempfile.mkdtemp(), "report")
+    >>> sections = build_report(out, sections=["transport"], progress=lambda line: None)
+    >>> [(s.key, s.status) for s in sections]
+    [('transport', 'PASS')]
+    >>> sorted(os.listdir(out))[:2]
+    ['index.html', 'index.md']
     """
     out = Path(out)
     keys = list(SECTIONS) if sections is None else list(sections)

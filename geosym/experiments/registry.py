@@ -50,6 +50,17 @@ class Parameter:
     """One parameter of an experiment: name, type (int, float, str or bool), default, meaning.
 
     ``default`` is ``None`` for a required parameter.
+
+    Examples
+    --------
+    >>> from geosym.experiments.registry import get_experiment
+    >>> width = get_experiment("fisher-width").parameter("width")
+    >>> width.type.__name__, width.default, width.coerce(200)
+    ('int', 100, 200)
+    >>> width.coerce("200")
+    Traceback (most recent call last):
+    ...
+    TypeError: parameter 'width' must be int, got '200' (str)
     """
 
     name: str
@@ -84,7 +95,17 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: its name, parameters and point function (module docstring)."""
+    """A registered experiment: its name, parameters and point function (module docstring).
+
+    Examples
+    --------
+    >>> from geosym.experiments.registry import get_experiment
+    >>> exp = get_experiment("fisher-width")
+    >>> [p.name for p in exp.parameters][:4]
+    ['activation', 'sigma_w2', 'sigma_b2', 'depth']
+    >>> exp.defaults()["width"]
+    100
+    """
 
     name: str
     fn: Callable[..., Mapping[str, Any]]
@@ -291,7 +312,16 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 
 def get_experiment(name: str) -> Experiment:
-    """The registered experiment ``name``; ``ValueError`` listing the known names otherwise."""
+    """The registered experiment ``name``; ``ValueError`` listing the known names otherwise.
+
+    Examples
+    --------
+    >>> from geosym.experiments.registry import EXPERIMENTS, get_experiment
+    >>> sorted(EXPERIMENTS)
+    ['committee', 'fisher-width', 'learning-rate', 'phase', 'transport-translation']
+    >>> get_experiment("phase").name
+    'phase'
+    """
     try:
         return EXPERIMENTS[name]
     except KeyError:

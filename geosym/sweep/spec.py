@@ -39,7 +39,16 @@ _KEYS = {"experiment", "seed", "seeds", "grid", "fixed"}
 
 @dataclass(frozen=True)
 class Point:
-    """One task of a sweep: grid coordinates, repetition index, stable key and seed."""
+    """One task of a sweep: grid coordinates, repetition index, stable key and seed.
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8, 16]}, seeds=2)
+    >>> point = next(spec.points())
+    >>> point.index, point.coords, point.rep, len(point.key)
+    (0, {'width': 8}, 0, 32)
+    """
 
     index: int
     coords: dict[str, Any]
@@ -54,6 +63,15 @@ class SweepSpec:
 
     ``grid`` is either a mapping of axis name to values (their product; :attr:`axes` lists
     them) or a tuple of points (each a mapping of parameter name to value).
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8, 16], "depth": [2, 3]}, seeds=2)
+    >>> spec.total, spec.axes, spec.is_product
+    (8, ('width', 'depth'), True)
+    >>> next(spec.coordinates())
+    {'width': 8, 'depth': 2}
     """
 
     experiment: str
@@ -160,6 +178,16 @@ def make_spec(
         Repetitions per grid point (>= 1), each with its own seed.
     fixed : mapping, optional
         Scalars passed to every point.
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> make_spec("fisher-width", {"width": [8, 16]}, seeds=2).total
+    4
+    >>> make_spec("fisher-width", {"widht": [8]})
+    Traceback (most recent call last):
+    ...
+    ValueError: experiment 'fisher-width' has no parameter 'widht'; its parameters: ...
     """
     seed = _int(seed, "seed", 0)
     seeds = _int(seeds, "seeds", 1)
@@ -210,7 +238,21 @@ def make_spec(
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
-    """Read a TOML spec (module docstring) and validate it with :func:`make_spec`."""
+    """Read a TOML spec (module docstring) and validate it with :func:`make_spec`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep.spec import load_spec
+    >>> path = os.path.join(tempfile.mkdtemp(), "fisher.toml")
+    >>> lines = ['experiment = "fisher-width"', "seed = 0", "seeds = 2", "[grid]", "width = [8, 16]"]
+    >>> with open(path, "w") as f:
+    ...     for line in lines:
+    ...         print(line, file=f)
+    >>> spec = load_spec(path)
+    >>> spec.experiment, spec.total
+    ('fisher-width', 4)
+    """
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10

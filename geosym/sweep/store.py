@@ -69,7 +69,21 @@ CREATE INDEX points_status ON points(status);
 
 
 class StoreError(ValueError):
-    """The file is not a geosym sweep store, is damaged, or holds a different sweep."""
+    """The file is not a geosym sweep store, is damaged, or holds a different sweep.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import Store, StoreError
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a store")
+    >>> try:
+    ...     Store.open(path)
+    ... except StoreError as err:
+    ...     print("refused:", "not a geosym sweep store" in str(err))
+    refused: True
+    """
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -122,7 +136,23 @@ def _diff(stored: dict[str, Any], given: dict[str, Any]) -> str:
 
 
 class Store:
-    """An open sweep store (module docstring).  Use :meth:`open` or :meth:`create`."""
+    """An open sweep store (module docstring).  Use :meth:`open` or :meth:`create`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> from geosym.sweep import Store
+    >>> store = Store.open(path)
+    >>> store.counts()
+    {'total': 4, 'done': 4, 'failed': 0, 'pending': 0}
+    >>> len(list(store.rows()))
+    4
+    >>> store.close()
+    """
 
     def __init__(self, path: Path, con: sqlite3.Connection, spec_json: str) -> None:
         self.path = path
