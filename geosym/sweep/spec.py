@@ -117,12 +117,12 @@ class SweepSpec:
             "seed": self.seed,
             "seeds": self.seeds,
             "grid": grid,
-            "fixed": dict(self.fixed),
+            "fixed": dict(sorted(self.fixed.items())),
         }
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces): equal specs give equal strings."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        """JSON without spaces; grid axes keep their order (it is the order of the points)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
 
 def _int(value: Any, name: str, minimum: int) -> int:

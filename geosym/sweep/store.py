@@ -12,8 +12,10 @@ needs no shared file system and no locking across machines.
 Layout (schema 1)
 -----------------
 ``meta(key, value)``
-    ``format = "geosym-sweep"``, ``schema = "1"``, ``spec`` (canonical JSON of the
-    :class:`~geosym.sweep.spec.SweepSpec`), ``created`` (UTC ISO time).
+    ``format = "geosym-sweep"``, ``schema = "1"``, ``spec`` (JSON of the
+    :class:`~geosym.sweep.spec.SweepSpec`; a spec is "the same" when it decodes to an equal
+    value, so the order of axes in the file does not matter, the order of values does),
+    ``created`` (UTC ISO time).
 ``points``
     One row per task, inserted when the store is created: ``idx`` (order in the grid),
     ``key``, ``coords`` (JSON), ``rep``, ``seed``, ``status`` (``pending``, ``done`` or
@@ -137,7 +139,7 @@ class Store:
         if not path.exists():
             raise FileNotFoundError(f"no sweep store at {path}")
         stored = _check(path)
-        if spec is not None and stored != spec.to_json():
+        if spec is not None and json.loads(stored) != json.loads(spec.to_json()):
             raise StoreError(
                 f"{path} holds a different sweep ({_diff(json.loads(stored), spec.to_dict())}); "
                 "use another --store path, or the original spec to resume"
