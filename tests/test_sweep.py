@@ -397,3 +397,71 @@ def test_missing_dask_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'geosym\[sweep\]'"):
         import_distributed()
+
+
+# ------------------------------------------------------------------------------------------
+# geosym report --full: its grids run through the sweep
+# ------------------------------------------------------------------------------------------
+def test_report_full_fisher_grid_runs_as_a_sweep_on_the_scheduler(cluster, tmp_path, monkeypatch):
+    """The full report's Fisher width study (here at widths 16, 32 and 2 nets per width: the
+    real sizes take minutes) is one fisher-width sweep on the given scheduler; its table holds
+    the means of the stored networks; running it again recomputes nothing."""
+    import geosym.report as report
+
+    cluster.wait_workers()
+    monkeypatch.setitem(report.FISHER_WIDTHS, "full", ((16, 32), 2, 0.5))
+    run = report.FullRun(tmp_path / "sweeps", scheduler=cluster.address, progress=False)
+    sec = report.Section("fisher", "Fisher")
+    report._fisher_widths(sec, tmp_path, run, ["no_such_function(x)"], lambda text: None)
+    (store,) = (tmp_path / "sweeps").glob("fisher-width-*.sqlite")
+    with Store.open(store) as st:
+        counts, done, failed = st.counts(), list(st.rows(("done",))), list(st.rows(("failed",)))
+    # 4 cases (tanh, relu, erf and the bad extra) x 2 widths x 2 seeds
+    assert (counts["total"], counts["done"], counts["failed"]) == (16, 12, 4)
+    assert {r["coords"]["activation"] for r in failed} == {"no_such_function(x)"}
+    assert len(sec.figures) == 3 and len(sec.checks) == 4
+    bad = sec.checks[-1]
+    assert bad.name.startswith("no_such_function(x)") and not bad.passed
+    (_, head, table) = sec.tables[0]
+    measured = {(r[0], r[2]): float(r[4]) for r in table}  # (activation, statistic) -> value
+    for act in ("tanh", "relu", "erf"):
+        values = [r["result"]["lambda_max_measured"] for r in done
+                  if r["coords"]["activation"] == act and r["coords"]["width"] == 32]
+        assert len(values) == 2
+        assert measured[act, "lambda_max"] == pytest.approx(np.mean(values), rel=1e-3)  # 4 digits
+    before = _table(store)
+    again = report.Section("fisher", "Fisher")
+    report._fisher_widths(again, tmp_path, run, ["no_such_function(x)"], lambda text: None)
+    assert again.tables == sec.tables
+    after = _table(store)
+    assert {k: v for k, v in after.items() if v[4] == "done"} == {
+        k: v for k, v in before.items() if v[4] == "done"
+    }  # finished points untouched (same run id and time); the failed ones were retried
+
+
+def test_report_scheduler_option_reaches_the_full_run_and_needs_full(monkeypatch, tmp_path,
+                                                                     capsys):
+    import geosym.report as report
+    from geosym.cli import _build_parser
+
+    args = _build_parser().parse_args(["report", "--full", "--scheduler", "tcp://10.1.2.3:8786"])
+    assert args.full and args.scheduler == "tcp://10.1.2.3:8786" and args.workers is None
+    seen = []
+
+    def section(sec, out, full, extra, say):
+        seen.append(full)
+
+    monkeypatch.setitem(report.SECTIONS, "transport", ("Transport", section))
+    out = tmp_path / "rep"
+    code, _, err = _main(capsys, "report", "--full", "--scheduler", "tcp://10.1.2.3:8786",
+                         "--section", "transport", "--out", str(out))
+    assert code == 0, err
+    (full,) = seen
+    assert isinstance(full, report.FullRun) and full.scheduler == "tcp://10.1.2.3:8786"
+    assert full.store_dir == out / "sweeps"
+    code, _, err = _main(capsys, "report", "--section", "transport", "--out", str(out))
+    assert code == 0 and seen[-1] is False  # quick: in this process, no sweep
+    code, _, err = _main(capsys, "report", "--quick", "--scheduler", "tcp://10.1.2.3:8786",
+                         "--out", str(tmp_path / "q"))
+    assert code == 2 and "--full" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "q").exists()
