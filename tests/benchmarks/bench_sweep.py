@@ -2,18 +2,24 @@
 
 Run: ``OPENBLAS_NUM_THREADS=1 python tests/benchmarks/bench_sweep.py [--repeat N] [--quick]``.
 
-A 200-point ``fisher-width`` sweep (tanh and erf × 5 sigma_w2 × widths 200, 400 × 10 seeds;
-depth 3, 2 outputs, 10 inputs):
+A 200-point ``fisher-width`` sweep (tanh and erf × 5 sigma_w2 × widths 500, 1000 × 10 seeds;
+depth 3, 2 outputs, 10 inputs: the widths of the report's Fisher grid, 40-70 ms of CPU a point):
 
 1. wall time in this process, no Dask (``workers=0``: the serial baseline) against a local
    cluster of 2 single-threaded worker processes (``LocalCluster``; the cluster start-up is
    timed apart).  Both sides warm up first (one point per activation, so that the mean-field
    kernels are derived before the clock starts).  Target speed-up >= 1.7x on 2 cores.
-2. overhead per task: (workers × wall − Σ point compute time) / points, on the same run, and
-   the wall time per task of 200 empty tasks through the same path (scheduler round trip,
-   result transfer, one SQLite commit); target <= 50 ms.
+2. overhead per task, the target being <= 50 ms: the wall time per task of 200 empty tasks
+   through the same path (scheduler round trip, result transfer, one SQLite commit), times the
+   2 workers; and, since wall times on a shared machine measure the other users too, the CPU
+   time the sweep's processes (client, scheduler, workers) spend per task beyond the points'
+   own compute.
 3. store bytes per point: the store file after the run / points, and the same with the
    results only (minus the store of the same grid with nothing run).
+
+The CPU accounting also gives the speed-up the 2 cores would give were they free: serial CPU
+time / (CPU time of all the sweep's processes / 2).  Wall medians and the load average are
+printed with it; on a loaded machine quote both.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from geosym.sweep.spec import make_spec
 GRID = {
     "activation": ["tanh", "erf"],
     "sigma_w2": [1.5, 2.0, 3.0, 4.0, 5.0],
-    "width": [200, 400],
+    "width": [500, 1000],
 }
 FIXED = {"depth": 3, "outputs": 2, "samples": 10, "sigma_b2": 0.1}
 SEEDS = 10
@@ -56,21 +62,38 @@ def warm() -> None:
         fisher_width(act, 1.5, 0.1, 3, 50, 2, 10, seed=0)
 
 
-def compute_seconds(path: Path) -> float:
-    with Store.open(path) as st:
-        return st.compute_seconds()
+def _cpu() -> float:
+    """User + system CPU seconds of the calling process (run on the scheduler and workers)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def cluster_cpu(client) -> float:
+    """CPU seconds so far of this process, the scheduler (a local cluster's runs in this
+    process) and every worker process."""
+    scheduler = 0.0 if client.run_on_scheduler(os.getpid) == os.getpid() else (
+        client.run_on_scheduler(_cpu))
+    return _cpu() + scheduler + sum(client.run(_cpu).values())
+
+
+def timed(client, fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of client + scheduler + workers) of ``fn()``."""
+    c, t = cluster_cpu(client), time.perf_counter()
+    fn()
+    return time.perf_counter() - t, cluster_cpu(client) - c
 
 
 def main(repeat: int, quick: bool) -> None:
     distributed = import_distributed()
-    grid = dict(GRID, width=[200]) if quick else GRID
+    grid = dict(GRID, width=[500]) if quick else GRID
     seeds = 5 if quick else SEEDS
     n = make_spec("fisher-width", grid, seeds=seeds, fixed=FIXED).total
     print(f"{n}-point fisher-width sweep; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
           f"; load average before: {load()} (2 cores, shared)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     warm()
-    serial, parallel, overhead_fit, empty_task = [], [], [], []
+    serial, serial_cpu, parallel, parallel_cpu, over_cpu, empty_wall, empty_cpu = ([] for _ in
+                                                                                 range(7))
     t0 = time.perf_counter()
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -80,35 +103,44 @@ def main(repeat: int, quick: bool) -> None:
     client.run(warm)
     startup = time.perf_counter() - t0
     try:
+        idle_rate = timed(client, lambda: time.sleep(5))[1] / 5
         for r in range(repeat):
             path = tmp / f"serial-{r}.sqlite"
-            t = time.perf_counter()
+            c, t = _cpu(), time.perf_counter()
             sweep("fisher-width", grid, seeds=seeds, fixed=FIXED, store=path, workers=0,
                   progress=False)
             serial.append(time.perf_counter() - t)
+            serial_cpu.append(_cpu() - c)
             path = tmp / f"dask-{r}.sqlite"
-            t = time.perf_counter()
-            sweep("fisher-width", grid, seeds=seeds, fixed=FIXED, store=path, client=client,
-                  progress=False)
-            wall = time.perf_counter() - t
+            wall, cpu = timed(client, lambda p=path: sweep(
+                "fisher-width", grid, seeds=seeds, fixed=FIXED, store=p, client=client,
+                progress=False))
             parallel.append(wall)
-            overhead_fit.append((2 * wall - compute_seconds(path)) / n)
+            parallel_cpu.append(cpu)
+            over_cpu.append((cpu - serial_cpu[-1]) / n)
             path = tmp / f"empty-{r}.sqlite"
-            t = time.perf_counter()
-            sweep(empty, {"i": list(range(n))}, store=path, client=client, progress=False)
-            empty_task.append((time.perf_counter() - t) * 2 / n)
+            wall, cpu = timed(client, lambda p=path: sweep(
+                empty, {"i": list(range(n))}, store=p, client=client, progress=False))
+            empty_wall.append(wall * 2 / n)
+            empty_cpu.append(cpu / n)
     finally:
         client.close()
         cluster.close()
-    ts, tp = statistics.median(serial), statistics.median(parallel)
+    med = statistics.median
+    ts, tp = med(serial), med(parallel)
     print(f"[1] serial (in-process, no Dask): {ts:.2f} s; 2 local workers: {tp:.2f} s "
           f"(medians of {repeat}: {', '.join(f'{x:.2f}' for x in serial)} | "
           f"{', '.join(f'{x:.2f}' for x in parallel)})")
-    print(f"    speed-up {ts / tp:.2f}x (target >= 1.7x); cluster start-up + warm-up "
+    print(f"    wall speed-up {ts / tp:.2f}x (target >= 1.7x); cluster start-up + warm-up "
           f"{startup:.1f} s (once per `sweep run`): {ts / (tp + startup):.2f}x including it")
-    print(f"[2] overhead per task: {1e3 * statistics.median(overhead_fit):.1f} ms "
-          f"((2 x wall - compute) / points, median); empty tasks: "
-          f"{1e3 * statistics.median(empty_task):.1f} ms of worker time each (target <= 50 ms)")
+    print(f"    CPU: serial {med(serial_cpu):.2f} s, sweep's processes {med(parallel_cpu):.2f} s "
+          f"-> speed-up on 2 free cores {med(serial_cpu) / (med(parallel_cpu) / 2):.2f}x")
+    print(f"[2] overhead per task (target <= 50 ms): empty tasks {1e3 * med(empty_wall):.1f} ms "
+          f"of worker wall time each (2 x wall / tasks), {1e3 * med(empty_cpu):.1f} ms CPU "
+          f"(client + scheduler + workers); fisher points: {1e3 * med(over_cpu):.1f} ms CPU "
+          f"beyond the serial run's (medians)")
+    print(f"    of which background: the idle cluster uses {1e3 * idle_rate:.0f} ms CPU per second "
+          f"(heartbeats, monitors; more on a loaded machine), whatever the task count")
     size = (tmp / "serial-0.sqlite").stat().st_size
     bare = tmp / "bare.sqlite"
     Store.create(bare, make_spec("fisher-width", grid, seeds=seeds, fixed=FIXED)).close()
