@@ -271,10 +271,30 @@ def sweep(
 
     Examples
     --------
-    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path,
-    ...             workers=0, progress=False)  # doctest: +SKIP
-    >>> run.done
-    4
+    A function experiment over a 3-point grid, twice per point, in this process (``workers=0``,
+    no Dask); running it again resumes and recomputes nothing:
+
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> def noisy_square(x, seed):
+    ...     return {"y": x * x, "seed_parity": seed % 2}
+    >>> path = os.path.join(tempfile.mkdtemp(), "squares.sqlite")
+    >>> run = sweep(noisy_square, {"x": [1, 2, 3]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> run.total, run.done, run.failed, run.computed
+    (6, 6, 0, 6)
+    >>> again = sweep(noisy_square, {"x": [1, 2, 3]}, seeds=2, store=path, workers=0,
+    ...               progress=False)
+    >>> again.skipped, again.computed
+    (6, 0)
+
+    A registered experiment on a local Dask cluster (one worker process per core), then on a
+    running ``dask scheduler`` (the user's cluster):
+
+    >>> sweep("fisher-width", {"activation": ["tanh", "relu"], "width": [500, 1000]},
+    ...       seeds=10, store="fisher.sqlite")  # doctest: +SKIP
+    >>> sweep("fisher-width", {"activation": ["tanh", "relu"], "width": [500, 1000]},
+    ...       seeds=10, store="fisher.sqlite", scheduler="tcp://node0:8786")  # doctest: +SKIP
     """
     spec = make_spec(experiment, grid, seed=seed, seeds=seeds, fixed=fixed)
     return run_spec(

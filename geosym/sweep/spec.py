@@ -160,6 +160,18 @@ def make_spec(
         Repetitions per grid point (>= 1), each with its own seed.
     fixed : mapping, optional
         Scalars passed to every point.
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"activation": ["tanh", "relu"], "width": [100, 200]},
+    ...                  seeds=3, fixed={"depth": 3})
+    >>> spec.axes, spec.total
+    (('activation', 'width'), 12)
+    >>> make_spec("fisher-width", {"widht": [100]})
+    Traceback (most recent call last):
+    ...
+    ValueError: experiment 'fisher-width' has no parameter 'widht'; its parameters: ...
     """
     seed = _int(seed, "seed", 0)
     seeds = _int(seeds, "seeds", 1)
@@ -210,7 +222,28 @@ def make_spec(
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
-    """Read a TOML spec (module docstring) and validate it with :func:`make_spec`."""
+    """Read a TOML spec (module docstring) and validate it with :func:`make_spec`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep.spec import load_spec
+    >>> path = os.path.join(tempfile.mkdtemp(), "fisher.toml")
+    >>> _ = open(path, "w").write('''
+    ... experiment = "fisher-width"
+    ... seed = 7
+    ... seeds = 4
+    ... [grid]
+    ... activation = ["tanh", "erf"]
+    ... width = [250, 500, 1000]
+    ... [fixed]
+    ... depth = 3
+    ... outputs = 2
+    ... ''')
+    >>> spec = load_spec(path)
+    >>> spec.experiment, spec.total, dict(spec.fixed)
+    ('fisher-width', 24, {'depth': 3, 'outputs': 2})
+    """
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10

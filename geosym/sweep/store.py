@@ -134,7 +134,24 @@ class Store:
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike, spec: SweepSpec | None = None) -> Store:
-        """Open an existing store; with ``spec``, refuse it unless it holds that same sweep."""
+        """Open an existing store; with ``spec``, refuse it unless it holds that same sweep.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from geosym.sweep import Store
+        >>> from geosym.sweep.spec import make_spec
+        >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
+        >>> Store.create(path, make_spec("phase", {"sigma_w2": [1.0, 2.0]},
+        ...                               fixed={"sigma_b2": 0.1})).close()
+        >>> with Store.open(path) as st:
+        ...     st.counts()
+        {'total': 2, 'done': 0, 'failed': 0, 'pending': 2}
+        >>> Store.open(path, make_spec("phase", {"sigma_w2": [3.0]}, fixed={"sigma_b2": 0.1}))
+        Traceback (most recent call last):
+        ...
+        geosym.sweep.store.StoreError: ... holds a different sweep ...
+        """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no sweep store at {path}")
