@@ -25,6 +25,7 @@ printed with it; on a loaded machine quote both.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import statistics
@@ -81,6 +82,25 @@ def timed(client, fn) -> tuple[float, float]:
     c, t = cluster_cpu(client), time.perf_counter()
     fn()
     return time.perf_counter() - t, cluster_cpu(client) - c
+
+
+def store_write_rate(path: Path, spec, result: str, rounds: int = 3) -> tuple[float, float]:
+    """Points committed by :meth:`Store.record` (one WAL transaction each) per second of wall
+    time and per second of this process's CPU time: medians of ``rounds`` passes over every
+    point of ``spec`` (a fresh store each pass)."""
+    outcome = {"result": result, "error": None, "wall": 0.1, "worker": "bench:0",
+               "version": "0", "commit": None}
+    wall, cpu = [], []
+    for r in range(rounds):
+        target = path.with_name(f"{path.stem}-{r}.sqlite")
+        with Store.create(target, spec) as st:
+            run_id = st.begin_run("bench", None, None)
+            c, t = _cpu(), time.perf_counter()
+            for i in range(spec.total):
+                st.record(i, outcome, 1, run_id)
+            wall.append(spec.total / (time.perf_counter() - t))
+            cpu.append(spec.total / max(_cpu() - c, 1e-3))
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main(repeat: int, quick: bool) -> None:
@@ -146,6 +166,14 @@ def main(repeat: int, quick: bool) -> None:
     Store.create(bare, make_spec("fisher-width", grid, seeds=seeds, fixed=FIXED)).close()
     print(f"[3] store: {size} bytes for {n} points = {size / n:.0f} bytes/point; results alone "
           f"{(size - bare.stat().st_size) / n:.0f} bytes/point (13 float fields + provenance)")
+    with Store.open(tmp / "serial-0.sqlite") as st:
+        result = next(st.rows())["result"]
+    big = make_spec("fisher-width", dict(grid, sigma_b2=[0.1 * k for k in range(1, 11)]),
+                    seeds=seeds, fixed={k: v for k, v in FIXED.items() if k != "sigma_b2"})
+    rate, rate_cpu = store_write_rate(tmp / "rate.sqlite", big, json.dumps(result))
+    print(f"[4] store write rate: {rate:.0f} points committed per second of wall time, "
+          f"{rate_cpu:.0f} per CPU second ({big.total} fisher results, one transaction each, "
+          f"WAL, synchronous=NORMAL; medians of 3)")
     print(f"load average after: {load()}")
 
 
