@@ -112,8 +112,8 @@ def main(repeat: int, quick: bool) -> None:
           f"; load average before: {load()} (2 cores, shared)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     warm()
-    serial, serial_cpu, parallel, parallel_cpu, over_cpu, empty_wall, empty_cpu = ([] for _ in
-                                                                                 range(7))
+    serial, serial_cpu, parallel, parallel_cpu = [], [], [], []
+    over_cpu, over_net, empty_wall, empty_cpu, empty_net = [], [], [], [], []
     t0 = time.perf_counter()
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -138,11 +138,13 @@ def main(repeat: int, quick: bool) -> None:
             parallel.append(wall)
             parallel_cpu.append(cpu)
             over_cpu.append((cpu - serial_cpu[-1]) / n)
+            over_net.append((cpu - serial_cpu[-1] - idle_rate * wall) / n)
             path = tmp / f"empty-{r}.sqlite"
             wall, cpu = timed(client, lambda p=path: sweep(
                 empty, {"i": list(range(n))}, store=p, client=client, progress=False))
             empty_wall.append(wall * 2 / n)
             empty_cpu.append(cpu / n)
+            empty_net.append((cpu - idle_rate * wall) / n)
     finally:
         client.close()
         cluster.close()
@@ -160,7 +162,9 @@ def main(repeat: int, quick: bool) -> None:
           f"(client + scheduler + workers); fisher points: {1e3 * med(over_cpu):.1f} ms CPU "
           f"beyond the serial run's (medians)")
     print(f"    of which background: the idle cluster uses {1e3 * idle_rate:.0f} ms CPU per second "
-          f"(heartbeats, monitors; more on a loaded machine), whatever the task count")
+          f"(heartbeats, monitors; more on a loaded machine), whatever the task count; net of "
+          f"it, per task: empty {1e3 * med(empty_net):.1f} ms CPU, fisher "
+          f"{1e3 * med(over_net):.1f} ms CPU")
     size = (tmp / "serial-0.sqlite").stat().st_size
     bare = tmp / "bare.sqlite"
     Store.create(bare, make_spec("fisher-width", grid, seeds=seeds, fixed=FIXED)).close()
