@@ -50,10 +50,10 @@ commit of every point)::
 
 or pass a ``distributed.Client`` of a dask-jobqueue (SLURM, PBS, ...) or Kubernetes cluster as
 ``client=``.  The how-to "Run a grid as a sweep" in the documentation covers these, and how far
-a sweep scales: one Dask scheduler settles about a thousand tasks per second (~1 ms each) and
-the store commits ~16 000 points per CPU-second, so points much shorter than (workers / 1 000)
-seconds leave the workers idle; this package runs one point per task (it keeps retries, seeds
-and resumption exact) and does not batch them.
+a sweep scales: one Dask scheduler settles about a thousand tasks per second (~1 ms each)
+and the store commits 12 000-16 000 points per CPU-second, so points much shorter than
+(workers / 1 000) seconds leave the workers idle; this package runs one point per task (it
+keeps retries, seeds and resumption exact) and does not batch them.
 """
 
 from .runner import SweepRun, sweep
