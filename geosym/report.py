@@ -118,6 +118,23 @@ def fisher_grid(
 
     Returns, per case in order, its :class:`~geosym.experiments.FIMComparison` (with an empty
     ``spectrum``), or the error text of its first failed point.
+
+    Examples
+    --------
+    Two tiny widths in this process (``workers=0``); the store lands in ``store_dir``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from geosym.report import FullRun, fisher_grid
+    >>> run = FullRun(Path(tempfile.mkdtemp()), workers=0, progress=False)
+    >>> (cmp, bad) = fisher_grid([("tanh", 1.5, 0.1), ("no_such_function(x)", 1.5, 0.1)],
+    ...                          widths=(16, 32), seeds=2, run=run)
+    >>> [row.width for row in cmp.rows], cmp.seeds
+    ([16, 32], 2)
+    >>> "no_such_function" in bad
+    True
+    >>> len(list(run.store_dir.glob("fisher-width-*.sqlite")))
+    1
     """
     from collections import defaultdict
     from hashlib import sha256
