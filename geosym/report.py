@@ -271,7 +271,7 @@ def _fisher_widths(
         ("erf", 1.5, 0.2),
         *[(a, 1.5, 0.1) for a in extra],
     ]
-    if full:
+    if isinstance(full, FullRun):
         say(f"fisher: {len(cases)} x {len(widths)} x {seeds} networks as a sweep")
         comparisons = fisher_grid(cases, widths, seeds, full)
     else:

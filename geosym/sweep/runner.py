@@ -149,7 +149,7 @@ def run_spec(
         elif client is not None:
             where = str(client.scheduler.address)
         else:
-            distributed = import_distributed() if queue else None
+            distributed: Any = import_distributed() if queue else None  # used only if queue
             if scheduler is not None:
                 where = scheduler
                 if queue:

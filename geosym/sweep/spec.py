@@ -70,7 +70,7 @@ class SweepSpec:
     @property
     def axes(self) -> tuple[str, ...]:
         """Coordinate names: the grid axes, or the union of the points' keys in first-seen order."""
-        if self.is_product:
+        if isinstance(self.grid, Mapping):
             return tuple(self.grid)
         return tuple(dict.fromkeys(k for p in self.grid for k in p))
 
@@ -78,7 +78,7 @@ class SweepSpec:
     def total(self) -> int:
         """Number of tasks: grid points times ``seeds``."""
         n = 1
-        if self.is_product:
+        if isinstance(self.grid, Mapping):
             for values in self.grid.values():
                 n *= len(values)
         else:
@@ -87,7 +87,7 @@ class SweepSpec:
 
     def coordinates(self) -> Iterator[dict[str, Any]]:
         """The grid points in order (last axis fastest)."""
-        if self.is_product:
+        if isinstance(self.grid, Mapping):
             names = list(self.grid)
             for values in itertools.product(*self.grid.values()):
                 yield dict(zip(names, values, strict=True))
@@ -109,7 +109,7 @@ class SweepSpec:
         """Plain-JSON form (what the store records and compares)."""
         grid = (
             {k: list(v) for k, v in self.grid.items()}
-            if self.is_product
+            if isinstance(self.grid, Mapping)
             else [dict(p) for p in self.grid]
         )
         return {
@@ -177,9 +177,12 @@ def make_spec(
     seeds = _int(seeds, "seeds", 1)
     fixed = dict(fixed or {})
     exp = get_experiment(experiment) if isinstance(experiment, str) else None
-    if exp is None and not callable(experiment):
+    if exp is not None:
+        name = exp.name
+    elif callable(experiment):
+        name = f"{experiment.__module__}:{experiment.__qualname__}"
+    else:
         raise TypeError(f"experiment must be a registered name or a function, got {experiment!r}")
-    name = exp.name if exp else f"{experiment.__module__}:{experiment.__qualname__}"
 
     def value(param: str, v: Any, where: str) -> Any:
         if not isinstance(param, str):
@@ -248,7 +251,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         try:
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
             raise ImportError("reading TOML on Python 3.10 needs tomli: pip install tomli") from None
     with open(path, "rb") as f:

@@ -224,7 +224,8 @@ class Store:
             "VALUES (?, ?, ?, ?)",
             (time.time(), where, version, commit),
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by every INSERT
+        return cur.lastrowid
 
     def unfinished(self) -> list[Point]:
         """The points not yet done (pending or failed), in grid order."""
