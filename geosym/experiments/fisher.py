@@ -67,7 +67,7 @@ class FIMComparison(Result):
     spectrum: np.ndarray = field(repr=False, metadata={"json": False})
 
     def max_deviation(self, width: int | None = None) -> float:
-        """Largest |ratio - 1| over the statistics at ``width`` (default: the largest width)."""
+        """Largest ``|ratio - 1|`` over the statistics at ``width`` (default: the largest width)."""
         row = self.rows[-1] if width is None else next(r for r in self.rows if r.width == width)
         return max(abs(v - 1) for v in row.ratio.values())
 
