@@ -10,7 +10,7 @@ Amari 2019, the learning-rate bound from Theorem 1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     "FIMComparison",
     "FIMComparisonRow",
     "compare_fim",
+    "comparison_row",
     "LRSweep",
     "LRSweepRow",
     "learning_rate_sweep",
@@ -124,6 +125,35 @@ class FIMComparison(Result):
             ax.legend(fontsize=8)
 
 
+def comparison_row(
+    width: int, theory: Mapping[str, float], measured: Mapping[str, Sequence[float]]
+) -> FIMComparisonRow:
+    """One width's row: the mean and standard error over seeds of each measured statistic, and
+    their ratios to the theory.
+
+    ``measured`` maps each of ``m_lambda, s_lambda, lambda_max, lambda_2`` to its values on the
+    seeds' networks (one network and batch each); the standard error is NaN for one seed.
+    Used by :func:`compare_fim` and by sweeps of ``fisher-width`` points
+    (:func:`geosym.report.fisher_grid`).
+    """
+    th = {k: float(theory[k]) for k in _FIELDS}
+    mean = {k: float(np.mean(measured[k])) for k in _FIELDS}
+    se = {
+        k: float(np.std(measured[k], ddof=1) / np.sqrt(len(measured[k])))
+        if len(measured[k]) > 1
+        else float("nan")
+        for k in _FIELDS
+    }
+    return FIMComparisonRow(
+        width=int(width),
+        theory=th,
+        measured_mean=mean,
+        measured_se=se,
+        ratio={k: mean[k] / th[k] for k in _FIELDS},
+        ratio_se={k: se[k] / th[k] for k in _FIELDS},
+    )
+
+
 def compare_fim(
     activation_spec: Activation | str,
     sigma_w2: float,
@@ -168,21 +198,7 @@ def compare_fim(
             for name in _FIELDS:
                 values[name].append(float(getattr(st, name)))
             spectrum = np.asarray(st.spectrum)
-        mean = {k: float(np.mean(v)) for k, v in values.items()}
-        se = {
-            k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-            for k, v in values.items()
-        }
-        rows.append(
-            FIMComparisonRow(
-                width=int(m),
-                theory=th,
-                measured_mean=mean,
-                measured_se=se,
-                ratio={k: mean[k] / th[k] for k in _FIELDS},
-                ratio_se={k: se[k] / th[k] for k in _FIELDS},
-            )
-        )
+        rows.append(comparison_row(m, th, values))
     return FIMComparison(
         phi.name,
         float(sigma_w2),

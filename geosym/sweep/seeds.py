@@ -26,14 +26,7 @@ __all__ = ["canonical", "point_key", "point_seed"]
 
 
 def canonical(coords: Mapping[str, Any]) -> str:
-    """The canonical JSON text of a point's coordinates.
-
-    Examples
-    --------
-    >>> from geosym.sweep.seeds import canonical
-    >>> canonical({"width": 8, "activation": "tanh"})  # sorted keys, compact JSON
-    '{"activation":"tanh","width":8}'
-    """
+    """The canonical JSON text of a point's coordinates."""
     return json.dumps(dict(coords), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
@@ -42,14 +35,7 @@ def _digest(coords: Mapping[str, Any], rep: int) -> bytes:
 
 
 def point_key(coords: Mapping[str, Any], rep: int) -> str:
-    """A stable hexadecimal key of the point (coordinates and repetition).
-
-    Examples
-    --------
-    >>> from geosym.sweep.seeds import point_key
-    >>> point_key({"width": 8}, 0) == point_key({"width": 8}, 0) != point_key({"width": 8}, 1)
-    True
-    """
+    """A stable hexadecimal key of the point (coordinates and repetition)."""
     return _digest(coords, rep).hex()[:32]
 
 
@@ -58,9 +44,16 @@ def point_seed(sweep_seed: int, coords: Mapping[str, Any], rep: int) -> int:
 
     Examples
     --------
+    The seed depends on the coordinates as values, not on their order or on the run:
+
     >>> from geosym.sweep.seeds import point_seed
-    >>> point_seed(0, {"width": 8}, 0)  # the same for any order, worker or resumption
-    2127755439517506263
+    >>> s = point_seed(7, {"activation": "tanh", "width": 500}, rep=0)
+    >>> s == point_seed(7, {"width": 500, "activation": "tanh"}, rep=0)
+    True
+    >>> s == point_seed(7, {"activation": "tanh", "width": 500}, rep=1)
+    False
+    >>> 0 <= s < 2**63
+    True
     """
     words = np.frombuffer(hashlib.sha256(canonical(coords).encode()).digest()[:16], dtype="<u4")
     ss = np.random.SeedSequence(int(sweep_seed), spawn_key=(*map(int, words), int(rep)))
