@@ -10,9 +10,8 @@ Amari 2019, the learning-rate bound from Theorem 1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -22,11 +21,13 @@ from ..errors import NumericalError
 from ..fisher import FIMStatistics, fim_statistics, layer_widths
 from ..nn import MLP, gaussian_inputs, random_targets
 from ..nn import fim_statistics as measure_fim
+from ..results import Result
 
 __all__ = [
     "FIMComparison",
     "FIMComparisonRow",
     "compare_fim",
+    "comparison_row",
     "LRSweep",
     "LRSweepRow",
     "learning_rate_sweep",
@@ -39,7 +40,7 @@ _MONOTONE_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
-class FIMComparisonRow:
+class FIMComparisonRow(Result):
     """Theory and measurement (mean and standard error over seeds) at one width.
 
     Examples
@@ -63,7 +64,7 @@ class FIMComparisonRow:
 
 
 @dataclass(frozen=True)
-class FIMComparison:
+class FIMComparison(Result):
     """Result of :func:`compare_fim`: one row per width, plus the settings.
 
     Examples
@@ -87,13 +88,8 @@ class FIMComparison:
     alphas: tuple[float, ...]
     seeds: int
     rows: tuple[FIMComparisonRow, ...]
-    spectrum: np.ndarray = field(repr=False)  # measured non-zero spectrum at the largest width
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("rows", "spectrum")}
-        d["alphas"] = list(self.alphas)
-        d["rows"] = [row.__dict__ for row in self.rows]
-        return d
+    #: measured non-zero spectrum at the largest width
+    spectrum: np.ndarray = field(repr=False, metadata={"json": False})
 
     def max_deviation(self, width: int | None = None) -> float:
         """Largest ``|ratio - 1|`` over the statistics at ``width`` (default: the largest width).
@@ -127,6 +123,45 @@ class FIMComparison:
             ax.set_ylabel("measured / theory")
             ax.set_title(f"{self.activation}: L={self.depth}, C={self.outputs}, T={self.samples}")
             ax.legend(fontsize=8)
+
+
+def comparison_row(
+    width: int, theory: Mapping[str, float], measured: Mapping[str, Sequence[float]]
+) -> FIMComparisonRow:
+    """One width's row: the mean and standard error over seeds of each measured statistic, and
+    their ratios to the theory.
+
+    ``measured`` maps each of ``m_lambda, s_lambda, lambda_max, lambda_2`` to its values on the
+    seeds' networks (one network and batch each); the standard error is NaN for one seed.
+    Used by :func:`compare_fim` and by sweeps of ``fisher-width`` points
+    (:func:`geosym.report.fisher_grid`).
+
+    Examples
+    --------
+    >>> from geosym.experiments.fisher import comparison_row
+    >>> theory = {"m_lambda": 1.0, "s_lambda": 2.0, "lambda_max": 10.0, "lambda_2": 3.0}
+    >>> measured = {"m_lambda": [1.1, 0.9], "s_lambda": [2.2, 2.0], "lambda_max": [11.0, 10.0],
+    ...             "lambda_2": [3.0, 3.3]}
+    >>> row = comparison_row(100, theory, measured)
+    >>> row.ratio["lambda_max"], round(row.ratio_se["lambda_max"], 6)
+    (1.05, 0.05)
+    """
+    th = {k: float(theory[k]) for k in _FIELDS}
+    mean = {k: float(np.mean(measured[k])) for k in _FIELDS}
+    se = {
+        k: float(np.std(measured[k], ddof=1) / np.sqrt(len(measured[k])))
+        if len(measured[k]) > 1
+        else float("nan")
+        for k in _FIELDS
+    }
+    return FIMComparisonRow(
+        width=int(width),
+        theory=th,
+        measured_mean=mean,
+        measured_se=se,
+        ratio={k: mean[k] / th[k] for k in _FIELDS},
+        ratio_se={k: se[k] / th[k] for k in _FIELDS},
+    )
 
 
 def compare_fim(
@@ -165,7 +200,7 @@ def compare_fim(
         )
         th = {name: float(getattr(theory, name)) for name in _FIELDS}
         ws = layer_widths(m, depth, a, outputs)
-        values = {name: [] for name in _FIELDS}
+        values: dict[str, list[float]] = {name: [] for name in _FIELDS}
         for _ in range(seeds):
             net = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)
             x = gaussian_inputs(samples, ws[0], seed=rng)
@@ -173,21 +208,7 @@ def compare_fim(
             for name in _FIELDS:
                 values[name].append(float(getattr(st, name)))
             spectrum = np.asarray(st.spectrum)
-        mean = {k: float(np.mean(v)) for k, v in values.items()}
-        se = {
-            k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-            for k, v in values.items()
-        }
-        rows.append(
-            FIMComparisonRow(
-                width=int(m),
-                theory=th,
-                measured_mean=mean,
-                measured_se=se,
-                ratio={k: mean[k] / th[k] for k in _FIELDS},
-                ratio_se={k: se[k] / th[k] for k in _FIELDS},
-            )
-        )
+        rows.append(comparison_row(m, th, values))
     return FIMComparison(
         phi.name,
         float(sigma_w2),
@@ -203,7 +224,7 @@ def compare_fim(
 
 
 @dataclass(frozen=True)
-class LRSweepRow:
+class LRSweepRow(Result):
     """One learning rate of :func:`learning_rate_sweep`.
 
     Examples
@@ -226,7 +247,7 @@ class LRSweepRow:
 
 
 @dataclass(frozen=True)
-class LRSweep:
+class LRSweep(Result):
     """Result of :func:`learning_rate_sweep`.
 
     Examples
@@ -244,15 +265,7 @@ class LRSweep:
     eta_critical: float  # theory 2/lambda_max
     eta_critical_measured: float
     rows: tuple[LRSweepRow, ...]
-    curves: tuple[np.ndarray, ...] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "activation": self.activation,
-            "eta_critical": self.eta_critical,
-            "eta_critical_measured": self.eta_critical_measured,
-            "rows": [r.__dict__ for r in self.rows],
-        }
+    curves: tuple[np.ndarray, ...] = field(repr=False, metadata={"json": False})
 
 
 def learning_rate_sweep(
@@ -321,7 +334,7 @@ def learning_rate_sweep(
 
 
 @dataclass(frozen=True)
-class LRStudyRow:
+class LRStudyRow(Result):
     """One model of :func:`learning_rate_study`.
 
     Examples
@@ -347,7 +360,7 @@ class LRStudyRow:
 
 
 @dataclass(frozen=True)
-class LRStudy:
+class LRStudy(Result):
     """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD.
 
     Examples
@@ -363,20 +376,6 @@ class LRStudy:
     threshold: float
     factors: tuple[float, ...]
     rows: tuple[LRStudyRow, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "factors": list(self.factors),
-            "rows": [
-                {
-                    **r.__dict__,
-                    "steps": {str(k): v for k, v in r.steps.items()},
-                    "sgd_largest_stable": {str(k): v for k, v in r.sgd_largest_stable.items()},
-                }
-                for r in self.rows
-            ],
-        }
 
 
 def _minibatch_sgd(
@@ -494,7 +493,7 @@ def learning_rate_study(
 
 
 @dataclass(frozen=True)
-class LossMap:
+class LossMap(Result):
     """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M).
 
     Examples
@@ -513,12 +512,6 @@ class LossMap:
     etas: np.ndarray
     final_loss: np.ndarray  # (len(widths), len(etas)) final/initial loss; inf if diverged
     eta_critical: np.ndarray  # theory 2/lambda_max per width
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
-            for k, v in self.__dict__.items()
-        }
 
     def plot(self, path: str) -> None:
         """Heat map of log10(final/initial loss) with the line eta = 2/lambda_max(M)."""

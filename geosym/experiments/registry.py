@@ -28,6 +28,8 @@ Registered experiments
 ``phase``
     The mean-field fixed point and :math:`\chi_1` at one :math:`(\sigma_w^2, \sigma_b^2)`
     (Poole et al. 2016, eq. 7; Schoenholz et al. 2017, eq. 5): the order/chaos phase diagram.
+    Where the q-map has no finite fixed point (e.g. ReLU with :math:`\sigma_w^2 > 2`) the point
+    is recorded as failed with the :class:`geosym.ConvergenceError` message.
 ``transport-translation``
     Barycenter of a bump shifted by ``±shift`` pixels at one ``reg`` and method: FWHM and L1
     error against the exact (centred) barycenter (Janati, Cuturi & Gramfort 2020, Sec. 4).

@@ -95,12 +95,16 @@ def to_csv(store: str | os.PathLike, out: str | os.PathLike) -> int:
     --------
     >>> import os, tempfile
     >>> from geosym.sweep import sweep
-    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
-    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
-    ...             progress=False)
     >>> from geosym.sweep.export import to_csv
-    >>> to_csv(path, os.path.join(os.path.dirname(path), "fisher.csv"))  # rows written
-    4
+    >>> def cube(x, seed):
+    ...     return {"y": x ** 3}
+    >>> folder = tempfile.mkdtemp()
+    >>> store = os.path.join(folder, "cubes.sqlite")
+    >>> _ = sweep(cube, {"x": [1, 2]}, store=store, workers=0, progress=False)
+    >>> to_csv(store, os.path.join(folder, "cubes.csv"))
+    2
+    >>> print(open(os.path.join(folder, "cubes.csv")).read().splitlines()[0])
+    x,rep,seed,y
     """
     with Store.open(store) as st:
         columns, rows = records(st)
@@ -138,12 +142,15 @@ def to_xarray(store: str | os.PathLike) -> Any:
     --------
     >>> import os, tempfile
     >>> from geosym.sweep import sweep
-    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
-    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
-    ...             progress=False)
     >>> from geosym.sweep.export import to_xarray
-    >>> dict(to_xarray(path).sizes)  # needs xarray
-    {'width': 2, 'rep': 2}
+    >>> def product(a, b, seed):
+    ...     return {"ab": a * b}
+    >>> store = os.path.join(tempfile.mkdtemp(), "ab.sqlite")
+    >>> _ = sweep(product, {"a": [1, 2, 3], "b": [10, 20]}, store=store, workers=0,
+    ...           progress=False)
+    >>> ds = to_xarray(store)
+    >>> ds["ab"].sel(a=3, b=20).item()
+    60
     """
     try:
         import xarray as xr

@@ -58,9 +58,16 @@ def point_seed(sweep_seed: int, coords: Mapping[str, Any], rep: int) -> int:
 
     Examples
     --------
+    The seed depends on the coordinates as values, not on their order or on the run:
+
     >>> from geosym.sweep.seeds import point_seed
-    >>> point_seed(0, {"width": 8}, 0)  # the same for any order, worker or resumption
-    2127755439517506263
+    >>> s = point_seed(7, {"activation": "tanh", "width": 500}, rep=0)
+    >>> s == point_seed(7, {"width": 500, "activation": "tanh"}, rep=0)
+    True
+    >>> s == point_seed(7, {"activation": "tanh", "width": 500}, rep=1)
+    False
+    >>> 0 <= s < 2**63
+    True
     """
     words = np.frombuffer(hashlib.sha256(canonical(coords).encode()).digest()[:16], dtype="<u4")
     ss = np.random.SeedSequence(int(sweep_seed), spawn_key=(*map(int, words), int(rep)))

@@ -12,8 +12,10 @@ needs no shared file system and no locking across machines.
 Layout (schema 1)
 -----------------
 ``meta(key, value)``
-    ``format = "geosym-sweep"``, ``schema = "1"``, ``spec`` (canonical JSON of the
-    :class:`~geosym.sweep.spec.SweepSpec`), ``created`` (UTC ISO time).
+    ``format = "geosym-sweep"``, ``schema = "1"``, ``spec`` (JSON of the
+    :class:`~geosym.sweep.spec.SweepSpec`; a spec is "the same" when it decodes to an equal
+    value, so the order of axes in the file does not matter, the order of values does),
+    ``created`` (UTC ISO time).
 ``points``
     One row per task, inserted when the store is created: ``idx`` (order in the grid),
     ``key``, ``coords`` (JSON), ``rep``, ``seed``, ``status`` (``pending``, ``done`` or
@@ -162,12 +164,29 @@ class Store:
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike, spec: SweepSpec | None = None) -> Store:
-        """Open an existing store; with ``spec``, refuse it unless it holds that same sweep."""
+        """Open an existing store; with ``spec``, refuse it unless it holds that same sweep.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from geosym.sweep import Store
+        >>> from geosym.sweep.spec import make_spec
+        >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
+        >>> Store.create(path, make_spec("phase", {"sigma_w2": [1.0, 2.0]},
+        ...                               fixed={"sigma_b2": 0.1})).close()
+        >>> with Store.open(path) as st:
+        ...     st.counts()
+        {'total': 2, 'done': 0, 'failed': 0, 'pending': 2}
+        >>> Store.open(path, make_spec("phase", {"sigma_w2": [3.0]}, fixed={"sigma_b2": 0.1}))
+        Traceback (most recent call last):
+        ...
+        geosym.sweep.store.StoreError: ... holds a different sweep ...
+        """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no sweep store at {path}")
         stored = _check(path)
-        if spec is not None and stored != spec.to_json():
+        if spec is not None and json.loads(stored) != json.loads(spec.to_json()):
             raise StoreError(
                 f"{path} holds a different sweep ({_diff(json.loads(stored), spec.to_dict())}); "
                 "use another --store path, or the original spec to resume"
@@ -235,7 +254,8 @@ class Store:
             "VALUES (?, ?, ?, ?)",
             (time.time(), where, version, commit),
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by every INSERT
+        return cur.lastrowid
 
     def unfinished(self) -> list[Point]:
         """The points not yet done (pending or failed), in grid order."""
