@@ -103,8 +103,7 @@ def order_parameter_sums(
     if _is_symbolic(mf.sigma_w2, mf.sigma_b2, q1_0, q2_0):
         a = [sp.Rational(repr(x)) for x in a]
     alpha = sum(a[l] * a[l - 1] for l in range(1, depth))
-    fwd = mf.forward(depth, alphas, q1_0, q2_0)
-    bwd = mf.backward(depth, alphas, q1_0, q2_0, forward=fwd)
+    fwd, bwd = mf.propagate(depth, alphas, q1_0, q2_0)
     kappa1 = sum((a[l - 1] / alpha) * bwd.qt1[l] * fwd.qh1[l - 1] for l in range(1, depth + 1))
     kappa2 = sum((a[l - 1] / alpha) * bwd.qt2[l] * fwd.qh2[l - 1] for l in range(1, depth + 1))
     return kappa1, kappa2, float(alpha)

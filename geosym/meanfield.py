@@ -36,7 +36,7 @@ from scipy import optimize
 from ._plot import figure
 from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
-from .gaussian import Expectation, expect
+from .gaussian import Expectation, evaluate_many, expect
 from .latex import latex as paper_latex
 
 __all__ = [
@@ -83,14 +83,25 @@ class Kernels:
     uVu: Expectation | None
     undefined: dict[str, str]  # kernel name -> why it does not exist (None above)
 
-    def evaluate(self, key: str, label: str, *args: Any) -> Any:
-        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+    def _defined(self, key: str, label: str) -> Expectation:
         e = getattr(self, key)
         if e is None:
             raise ValueError(
                 f"the {label} of {self.activation.name} is undefined: {self.undefined[key]}"
             )
-        return _evaluate(e, label, *args)
+        return e
+
+    def evaluate(self, key: str, label: str, *args: Any) -> Any:
+        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+        return _evaluate(self._defined(key, label), label, *args)
+
+    def evaluate_many(self, keys: Sequence[str], labels: Sequence[str], *args: Any) -> list[Any]:
+        """:meth:`evaluate` of several kernels at the same arguments; numeric kernels on the
+        same covariances share their quadrature (:func:`geosym.gaussian.evaluate_many`)."""
+        exps = [self._defined(k, lab) for k, lab in zip(keys, labels, strict=True)]
+        if _is_symbolic(*args):
+            return [_evaluate(e, lab, *args) for e, lab in zip(exps, labels, strict=True)]
+        return evaluate_many(exps, *[np.asarray(a, dtype=float) for a in args])
 
     def items(self) -> list[tuple[str, Expectation]]:
         return [("V", self.V), ("Vc", self.Vc), ("D", self.D), ("Dc", self.Dc), ("uVu", self.uVu)]
@@ -454,25 +465,7 @@ class MeanField:
         The widths do not enter the forward recursion (averages over units); ``alphas`` is
         validated only.
         """
-        _check_depth(depth)
-        _check_alphas(alphas, depth)
-        _check_variance("q1_0", q1_0)
-        if _is_symbolic(self.sigma_w2, self.sigma_b2):
-            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
-        q1, q2 = [np.nan], [np.nan]
-        qh1, qh2 = [q1_0], [q2_0]
-        for layer in range(1, depth + 1):
-            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
-            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
-            _check_finite(f"forward q1 at layer {layer}", q1[-1])
-            if layer < depth:
-                qh1.append(self.kernels.evaluate("V", "q-map", q1[-1]))
-                qh2.append(self.kernels.evaluate("Vc", "cross map", q1[-1], q2[-1]))
-                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
-            else:
-                qh1.append(np.nan)
-                qh2.append(np.nan)
-        return ForwardResult(q1, q2, qh1, qh2)
+        return self._propagate(depth, alphas, q1_0, q2_0, backward=False)[0]
 
     def backward(
         self,
@@ -484,14 +477,60 @@ class MeanField:
     ) -> BackwardResult:
         r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`."""
         fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
-        qt1 = [np.nan] * (depth + 1)
-        qt2 = [np.nan] * (depth + 1)
-        qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+        chi1, chi2 = [np.nan] * depth, [np.nan] * depth
         for layer in range(depth - 1, 0, -1):
-            qt1[layer] = self.backward_map(fwd.q1[layer]) * qt1[layer + 1]
-            qt2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer]) * qt2[layer + 1]
-            _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
-        return BackwardResult(qt1, qt2)
+            chi1[layer] = self.backward_map(fwd.q1[layer])
+            chi2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer])
+        return _backward_products(fwd, chi1, chi2)
+
+    def propagate(
+        self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
+    ) -> tuple[ForwardResult, BackwardResult]:
+        r""":meth:`forward` and :meth:`backward` in one pass (the same values, faster).
+
+        The kernels of :math:`\phi` and :math:`\phi'` of a layer are expectations under the
+        same covariances (:math:`q_1^l`, :math:`q_2^l`), so they are evaluated together
+        (:meth:`Kernels.evaluate_many`: numeric kernels share their quadrature nodes and
+        Gaussian weights).
+        """
+        fwd, chi1, chi2 = self._propagate(depth, alphas, q1_0, q2_0, backward=True)
+        return fwd, _backward_products(fwd, chi1, chi2)
+
+    def _propagate(
+        self, depth: int, alphas: Sequence[float] | None, q1_0: Any, q2_0: Any, backward: bool
+    ) -> tuple[ForwardResult, list, list]:
+        r"""Forward recursion; with ``backward``, also the backward factors of each layer
+        (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version, NaN otherwise)."""
+        _check_depth(depth)
+        _check_alphas(alphas, depth)
+        _check_variance("q1_0", q1_0)
+        if _is_symbolic(self.sigma_w2, self.sigma_b2):
+            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
+        q1, q2 = [np.nan], [np.nan]
+        qh1, qh2 = [q1_0], [q2_0]
+        chi1, chi2 = [np.nan] * depth, [np.nan] * depth
+        k = self.kernels
+        for layer in range(1, depth + 1):
+            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
+            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
+            _check_finite(f"forward q1 at layer {layer}", q1[-1])
+            if layer == depth:
+                qh1.append(np.nan)
+                qh2.append(np.nan)
+            elif backward:
+                v, d = k.evaluate_many(("V", "D"), ("q-map", "backward map"), q1[-1])
+                vc, dc = k.evaluate_many(
+                    ("Vc", "Dc"), ("cross map", "backward cross map"), q1[-1], q2[-1]
+                )
+                qh1.append(v)
+                qh2.append(vc)
+                chi1[layer], chi2[layer] = self.sigma_w2 * d, self.sigma_w2 * dc
+            else:
+                qh1.append(k.evaluate("V", "q-map", q1[-1]))
+                qh2.append(k.evaluate("Vc", "cross map", q1[-1], q2[-1]))
+            if layer < depth:
+                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
+        return ForwardResult(q1, q2, qh1, qh2), chi1, chi2
 
     # -- printing ---------------------------------------------------------------------------
     def latex(self) -> str:
@@ -516,6 +555,20 @@ class MeanField:
                 rhs = paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1)
             lines.append(f"{lhs} = {rhs}")
         return "\n".join(lines)
+
+
+def _backward_products(fwd: ForwardResult, chi1: list, chi2: list) -> BackwardResult:
+    r""":math:`\tilde q^l = \chi^l\,\tilde q^{l+1}` from the per-layer factors ``chi[l]``
+    (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version), l = L-1..1."""
+    depth = len(fwd.q1) - 1
+    qt1 = [np.nan] * (depth + 1)
+    qt2 = [np.nan] * (depth + 1)
+    qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+    for layer in range(depth - 1, 0, -1):
+        qt1[layer] = chi1[layer] * qt1[layer + 1]
+        qt2[layer] = chi2[layer] * qt2[layer + 1]
+        _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
+    return BackwardResult(qt1, qt2)
 
 
 def _as_float(value: Any) -> Any:
