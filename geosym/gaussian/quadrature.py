@@ -328,9 +328,12 @@ def _smooth_2d(
     The inner rule is anchored at u2 = 0: inner nodes are u2 = s * y_k with y_k fixed per
     covariance (a cached table), so ``f2`` is evaluated once per table entry and each outer node
     only gathers a window of the table and recomputes the Gaussian weight. The nodes and the
-    Gaussian weights depend on the covariance only, so they are computed once for all pairs. For
-    s < _S_MIN (the inner transition is then wider than the Gaussian) the inner rule is the
-    uniform trapezoidal rule in z2.
+    Gaussian weights depend on the covariance only, so they are computed once for all pairs.
+    Both node sets are symmetric (``shift`` is 0 or h/2: t -> -t maps nodes to nodes), and the
+    weight of the inner node -y_k at the outer node -z1 equals that of y_k at z1, so the
+    weights are computed for the outer nodes z1 >= 0 only; the inner expectation at -z1 is the
+    same weighted sum over the table of f2(-s y_k). For s < _S_MIN (the inner transition is
+    then wider than the Gaussian) the inner rule is the uniform trapezoidal rule in z2.
     """
     m = len(pairs)
     a1 = np.minimum(1.0, 1.0 / np.maximum(np.maximum(sq1, np.abs(b)), 1e-300))
@@ -351,38 +354,47 @@ def _smooth_2d(
             u2 = (b[sel, None, None] * z1[sel, :, None]) + s[sel, None, None] * z2
             for i, (_, f2) in enumerate(pairs):
                 g[i, sel] = _call(f2, u2, 1) @ w2
-    # ---- wide inner transition: anchored table
+    # ---- wide inner transition: anchored table, weights at the outer nodes z1 >= 0 only
     idx = np.flatnonzero(wide)
     if idx.size:
+        half = (n1 - 1) // 2  # outer node i has t = (i - half) h + shift; z1 >= 0 for i >= half
+        odd = int(round(2.0 * shift / h))  # t -> -t maps node i to 2 half - odd - i
         ss, bb = s[idx], b[idx]
         js = _a_index(np.minimum(1.0, 1.0 / ss))
         a2 = (2.0 ** (-js / 4.0))[:, None]
-        zs = -(bb[:, None] * z1[idx]) / ss[:, None]  # (B', N1): image of u2 = 0 in z2
+        zs = -(bb[:, None] * z1[idx, half:]) / ss[:, None]  # (B', N1'): image of u2 = 0 in z2
+        n1p = zs.shape[1]
         k_lo = np.ceil((_tmap(-_L - zs, a2) - shift) / h).astype(np.intp)
         k_hi = np.floor((_tmap(_L - zs, a2) - shift) / h).astype(np.intp)
         width = int(np.max(k_hi - k_lo)) + 1
+        # the mirror of a window (at -z1) reaches table index -(k_lo + width - 1) >= -kmax
         kmax = int(max(np.max(-k_lo), np.max(k_hi + width))) + 1
         ys, ds = _tables(js, h, shift, kmax)
         mid = ys.shape[1] // 2
-        pos = k_lo + mid  # (B', N1): first table column of each window
-        per = max(1, _CACHE_CHUNK // (n1 * width))
+        pos = k_lo + mid  # (B', N1'): first table column of each window
+        per = max(1, _CACHE_CHUNK // (n1p * width))
+        gp = np.empty((m, 2) + zs.shape)  # inner expectations at +z1 and -z1
         for lo in range(0, idx.size, per):
             sl = slice(lo, lo + per)
             c0, c1 = int(np.min(pos[sl])), int(np.max(pos[sl])) + width  # columns this chunk uses
             y = ys[js[sl], c0:c1]
             u2 = ss[sl, None] * y
-            dy = ds[js[sl], c0:c1]
+            dy = ds[js[sl], c0:c1] * (h * _INV_SQRT_2PI)
             rows = np.arange(y.shape[0])[:, None]
             p = pos[sl] - c0
-            zz = _windows(y, width)[rows, p]  # (B'', N1, width) gathered windows
+            zz = _windows(y, width)[rows, p]  # (B'', N1', width) gathered windows
             zz += zs[sl, :, None]
             np.multiply(zz, zz, out=zz)
             zz *= -0.5
             np.exp(zz, out=zz)
             # entries past k_hi lie beyond |z2| = L: their weights are below 1e-17, keep them
             for i, (_, f2) in enumerate(pairs):
-                fy = _call(f2, u2, 1) * dy * (h * _INV_SQRT_2PI)
-                g[i, idx[sl]] = np.einsum("bij,bij->bi", zz, _windows(fy, width)[rows, p])
+                for sign, u in enumerate((u2, -u2)):
+                    fy = _call(f2, u, 1) * dy
+                    gp[i, sign, sl] = np.einsum("bij,bij->bi", zz, _windows(fy, width)[rows, p])
+        g[:, idx, half:] = gp[:, 0]
+        # node i < half is the mirror of node half + r with r = half - odd - i
+        g[:, idx, :half] = gp[:, 1, :, 1 - odd : half + 1 - odd][..., ::-1]
     u1 = sq1[:, None] * z1
     val, l1 = np.empty((m, sq1.size)), np.empty((m, sq1.size))
     for i, (f1, _) in enumerate(pairs):
