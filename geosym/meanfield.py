@@ -1,6 +1,6 @@
 r"""Mean-field signal propagation in wide random networks, for any activation.
 
-Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, fim.md §1.4):
+Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, arXiv:1806.01316):
 :math:`u^l = W^l h^{l-1} + b^l`, :math:`W_{ij}\sim\mathcal N(0,\sigma_w^2/M_{l-1})`,
 :math:`b_i\sim\mathcal N(0,\sigma_b^2)`, :math:`h^l=\phi(u^l)`.  In the wide limit
 
@@ -97,7 +97,15 @@ class Kernels:
 
     def evaluate_many(self, keys: Sequence[str], labels: Sequence[str], *args: Any) -> list[Any]:
         """:meth:`evaluate` of several kernels at the same arguments; numeric kernels on the
-        same covariances share their quadrature (:func:`geosym.gaussian.evaluate_many`)."""
+        same covariances share their quadrature (:func:`geosym.gaussian.evaluate_many`).
+
+        Examples
+        --------
+        >>> v, d = MeanField("tanh", 1.5, 0.1).kernels.evaluate_many(
+        ...     ("V", "D"), ("q-map", "backward map"), 1.0)
+        >>> round(float(v), 10), round(float(d), 10)  # E[tanh(u)^2], E[tanh'(u)^2], u ~ N(0, 1)
+        (0.3942944904, 0.4644029024)
+        """
         exps = [self._defined(k, lab) for k, lab in zip(keys, labels, strict=True)]
         if _is_symbolic(*args):
             return [_evaluate(e, lab, *args) for e, lab in zip(exps, labels, strict=True)]
@@ -265,7 +273,7 @@ class MeanField:
     Examples
     --------
     >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
-    >>> round(mf.fixed_point().q_star, 10)  # fim.md TC2
+    >>> round(mf.fixed_point().q_star, 10)  # root of q = (2 sigma_w2/pi) asin(2q/(1+2q)) + sigma_b2
     1.6037847224
     """
 
@@ -459,7 +467,8 @@ class MeanField:
     def forward(
         self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
     ) -> ForwardResult:
-        r"""Forward order parameters for ``depth`` = L weight layers (fim.md §1.4).
+        r"""Forward order parameters for ``depth`` = L weight layers (Karakida, Akaho & Amari 2019,
+        order parameters of their Theorem 1; Poole et al. 2016, eqs. 3-5).
 
         ``q1_0, q2_0`` are :math:`\hat q_1^0 = \|x\|^2/M_0` and :math:`\hat q_2^0 = x\cdot x'/M_0`.
         The widths do not enter the forward recursion (averages over units); ``alphas`` is
@@ -492,6 +501,15 @@ class MeanField:
         same covariances (:math:`q_1^l`, :math:`q_2^l`), so they are evaluated together
         (:meth:`Kernels.evaluate_many`: numeric kernels share their quadrature nodes and
         Gaussian weights).
+
+        Examples
+        --------
+        >>> mf = MeanField("tanh", 1.5, 0.1)
+        >>> fwd, bwd = mf.propagate(3)
+        >>> round(float(bwd.qt1[1]), 10), round(float(bwd.qt2[1]), 10)
+        (0.4326912703, 0.2517693306)
+        >>> bool(bwd.qt2[1] == mf.backward(3).qt2[1])
+        True
         """
         fwd, chi1, chi2 = self._propagate(depth, alphas, q1_0, q2_0, backward=True)
         return fwd, _backward_products(fwd, chi1, chi2)

@@ -288,8 +288,9 @@ def evaluate_many(
     >>> import sympy as sp
     >>> q1, q2 = sp.symbols("q1 q2")
     >>> pair = [[q1, q2], [q2, q1]]
-    >>> vc, dc = evaluate_many([expect(["tanh", "tanh"], pair), expect(["tanh'", "tanh'"], pair)],
-    ...                        1.0, 0.5)
+    >>> from geosym.activations import activation
+    >>> d = activation("tanh").derivative()
+    >>> vc, dc = evaluate_many([expect(["tanh", "tanh"], pair), expect([d, d], pair)], 1.0, 0.5)
     >>> round(float(vc), 12), round(float(dc), 12)
     (0.186324413203, 0.384747028441)
     """
@@ -612,7 +613,7 @@ def expect(
     >>> import sympy as sp, geosym as gs
     >>> q1, q2 = sp.symbols("q1 q2", positive=True)
     >>> gs.expect(["erf", "erf"], [[q1, q2], [q2, q1]]).expr
-    2*asin(2*q2/(2*q1 + 1))/pi
+    2*asin(q2/(q1 + 1/2))/pi
     >>> round(float(gs.expect(["relu", "relu"], [[1, 0.5], [0.5, 1]])), 6)
     0.304499
     """
