@@ -33,12 +33,13 @@ from .activations import Activation
 from .errors import NumericalError
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth, _is_symbolic
+from .results import Result
 
 __all__ = ["FIMStatistics", "fim_statistics", "order_parameter_sums", "layer_widths"]
 
 
 @dataclass(frozen=True)
-class FIMStatistics:
+class FIMStatistics(Result):
     """Theoretical FIM eigenvalue statistics (fields broadcast over sigma arrays)."""
 
     m_lambda: Any
@@ -54,17 +55,6 @@ class FIMStatistics:
     depth: int
     outputs: int
     samples: int
-
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary (arrays as lists, symbols as strings)."""
-
-        def conv(v: Any) -> Any:
-            if isinstance(v, sp.Basic):
-                return float(v) if v.is_number else str(v)
-            arr = np.asarray(v)
-            return arr.item() if arr.ndim == 0 else arr.tolist()
-
-        return {k: conv(v) for k, v in self.__dict__.items()}
 
     def latex(self) -> str:
         r"""The statistics with their defining formulas, paper notation."""
