@@ -88,6 +88,13 @@ class FullRun:
     spec, so running the same full report again resumes where it stopped; ``scheduler`` is a
     running ``dask scheduler``'s address (``None``: a local cluster of ``workers`` processes,
     one per core by default; ``workers=0`` runs in this process).
+
+    Examples
+    --------
+    >>> from geosym.report import FullRun
+    >>> run = FullRun("report/sweeps", workers=0)  # full sizes, sweeps in this process
+    >>> bool(run), run.scheduler
+    (True, None)
     """
 
     store_dir: Path

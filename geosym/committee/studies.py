@@ -46,7 +46,15 @@ _ACT = "erf(x/sqrt(2))"
 
 @dataclass(frozen=True)
 class AngleRow(Result):
-    """One teacher-output angle of :func:`output_angle_study` (K = M = L = 2)."""
+    """One teacher-output angle of :func:`output_angle_study` (K = M = L = 2).
+
+    Examples
+    --------
+    >>> from geosym.committee.studies import output_angle_study
+    >>> row = output_angle_study(thetas_deg=(90,), alpha_max=300.0)[0]
+    >>> row.theta_deg, round(row.eps_g0, 4), row.alpha_learn < 300
+    (90.0, 0.5497, True)
+    """
 
     theta_deg: float
     alpha_learn: float  # first alpha with eps_g < 1e-3 eps_g(0); NaN if never
@@ -55,7 +63,16 @@ class AngleRow(Result):
 
 @dataclass(frozen=True)
 class DimensionRow(Result):
-    """One output dimension of :func:`output_dim_study` (K = M)."""
+    """One output dimension of :func:`output_dim_study` (K = M).
+
+    Examples
+    --------
+    >>> import math
+    >>> from geosym.committee.studies import output_dim_study
+    >>> row = output_dim_study(K=2, Ls=(1,), alpha_max=300.0)[0]
+    >>> row.L, math.isnan(row.alpha_learn)  # L = 1: still on the plateau at alpha = 300
+    (1, True)
+    """
 
     L: int
     alpha_learn: float  # first alpha with eps_g < 1e-3 eps_g(0); NaN if never
@@ -64,7 +81,15 @@ class DimensionRow(Result):
 
 @dataclass(frozen=True)
 class PlateauStudy(Result):
-    """Both studies of :func:`plateau_study`, with a text table and a two-panel figure."""
+    """Both studies of :func:`plateau_study`, with a text table and a two-panel figure.
+
+    Examples
+    --------
+    >>> from geosym.committee.studies import plateau_study
+    >>> study = plateau_study(thetas_deg=(90,), Ls=(3,))
+    >>> len(study.angle), len(study.dim), study.table().splitlines()[0]
+    (1, 1, 'K=M=L=2, eta=0.5: angle between teacher output vectors')
+    """
 
     eta: float
     angle: tuple[AngleRow, ...]

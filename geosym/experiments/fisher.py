@@ -135,6 +135,16 @@ def comparison_row(
     seeds' networks (one network and batch each); the standard error is NaN for one seed.
     Used by :func:`compare_fim` and by sweeps of ``fisher-width`` points
     (:func:`geosym.report.fisher_grid`).
+
+    Examples
+    --------
+    >>> from geosym.experiments.fisher import comparison_row
+    >>> theory = {"m_lambda": 1.0, "s_lambda": 2.0, "lambda_max": 10.0, "lambda_2": 3.0}
+    >>> measured = {"m_lambda": [1.1, 0.9], "s_lambda": [2.2, 2.0], "lambda_max": [11.0, 10.0],
+    ...             "lambda_2": [3.0, 3.3]}
+    >>> row = comparison_row(100, theory, measured)
+    >>> row.ratio["lambda_max"], round(row.ratio_se["lambda_max"], 6)
+    (1.05, 0.05)
     """
     th = {k: float(theory[k]) for k in _FIELDS}
     mean = {k: float(np.mean(measured[k])) for k in _FIELDS}

@@ -21,7 +21,16 @@ __all__ = ["axes", "records", "to_csv", "to_xarray"]
 
 
 def axes(spec: Mapping[str, Any]) -> list[str]:
-    """The coordinate names of a stored spec: grid axes, or the union of the points' keys."""
+    """The coordinate names of a stored spec: grid axes, or the union of the points' keys.
+
+    Examples
+    --------
+    >>> from geosym.sweep.export import axes
+    >>> axes({"grid": {"width": [8, 16], "depth": [2, 3]}})
+    ['width', 'depth']
+    >>> axes({"grid": [{"width": 8}, {"width": 16, "depth": 3}]})
+    ['width', 'depth']
+    """
     grid = spec["grid"]
     return list(grid) if isinstance(grid, Mapping) else list(dict.fromkeys(k for p in grid for k in p))
 
@@ -38,7 +47,23 @@ def _flatten(fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def records(store: Store) -> tuple[list[str], list[dict[str, Any]]]:
     """The finished points as flat rows — coordinates, ``rep``, ``seed``, result fields — and
-    the column names in that order (result fields in first-seen order)."""
+    the column names in that order (result fields in first-seen order).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> from geosym.sweep import Store
+    >>> from geosym.sweep.export import records
+    >>> store = Store.open(path)
+    >>> names, rows = records(store)
+    >>> names[:3], len(rows)
+    (['width', 'rep', 'seed'], 4)
+    >>> store.close()
+    """
     names = axes(store.spec)
     fields: dict[str, None] = {}
     rows = []

@@ -31,7 +31,14 @@ __all__ = ["SweepRun", "sweep", "run_spec", "import_distributed"]
 
 
 def import_distributed() -> Any:
-    """The :mod:`distributed` module, or an ``ImportError`` naming the extra to install."""
+    """The :mod:`distributed` module, or an ``ImportError`` naming the extra to install.
+
+    Examples
+    --------
+    >>> from geosym.sweep.runner import import_distributed
+    >>> import_distributed().__name__  # with the 'sweep' extra installed
+    'distributed'
+    """
     try:
         import distributed
     except ImportError:
@@ -43,7 +50,18 @@ def import_distributed() -> Any:
 
 @dataclass(frozen=True)
 class SweepRun(Result):
-    """What one call of :func:`sweep` did, and the store's state afterwards."""
+    """What one call of :func:`sweep` did, and the store's state afterwards.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> run.total, run.done, run.failed, run.where
+    (4, 4, 0, 'in-process')
+    """
 
     store: str
     experiment: str
@@ -127,6 +145,18 @@ def run_spec(
     Exactly one of ``client`` (a :class:`distributed.Client`), ``scheduler`` (an address) and
     ``workers`` (local worker processes; 0 = in this process) chooses where points run; by
     default a local cluster with one worker per core.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep.runner import run_spec
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8]}, seeds=2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> first = run_spec(spec, path, workers=0, progress=False)
+    >>> again = run_spec(spec, path, workers=0, progress=False)  # resumes: nothing left to do
+    >>> (first.computed, first.done), (again.computed, again.skipped)
+    ((2, 2), (0, 2))
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a non-negative integer, got {retries!r}")

@@ -26,7 +26,14 @@ __all__ = ["canonical", "point_key", "point_seed"]
 
 
 def canonical(coords: Mapping[str, Any]) -> str:
-    """The canonical JSON text of a point's coordinates."""
+    """The canonical JSON text of a point's coordinates.
+
+    Examples
+    --------
+    >>> from geosym.sweep.seeds import canonical
+    >>> canonical({"width": 8, "activation": "tanh"})  # sorted keys, compact JSON
+    '{"activation":"tanh","width":8}'
+    """
     return json.dumps(dict(coords), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
@@ -35,7 +42,14 @@ def _digest(coords: Mapping[str, Any], rep: int) -> bytes:
 
 
 def point_key(coords: Mapping[str, Any], rep: int) -> str:
-    """A stable hexadecimal key of the point (coordinates and repetition)."""
+    """A stable hexadecimal key of the point (coordinates and repetition).
+
+    Examples
+    --------
+    >>> from geosym.sweep.seeds import point_key
+    >>> point_key({"width": 8}, 0) == point_key({"width": 8}, 0) != point_key({"width": 8}, 1)
+    True
+    """
     return _digest(coords, rep).hex()[:32]
 
 

@@ -39,7 +39,16 @@ _KEYS = {"experiment", "seed", "seeds", "grid", "fixed"}
 
 @dataclass(frozen=True)
 class Point:
-    """One task of a sweep: grid coordinates, repetition index, stable key and seed."""
+    """One task of a sweep: grid coordinates, repetition index, stable key and seed.
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8, 16]}, seeds=2)
+    >>> point = next(spec.points())
+    >>> point.index, point.coords, point.rep, len(point.key)
+    (0, {'width': 8}, 0, 32)
+    """
 
     index: int
     coords: dict[str, Any]
@@ -54,6 +63,15 @@ class SweepSpec:
 
     ``grid`` is either a mapping of axis name to values (their product; :attr:`axes` lists
     them) or a tuple of points (each a mapping of parameter name to value).
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8, 16], "depth": [2, 3]}, seeds=2)
+    >>> spec.total, spec.axes
+    (8, ('width', 'depth'))
+    >>> next(spec.coordinates())
+    {'width': 8, 'depth': 2}
     """
 
     experiment: str
