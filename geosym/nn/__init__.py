@@ -23,6 +23,7 @@ True
 from .data import RegressionData, gaussian_inputs, random_targets, teacher_student
 from .fim import MeasuredFIMStatistics, fim_statistics, gram_matrix, jacobian
 from .mlp import MLP, DivergenceWarning, ForwardCache, resolve_activation
+from .theory import predicted_fim_statistics
 
 __all__ = [
     "MLP",
@@ -33,6 +34,7 @@ __all__ = [
     "fim_statistics",
     "gram_matrix",
     "jacobian",
+    "predicted_fim_statistics",
     "RegressionData",
     "gaussian_inputs",
     "random_targets",
