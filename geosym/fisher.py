@@ -88,6 +88,16 @@ class FIMStatistics:
         convention
             ``"geosym"`` (returns :attr:`eta_critical`) or ``"torch-mse-mean"`` (returns
             :math:`\frac C2\eta_c`, the ``lr`` for ``torch.optim.SGD`` on ``MSELoss()``).
+
+        Examples
+        --------
+        >>> import geosym as gs
+        >>> st = gs.fim_statistics("tanh", 1.0, 0.0, depth=3, width=500, outputs=10, samples=100,
+        ...                        q1_0=1.0, q2_0=0.4)
+        >>> bool(st.critical_learning_rate() == st.eta_critical)
+        True
+        >>> round(float(st.critical_learning_rate("torch-mse-mean") / st.eta_critical), 12)
+        5.0
         """
         return self.eta_critical * _convention_factor(convention, self.outputs)
 
@@ -99,6 +109,14 @@ class FIMStatistics:
         slowest and the fastest mode (Nesterov 2004, Thm. 2.1.15), i.e.
         :math:`c=\eta/\eta_c=\lambda_{\max}/(\lambda_{\max}+\lambda_2)` just below 1.
         ``convention`` as in :meth:`critical_learning_rate`.
+
+        Examples
+        --------
+        >>> import geosym as gs
+        >>> st = gs.fim_statistics("tanh", 1.0, 0.0, depth=3, width=500, outputs=10, samples=100,
+        ...                        q1_0=1.0, q2_0=0.4)
+        >>> 0.9 < float(st.fastest_learning_rate() / st.eta_critical) < 1.0
+        True
         """
         return 2 / (self.lambda_max + self.lambda_2) * _convention_factor(convention, self.outputs)
 

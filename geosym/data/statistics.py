@@ -83,7 +83,7 @@ def input_statistics(X: Any) -> InputStatistics:
     >>> import numpy as np
     >>> st = input_statistics(np.array([[1.0, 1.0], [1.0, -1.0], [2.0, 0.0]]))
     >>> round(st.q1_0, 6), round(st.q2_0, 6)
-    (1.666667, 0.666667)
+    (1.333333, 0.666667)
     """
     X = getattr(X, "X", X)
     a = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X.astype(np.float64)

@@ -14,7 +14,7 @@ initialisation) and the input order parameters :math:`q_1^0, q_2^0` of ``X``
 >>> net = nn.MLP.random([64, 300, 300, 10], "tanh", sigma_w2=1/3, sigma_b2=0.0, seed=0)
 >>> X = np.abs(np.random.default_rng(1).standard_normal((100, 64)))   # uncentred inputs
 >>> st = nn.predicted_fim_statistics(net, X, init="torch-default")
->>> round(st.critical_learning_rate("torch-mse-mean") / st.eta_critical, 12)   # C / 2
+>>> round(float(st.critical_learning_rate("torch-mse-mean") / st.eta_critical), 12)   # C / 2
 5.0
 """
 
@@ -41,6 +41,14 @@ def layer_variances(net: MLP) -> tuple[np.ndarray, np.ndarray]:
     r"""Per-layer :math:`\sigma_w^2=M_{l-1}\,\overline{W^2}` and :math:`\sigma_b^2=\overline{b^2}`.
 
     Second moments about zero (the theory's weights have mean 0), ``l = 1..L``.
+
+    Examples
+    --------
+    >>> from geosym.nn import MLP
+    >>> net = MLP.random([200, 300, 300, 10], "tanh", 2.0, 0.1, seed=0)
+    >>> sw2, sb2 = layer_variances(net)
+    >>> [round(float(v), 1) for v in sw2]
+    [2.0, 2.0, 2.0]
     """
     sw2 = np.array([w.shape[1] * float(np.mean(w * w)) for w in net.weights])
     sb2 = np.array([float(np.mean(b * b)) for b in net.biases])
@@ -91,6 +99,20 @@ def predicted_fim_statistics(
     centred images :math:`q_2^0\approx0` and :math:`\lambda_{\max}` comes from the leading
     principal components of the data, which the theory does not see (it underestimates
     :math:`\lambda_{\max}`; :class:`~geosym.data.InputStatistics` measures the gap).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, fim_statistics
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((20, 300)) + 0.5 * rng.standard_normal(300)   # q2_0 > 0
+    >>> net = MLP.random([300, 800, 800, 3], "tanh", 1.0, 0.0, seed=1)
+    >>> theory = predicted_fim_statistics(net, X, sigma_w2=1.0, sigma_b2=0.0)
+    >>> measured = fim_statistics(net, X)
+    >>> round(float(theory.lambda_max / measured.lambda_max), 2)   # finite width M = 800, T = 20
+    0.9
+    >>> float(theory.critical_learning_rate("torch-mse-mean") / theory.eta_critical)   # C / 2
+    1.5
     """
     from ..data import input_statistics
 

@@ -51,7 +51,14 @@ def _erf_class() -> type:
 
 
 def erf_module() -> Any:
-    """A ``torch.nn.Module`` computing ``torch.erf`` elementwise (torch has no ``nn.Erf``)."""
+    """A ``torch.nn.Module`` computing ``torch.erf`` elementwise (torch has no ``nn.Erf``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(erf_module()(torch.tensor([0.5])))
+    0.5204998850822449
+    """
     return _erf_class()()
 
 
@@ -90,6 +97,12 @@ def activation_spec(module: Any, activations: Mapping[type, str] | None = None) 
     ------
     ValueError
         Naming the module when it is neither built in nor in ``activations``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> activation_spec(torch.nn.LeakyReLU(0.1)), activation_spec(torch.nn.Tanh())
+    ('leaky_relu(x, 0.1)', 'tanh')
     """
     for kind, spec in (activations or {}).items():
         if isinstance(module, kind):
@@ -129,6 +142,17 @@ def from_torch(module: Any, activations: Mapping[type, str] | None = None) -> ML
     ValueError
         An unsupported module (named), two activations of different kinds, a missing
         activation between two ``Linear`` layers, or a non-linear output layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.SiLU(), torch.nn.Linear(8, 2))
+    >>> net = from_torch(m)
+    >>> net.widths, net.activation.name
+    ((4, 8, 2), 'swish')
+    >>> x = torch.randn(5, 4)
+    >>> bool((to_torch(net)(x.double()) == m.double()(x.double())).all())
+    True
     """
     torch = _torch("MLP.from_torch")
     nn = torch.nn
@@ -236,6 +260,17 @@ def to_torch(
     activation_module
         Zero-argument factory of the hidden activation module, for activations without a
         built-in torch module (module docstring lists those that have one).
+
+    Examples
+    --------
+    >>> from geosym.nn import MLP
+    >>> model = to_torch(MLP.random([3, 5, 1], "relu", 2.0, 0.0, seed=0))
+    >>> model
+    Sequential(
+      (0): Linear(in_features=3, out_features=5, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=5, out_features=1, bias=True)
+    )
     """
     torch = _torch("MLP.to_torch")
     dtype = torch.float64 if dtype is None else dtype
