@@ -31,6 +31,7 @@ from .activations import Activation
 from .errors import NumericalError
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth, _is_symbolic
+from .results import Result
 
 __all__ = [
     "FIMStatistics",
@@ -45,7 +46,7 @@ LEARNING_RATE_CONVENTIONS: tuple[str, ...] = ("geosym", "torch-mse-mean")
 
 
 @dataclass(frozen=True)
-class FIMStatistics:
+class FIMStatistics(Result):
     """Theoretical FIM eigenvalue statistics (fields broadcast over sigma arrays)."""
 
     m_lambda: Any
@@ -61,17 +62,6 @@ class FIMStatistics:
     depth: int
     outputs: int
     samples: int
-
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary (arrays as lists, symbols as strings)."""
-
-        def conv(v: Any) -> Any:
-            if isinstance(v, sp.Basic):
-                return float(v) if v.is_number else str(v)
-            arr = np.asarray(v)
-            return arr.item() if arr.ndim == 0 else arr.tolist()
-
-        return {k: conv(v) for k, v in self.__dict__.items()}
 
     def critical_learning_rate(self, convention: str = "geosym") -> Any:
         r"""The largest stable constant learning rate of gradient descent, in a loss convention.

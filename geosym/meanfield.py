@@ -38,6 +38,7 @@ from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
 from .gaussian import Expectation, expect
 from .latex import latex as paper_latex
+from .results import Result
 
 __all__ = [
     "MeanField",
@@ -92,7 +93,7 @@ class Kernels:
             )
         return _evaluate(e, label, *args)
 
-    def items(self) -> list[tuple[str, Expectation]]:
+    def items(self) -> list[tuple[str, Expectation | None]]:
         return [("V", self.V), ("Vc", self.Vc), ("D", self.D), ("Dc", self.Dc), ("uVu", self.uVu)]
 
 
@@ -151,7 +152,7 @@ def _check_variance(name: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
-class FixedPoint:
+class FixedPoint(Result):
     """Fixed point of the q-map and the stable fixed point of the correlation map."""
 
     q_star: float
@@ -161,15 +162,9 @@ class FixedPoint:
     stable: bool  # |chi_c| < 1
     phase: str  # "ordered" (chi1 < 1), "chaotic" (chi1 > 1) or "critical"
 
-    def to_dict(self) -> dict:
-        return {
-            k: (float(v) if isinstance(v, (float, np.floating)) else v)
-            for k, v in self.__dict__.items()
-        }
-
 
 @dataclass(frozen=True)
-class DepthScales:
+class DepthScales(Result):
     r""":math:`\xi_q = -1/\ln(\partial q^{l}/\partial q^{l-1})`, :math:`\xi_c = -1/\ln\chi_{c^*}`."""
 
     xi_q: float
@@ -177,12 +172,9 @@ class DepthScales:
     q_slope: float
     chi_c: float
 
-    def to_dict(self) -> dict:
-        return {k: float(v) for k, v in self.__dict__.items()}
-
 
 @dataclass(frozen=True)
-class PhaseDiagram:
+class PhaseDiagram(Result):
     """chi1 over a (sigma_w2, sigma_b2) grid; ``boundary`` is sigma_w2 at chi1 = 1 per sigma_b2.
 
     Where the q-map has no finite fixed point (q grows without bound) ``q_star`` is NaN and
@@ -194,9 +186,6 @@ class PhaseDiagram:
     q_star: np.ndarray  # shape (len(sigma_b2), len(sigma_w2))
     chi1: np.ndarray
     boundary: np.ndarray  # shape (len(sigma_b2),), NaN where chi1 does not cross 1
-
-    def to_dict(self) -> dict:
-        return {k: np.asarray(v).tolist() for k, v in self.__dict__.items()}
 
     def plot(self, path: str) -> None:
         """Write a PNG of log(chi1) with the order/chaos boundary chi1 = 1."""
@@ -422,7 +411,9 @@ class MeanField:
         xi_c = -1.0 / np.log(fp.chi_c) if 0 < fp.chi_c < 1 else np.inf
         return DepthScales(xi_q, xi_c, slope, fp.chi_c)
 
-    def phase_diagram(self, sw2_grid: Sequence[float], sb2_grid: Sequence[float]) -> PhaseDiagram:
+    def phase_diagram(
+        self, sw2_grid: Sequence[float] | np.ndarray, sb2_grid: Sequence[float] | np.ndarray
+    ) -> PhaseDiagram:
         r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`."""
         sw2 = np.asarray(sw2_grid, dtype=float)
         sb2 = np.asarray(sb2_grid, dtype=float)

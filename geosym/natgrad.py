@@ -54,6 +54,7 @@ from .fisher import fim_statistics, layer_widths
 from .gaussian import expect
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth
+from .results import Result, jsonable
 
 __all__ = [
     "UnitFisher",
@@ -299,7 +300,7 @@ def unit_coefficients(
 # the unit block and its inverse
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class UnitFisher:
+class UnitFisher(Result):
     r"""The Fisher block of one unit, :math:`G=\mathbb E[\phi'(u)^2\tilde x\tilde x^\top]`, in closed form.
 
     Amari, Karakida & Oizumi (AISTATS 2019) [ABS: "diagonal plus rank 2"]; formulas fim.md §4.1
@@ -541,21 +542,21 @@ class UnitFisher:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (vectors only through their norms/means)."""
-        return {
+        return jsonable({
             "activation": self.activation,
-            "n": int(self.n),
+            "n": self.n,
             "w_norm": float(np.linalg.norm(self.w)),
-            "b": float(self.b),
-            "r": float(self.r),
-            "offset": float(self.offset),
-            "c0": float(self.c[0]),
-            "c1": float(self.c[1]),
-            "c2": float(self.c[2]),
-            "error": [float(x) for x in self.error],
-            "determinant_ratio": float(self.determinant_ratio),
-            "zero_mean": bool(self.zero_mean),
+            "b": self.b,
+            "r": self.r,
+            "offset": self.offset,
+            "c0": self.c[0],
+            "c1": self.c[1],
+            "c2": self.c[2],
+            "error": self.error,
+            "determinant_ratio": self.determinant_ratio,
+            "zero_mean": self.zero_mean,
             "method": self.method,
-        }
+        })
 
 
 def _vector(value: Any, n: int, name: str, positive: bool = False) -> np.ndarray:
@@ -657,7 +658,7 @@ def unit_fisher(
 # mean-field predictions for a unit in layer l of a random net
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class UnitBlockPrediction:
+class UnitBlockPrediction(Result):
     r"""Mean-field prediction of the Fisher block of a typical unit in layer l (fim.md §1.4, §4.1).
 
     The empirical FIM block of unit i of layer l is
@@ -688,11 +689,6 @@ class UnitBlockPrediction:
     c: tuple[float, float, float]
     bias_entry: float
     weight_diagonal_mean: float
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["c"] = list(self.c)
-        return d
 
 
 def unit_block_prediction(
@@ -761,7 +757,7 @@ def unit_block_prediction(
 
 
 @dataclass(frozen=True)
-class OffBlockPrediction:
+class OffBlockPrediction(Result):
     r"""Mean-field size of the off-block (unit i != j, same layer) Fisher terms relative to the blocks.
 
     ``ratio[m]`` is the predicted RMS over pairs of :math:`\|F_{ij}\|_F` divided by the mean
@@ -783,9 +779,6 @@ class OffBlockPrediction:
     kappa: tuple[float, ...] = ()
     backward_coherence: float = 1.0
     mc_units: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
 def _input_fourth_moments(mf: MeanField, fwd: Any, layer: int) -> tuple[float, float]:
@@ -983,7 +976,7 @@ def btd_coefficient(depth: int) -> float | None:
 
 
 @dataclass(frozen=True)
-class OneStepRates:
+class OneStepRates(Result):
     r"""One-step learning rates :math:`\eta_{\rm opt}` (f = y after one step, infinite width).
 
     Attributes: ``exact`` = 1, ``layer`` = 1/L, ``btd`` (None when undefined), ``kfac``,
@@ -1006,9 +999,6 @@ class OneStepRates:
     unit_ko: float
     unit_mean_field: float
     n_params: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
     #: the field holding each optimizer's rate, by the names of :data:`geosym.nn.optimizers.METHODS`
     #: (block tri-diagonal NGD, ``btd``, has a rate but no optimizer in :mod:`geosym.nn`)
@@ -1136,7 +1126,7 @@ def one_step_learning_rates(
 # mean subtraction at the output
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MeanSubtraction:
+class MeanSubtraction(Result):
     r"""Theory of output mean subtraction (Karakida, Akaho & Amari NeurIPS 2019; fim.md §3).
 
     ``lambda_max_before`` :math:`=\alpha M(\kappa_1+(T-1)\kappa_2)/T` (C outliers),
@@ -1152,9 +1142,6 @@ class MeanSubtraction:
     alpha: float
     width: int
     samples: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def mean_subtraction(

@@ -126,7 +126,9 @@ def _array(arr: np.ndarray) -> Any:
         return arr.tolist()
     if arr.dtype.kind == "f":
         if arr.size and not np.isfinite(arr).all():
-            return np.where(np.isfinite(arr), arr, None).tolist()
+            out = arr.astype(object)
+            out[~np.isfinite(arr)] = None
+            return out.tolist()
         return arr.tolist()
     if arr.dtype.kind == "c":
         raise TypeError("complex arrays have no JSON form; pass the real and imaginary parts")

@@ -1,4 +1,4 @@
-"""Mean-field maps, fixed points and depth scales against fim.md TC1/TC2 and finite differences."""
+"""Mean-field maps, fixed points and depth scales against 30-digit mpmath values and finite differences."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from geosym.meanfield import SIGMA_B2, SIGMA_W2, MeanField
 
 
 def test_tc1_tanh_near_critical():
-    """fim.md TC1 (mpmath, 30 digits): q*, chi1, q-map slope, xi_q, xi_c."""
+    """tanh at (3, 0.64) against mpmath (30 digits): q*, chi1, q-map slope, xi_q, xi_c."""
     mf = MeanField("tanh", 3.0, 0.64)
     fp = mf.fixed_point()
     assert fp.q_star == pytest.approx(2.26553461775405, abs=1e-11)

@@ -56,3 +56,20 @@ def test_learning_rate_study_small(tmp_path):
     plot_lr_study(study, "tanh", tmp_path / "lr.png")
     with pytest.raises(ValueError, match="exceeds"):
         learning_rate_study("digits", train_samples=2000, test_samples=1000)
+
+
+def test_report_real_data_section(tmp_path, monkeypatch):
+    # the report section's wiring (tables, figures, checks) at a tiny size
+    import geosym.experiments.real_data as rd
+    from geosym import report
+
+    t, lr = rd.theory_vs_measurement, rd.learning_rate_study
+    monkeypatch.setattr(rd, "theory_vs_measurement", lambda ds, **k: t(
+        ds, models=("tanh",), widths=(40,), samples=30, seeds=1))
+    monkeypatch.setattr(rd, "learning_rate_study", lambda ds, **k: lr(
+        ds, models=("tanh",), width=30, cs=(0.5, 3.0), batches=(0,), seeds=1, train_samples=100,
+        test_samples=50, epochs={0: 5}, track=k["track"], track_samples=20))
+    (sec,) = report.build_report(tmp_path / "r", sections=["real_data"], progress=lambda s: None)
+    assert sec.error is None and len(sec.checks) == 2 and len(sec.tables) == 2
+    assert {name for name, _ in sec.figures} == {"real_data_ratios.png", "real_data_lr_tanh.png"}
+    assert "Real data and PyTorch models" in (tmp_path / "r" / "index.md").read_text()

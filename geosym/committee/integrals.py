@@ -874,10 +874,6 @@ class IntegralProvider:
         r""":math:`\langle g(u_a)g(u_b)\rangle` for broadcastable index arrays ``a, b``."""
         return self.kernels["I2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
 
-    def J2(self, C: np.ndarray, a, b) -> np.ndarray:
-        r""":math:`\langle g'(u_a)g'(u_b)\rangle` for broadcastable index arrays."""
-        return self.kernels["J2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
-
     def I3(self, C: np.ndarray, a, b, c) -> np.ndarray:
         r""":math:`\langle g'(u_a)\,u_b\,g(u_c)\rangle` for broadcastable index arrays."""
         return self.kernels["I3"].func(

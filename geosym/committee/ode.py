@@ -46,7 +46,9 @@ import numpy as np
 from scipy.integrate import ODEintWarning, odeint, solve_ivp
 from scipy.optimize import root
 
+from .. import _checks
 from ..errors import ConvergenceError, NumericalError
+from ..results import Result
 from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
 
@@ -100,19 +102,6 @@ class _LeftValidRegion(Exception):
         self.why = why
 
 
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _check_nonneg(name: str, value: Any) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
-
-
 def default_alphas(alpha_max: float, n_log: int = 300, n_lin: int = 400) -> np.ndarray:
     """Output grid: 0, log-spaced points from ``alpha_max*1e-4`` and a linear grid."""
     lo = alpha_max * 1e-4
@@ -138,7 +127,7 @@ def random_overlaps(K: int, M: int, N: int, T: np.ndarray, rng: np.random.Genera
 
 
 @dataclass(frozen=True)
-class FixedPoint:
+class FixedPoint(Result):
     r"""Symmetric (unspecialised) fixed point of the ODE: all student units identical.
 
     Attributes
@@ -158,7 +147,7 @@ class FixedPoint:
     eps_g: float
     eta: float
     residual: float
-    model: Any = field(default=None, repr=False, compare=False)
+    model: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
 
     def escape_rate(self) -> float:
         r"""Largest real part :math:`\lambda_{\max}` of the eigenvalues of the Jacobian of the
@@ -184,10 +173,6 @@ class FixedPoint:
     def plateau_length(self, r0: float) -> float:
         r""":math:`\ln(1/r_0)/\lambda_{\max}`: predicted plateau length for asymmetry ``r0``."""
         return float(np.log(1.0 / r0) / self.escape_rate())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"Q": self.Q.tolist(), "R": self.R.tolist(), "V": self.V.tolist(),
-                "eps_g": self.eps_g, "eta": self.eta, "residual": self.residual}
 
 
 class CommitteeODE:
@@ -231,15 +216,12 @@ class CommitteeODE:
     def __init__(self, activation: Any, K: int, M: int, outputs: int = 1, *, eta: float,
                  eta_v: float = 0.0, noise: float = 0.0, weight_decay: float = 0.0,
                  teacher_cov: Any = None, teacher_out: Any = None) -> None:
-        self.K = _check_count("K", K)
-        self.M = _check_count("M", M)
-        eta_f = float(eta)
-        if not np.isfinite(eta_f) or eta_f <= 0:
-            raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
-        self.eta = eta_f
-        self.eta_v = _check_nonneg("eta_v", eta_v)
-        self.noise = _check_nonneg("noise", noise)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.K = _checks.positive_int(K, "K")
+        self.M = _checks.positive_int(M, "M")
+        self.eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
+        self.eta_v = _checks.real(eta_v, "eta_v", minimum=0.0)
+        self.noise = _checks.real(noise, "noise", minimum=0.0)
+        self.weight_decay = _checks.real(weight_decay, "weight_decay", minimum=0.0)
         self.T = self._check_teacher_cov(teacher_cov)
         self.teacher_out, L = self._check_teacher_out(teacher_out, outputs)
         self.L = L
@@ -251,12 +233,9 @@ class CommitteeODE:
         K, M = self.K, self.M
         self.P = K + M
         self._iu = np.triu_indices(K)
-        pa, pk = self._iu
         ar = np.arange(self.P)
         # index arrays for the batched integrals (broadcast shapes keep small factors small)
         self._i3_idx = (np.arange(K)[:, None, None], ar[None, :, None], ar[None, None, :])
-        self._i4_idx = (pa[:, None, None], pk[:, None, None], ar[None, :, None],
-                        ar[None, None, :])
         self._i2_idx = (ar[:, None], ar[None, :])
         self._sign = np.concatenate([np.ones(K), -np.ones(M)])
         # the symmetric I4 block is rebuilt from its triangle c <= e
@@ -281,7 +260,7 @@ class CommitteeODE:
         return 0.5 * (t + t.T)
 
     def _check_teacher_out(self, teacher_out: Any, outputs: Any) -> tuple[np.ndarray, int]:
-        L = _check_count("outputs", outputs)
+        L = _checks.positive_int(outputs, "outputs")
         if teacher_out is None:
             if L != 1:
                 raise ValueError("teacher_out: give the teacher's M x L output vectors when "
@@ -458,7 +437,7 @@ class CommitteeODE:
         K, M, L = self.K, self.M, self.L
         if init is None:
             rng = np.random.default_rng(seed)
-            Q, R = random_overlaps(K, M, _check_count("N", N), self.T, rng)
+            Q, R = random_overlaps(K, M, _checks.positive_int(N, "N"), self.T, rng)
             if self.K == self.M and not self.trains_second_layer:
                 V = self.teacher_out.copy()
             elif not self.trains_second_layer:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _checks
 from ..errors import NumericalError
 from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
@@ -43,7 +44,9 @@ _BLOCK = 16
 
 
 def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+    if isinstance(seeds, bool):
+        raise TypeError("seeds must be a count (int) or a list of seeds, got a bool")
+    if isinstance(seeds, int | np.integer):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (a count) or a list of seeds, got {seeds}")
         return list(range(int(seeds)))
@@ -93,8 +96,7 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     """
     from .ode import CommitteeODE, default_alphas  # validation and eps_g formula shared
 
-    if isinstance(N, bool) or not isinstance(N, int | np.integer) or N < 1:
-        raise ValueError(f"N must be an integer >= 1, got {N!r}")
+    N = _checks.positive_int(N, "N")
     seed_list = _as_seeds(seeds)
     prov = activation if isinstance(activation, IntegralProvider) else integral_provider(
         activation)

@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from ..results import Result
+
 __all__ = ["Trajectory", "Plateau", "plateau", "decay_rate"]
 
 
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(Result):
     """Order parameters along learning time.
 
     Attributes
@@ -57,7 +59,7 @@ class Trajectory:
     teacher_out: np.ndarray
     source: str = "ode"
     meta: dict[str, Any] = field(default_factory=dict)
-    model: Any = field(default=None, repr=False, compare=False)
+    model: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
 
     @property
     def K(self) -> int:  # noqa: N802 - paper notation
@@ -98,24 +100,9 @@ class Trajectory:
         """The overlaps at the first stored time, as an ``init`` dict for the ODE."""
         return {"Q": self.Q[0].copy(), "R": self.R[0].copy(), "V": self.V[0].copy()}
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (nested lists)."""
-        return {
-            "source": self.source,
-            "alpha": self.alpha.tolist(),
-            "eps_g": self.eps_g.tolist(),
-            "Q": self.Q.tolist(),
-            "R": self.R.tolist(),
-            "V": self.V.tolist(),
-            "T": self.T.tolist(),
-            "teacher_out": self.teacher_out.tolist(),
-            "meta": {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                     for k, v in self.meta.items()},
-        }
-
 
 @dataclass(frozen=True)
-class Plateau:
+class Plateau(Result):
     """Symmetric-phase plateau of a learning curve (definition in :func:`plateau`).
 
     ``start``/``end``/``length``/``height`` are NaN when the curve never reaches the plateau
@@ -128,10 +115,6 @@ class Plateau:
     length: float
     eps_star: float
     found: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "height": self.height,
-                "length": self.length, "eps_star": self.eps_star, "found": self.found}
 
 
 def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: float = 0.05,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from ..errors import NumericalError
 from ..fisher import FIMStatistics, fim_statistics, layer_widths
 from ..nn import MLP, gaussian_inputs, random_targets
 from ..nn import fim_statistics as measure_fim
+from ..results import Result
 
 __all__ = [
     "FIMComparison",
@@ -38,7 +38,7 @@ _MONOTONE_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
-class FIMComparisonRow:
+class FIMComparisonRow(Result):
     """Theory and measurement (mean and standard error over seeds) at one width."""
 
     width: int
@@ -50,7 +50,7 @@ class FIMComparisonRow:
 
 
 @dataclass(frozen=True)
-class FIMComparison:
+class FIMComparison(Result):
     """Result of :func:`compare_fim`: one row per width, plus the settings."""
 
     activation: str
@@ -62,13 +62,8 @@ class FIMComparison:
     alphas: tuple[float, ...]
     seeds: int
     rows: tuple[FIMComparisonRow, ...]
-    spectrum: np.ndarray = field(repr=False)  # measured non-zero spectrum at the largest width
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("rows", "spectrum")}
-        d["alphas"] = list(self.alphas)
-        d["rows"] = [row.__dict__ for row in self.rows]
-        return d
+    #: measured non-zero spectrum at the largest width
+    spectrum: np.ndarray = field(repr=False, metadata={"json": False})
 
     def max_deviation(self, width: int | None = None) -> float:
         """Largest |ratio - 1| over the statistics at ``width`` (default: the largest width)."""
@@ -124,7 +119,7 @@ def compare_fim(
         )
         th = {name: float(getattr(theory, name)) for name in _FIELDS}
         ws = layer_widths(m, depth, a, outputs)
-        values = {name: [] for name in _FIELDS}
+        values: dict[str, list[float]] = {name: [] for name in _FIELDS}
         for _ in range(seeds):
             net = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)
             x = gaussian_inputs(samples, ws[0], seed=rng)
@@ -162,7 +157,7 @@ def compare_fim(
 
 
 @dataclass(frozen=True)
-class LRSweepRow:
+class LRSweepRow(Result):
     factor: float  # eta / eta_c
     eta: float
     monotone: bool  # loss never increased
@@ -173,22 +168,14 @@ class LRSweepRow:
 
 
 @dataclass(frozen=True)
-class LRSweep:
+class LRSweep(Result):
     """Result of :func:`learning_rate_sweep`."""
 
     activation: str
     eta_critical: float  # theory 2/lambda_max
     eta_critical_measured: float
     rows: tuple[LRSweepRow, ...]
-    curves: tuple[np.ndarray, ...] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "activation": self.activation,
-            "eta_critical": self.eta_critical,
-            "eta_critical_measured": self.eta_critical_measured,
-            "rows": [r.__dict__ for r in self.rows],
-        }
+    curves: tuple[np.ndarray, ...] = field(repr=False, metadata={"json": False})
 
 
 def learning_rate_sweep(
@@ -249,7 +236,7 @@ def learning_rate_sweep(
 
 
 @dataclass(frozen=True)
-class LRStudyRow:
+class LRStudyRow(Result):
     """One model of :func:`learning_rate_study`."""
 
     model: str
@@ -262,26 +249,12 @@ class LRStudyRow:
 
 
 @dataclass(frozen=True)
-class LRStudy:
+class LRStudy(Result):
     """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD."""
 
     threshold: float
     factors: tuple[float, ...]
     rows: tuple[LRStudyRow, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "factors": list(self.factors),
-            "rows": [
-                {
-                    **r.__dict__,
-                    "steps": {str(k): v for k, v in r.steps.items()},
-                    "sgd_largest_stable": {str(k): v for k, v in r.sgd_largest_stable.items()},
-                }
-                for r in self.rows
-            ],
-        }
 
 
 def _minibatch_sgd(
@@ -388,7 +361,7 @@ def learning_rate_study(
 
 
 @dataclass(frozen=True)
-class LossMap:
+class LossMap(Result):
     """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M)."""
 
     activation: str
@@ -396,12 +369,6 @@ class LossMap:
     etas: np.ndarray
     final_loss: np.ndarray  # (len(widths), len(etas)) final/initial loss; inf if diverged
     eta_critical: np.ndarray  # theory 2/lambda_max per width
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
-            for k, v in self.__dict__.items()
-        }
 
     def plot(self, path: str) -> None:
         """Heat map of log10(final/initial loss) with the line eta = 2/lambda_max(M)."""

@@ -23,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from .._plot import figure
 from ..activations import Activation
 from ..activations import activation as _activation
 from ..natgrad import mean_subtraction, offblock_ratio, unit_fisher
 from ..nn import MLP, gaussian_inputs, gram_matrix, random_targets, teacher_student
 from ..nn.optimizers import METHODS, default_learning_rate
+from ..results import Check, Result
 
 __all__ = [
     "UnitBlockCheck",
@@ -45,27 +47,9 @@ __all__ = [
 ]
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (np.floating, np.integer)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if hasattr(v, "to_dict"):
-        return v.to_dict()
-    return v
-
-
-def _dict(obj: Any, skip: Sequence[str] = ()) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in obj.__dict__.items() if k not in skip}
-
-
 # ------------------------------------------------------------------------------ unit block
 @dataclass(frozen=True)
-class UnitBlockCheck:
+class UnitBlockCheck(Result):
     """Closed form vs Monte Carlo for one unit (G without the back-propagated factor)."""
 
     activation: str
@@ -77,8 +61,16 @@ class UnitBlockCheck:
     standard_error: float  # max Monte-Carlo standard error of an entry
     c: tuple[float, float, float]
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
+    def checks(self) -> tuple[Check, ...]:
+        """The closed form agrees with Monte Carlo within 6 standard errors of an entry."""
+        return (
+            Check(
+                "max |formula - Monte Carlo| / standard error",
+                self.max_abs_error / self.standard_error,
+                6.0,
+                "Monte-Carlo noise; 6 s.e. bounds the maximum over all entries of the block",
+            ),
+        )
 
 
 def unit_block_check(
@@ -133,7 +125,7 @@ def unit_block_check(
 
 # ------------------------------------------------------------------------------ off-block
 @dataclass(frozen=True)
-class OffBlockMeasurement:
+class OffBlockMeasurement(Result):
     """Measured RMS cross-unit block norm / mean unit block norm, per width, vs theory."""
 
     activation: str
@@ -144,9 +136,6 @@ class OffBlockMeasurement:
     theory: tuple[float, ...]
     samples: int
     seeds: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
 
 
 def _block_ratio(net: MLP, X: np.ndarray, layer: int, units: int, rng) -> float:
@@ -212,7 +201,7 @@ def measure_offblock(
 
 # ------------------------------------------------------------------------------ one step
 @dataclass(frozen=True)
-class OneStepRow:
+class OneStepRow(Result):
     method: str
     eta: float  # theoretical one-step rate
     residual_ratio: float  # ||f - y|| after one step / before, at eta
@@ -221,7 +210,7 @@ class OneStepRow:
 
 
 @dataclass(frozen=True)
-class OneStepConvergence:
+class OneStepConvergence(Result):
     """TC6: one step with the theory's learning rate."""
 
     activation: str
@@ -231,13 +220,26 @@ class OneStepConvergence:
     outputs: int
     rows: tuple[OneStepRow, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        d = _dict(self, skip=("rows",))
-        d["rows"] = [r.__dict__ for r in self.rows]
-        return d
-
     def row(self, method: str) -> OneStepRow:
         return next(r for r in self.rows if r.method == method)
+
+    def checks(self) -> tuple[Check, ...]:
+        """One step at each method's theoretical rate brings ||f - y|| below 0.3 of its start
+        (Karakida & Osawa 2020: exactly 0 at infinite width); half the rate leaves more than 0.4."""
+        return (
+            Check(
+                "largest residual ratio after one step at the theoretical rate",
+                max(r.residual_ratio for r in self.rows),
+                0.3,
+                "finite width and damping leave a residual of a few to 25 %",
+            ),
+            Check(
+                "1 - smallest residual ratio at the wrong rate",
+                1.0 - min(r.wrong_residual_ratio for r in self.rows),
+                0.6,
+                "at half the rate one step must leave about half the residual",
+            ),
+        )
 
 
 #: the registry's methods that are not a variant of another (``"ngd-unit-mf"`` is one of ``"ngd-unit"``)
@@ -282,7 +284,7 @@ def one_step_convergence(
 
 # ------------------------------------------------------------------------------ training
 @dataclass(frozen=True)
-class TrainingRow:
+class TrainingRow(Result):
     method: str
     eta: float
     steps_to_threshold: int | None  # None: not reached within max_steps
@@ -292,7 +294,7 @@ class TrainingRow:
 
 
 @dataclass(frozen=True)
-class TrainingComparison:
+class TrainingComparison(Result):
     """Teacher-student training: steps and wall time to ``threshold`` x initial loss."""
 
     activation: str
@@ -301,12 +303,7 @@ class TrainingComparison:
     threshold: float
     max_steps: int
     rows: tuple[TrainingRow, ...]
-    curves: dict[str, np.ndarray] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = _dict(self, skip=("rows", "curves"))
-        d["rows"] = [r.__dict__ for r in self.rows]
-        return d
+    curves: dict[str, np.ndarray] = field(repr=False, metadata={"json": False})
 
     def table(self) -> str:
         """A plain-text table (one row per method)."""
@@ -325,23 +322,15 @@ class TrainingComparison:
 
     def plot(self, path: str) -> None:
         """PNG of loss / initial loss against step (log y) for every method."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
-        for name, curve in self.curves.items():
-            ax.plot(np.arange(len(curve)), curve / curve[0], label=name)
-        ax.axhline(self.threshold, color="k", lw=0.8, ls="--", label="threshold")
-        ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss / initial loss")
-        ax.set_title(f"{self.activation}: widths {list(self.widths)}, N={self.samples}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        with figure(path) as (fig, ax):
+            for name, curve in self.curves.items():
+                ax.plot(np.arange(len(curve)), curve / curve[0], label=name)
+            ax.axhline(self.threshold, color="k", lw=0.8, ls="--", label="threshold")
+            ax.set_yscale("log")
+            ax.set_xlabel("step")
+            ax.set_ylabel("loss / initial loss")
+            ax.set_title(f"{self.activation}: widths {list(self.widths)}, N={self.samples}")
+            ax.legend(fontsize=8)
 
 
 def training_comparison(
@@ -414,7 +403,7 @@ def training_comparison(
 
 # ------------------------------------------------------------------------------ mean subtraction
 @dataclass(frozen=True)
-class MeanSubtractionMeasurement:
+class MeanSubtractionMeasurement(Result):
     """λ_max before/after centring the output over the batch, measured and predicted."""
 
     activation: str
@@ -426,8 +415,16 @@ class MeanSubtractionMeasurement:
     factor: float  # measured before / after
     theory: Any
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
+    def checks(self) -> tuple[Check, ...]:
+        """The mean of the centred spectrum matches the predicted lambda_max after centring."""
+        return (
+            Check(
+                "|centred spectrum mean / theory - 1|",
+                abs(self.centred_mean / self.theory.lambda_max_after - 1),
+                0.1,
+                "finite width M and T samples",
+            ),
+        )
 
 
 def measure_mean_subtraction(

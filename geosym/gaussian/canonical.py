@@ -87,9 +87,6 @@ class Term:
         items[var] = factor
         return replace(self, factors=tuple(sorted(items.items())))
 
-    def without(self, var: int) -> Term:
-        return replace(self, factors=tuple((v, f) for v, f in self.factors if v != var))
-
     def scaled(self, c: sp.Expr) -> Term:
         return replace(self, coeff=self.coeff * c)
 

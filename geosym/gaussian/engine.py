@@ -28,7 +28,7 @@ from ..latex import latex as paper_latex
 from .canonical import Factor, NotClosed, Term, canonical_terms
 from .covariance import as_covariance, is_numeric
 from .piecewise import piecewise_expectation
-from .rules import _Context, _schur_remove, reduce_term
+from .rules import ReductionContext, reduce_term, schur_remove
 
 __all__ = ["Expectation", "expect", "DEFAULT_TOL"]
 
@@ -258,7 +258,7 @@ def _vectorised(fn: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], np.nd
 def _closed_form(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix) -> tuple[sp.Expr, str]:
     """Sum over canonical terms of each function (linearity), each reduced by the rules."""
     per_function = [canonical_terms(f.expr) for f in acts]
-    ctx = _Context()
+    ctx = ReductionContext()
     ctx.rules.add("linearity")
     total = sp.Integer(0)
     sigma = sp.Matrix(cov)
@@ -384,7 +384,7 @@ def _delta_split(acts: tuple[Activation, ...], cov: sp.ImmutableMatrix):
             (
                 weight / sp.sqrt(2 * sp.pi * cov[a, a]),
                 rest,
-                sp.ImmutableMatrix(_schur_remove(sp.Matrix(cov), a)),
+                sp.ImmutableMatrix(schur_remove(sp.Matrix(cov), a)),
             )
         ]
         if regular != 0:

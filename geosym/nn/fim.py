@@ -26,7 +26,6 @@ product. Rows/columns are ordered output-major: index ``k * T + t``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,13 +33,14 @@ import numpy as np
 
 from .. import _checks
 from ..errors import NumericalError
+from ..results import Result
 from .mlp import MLP
 
 __all__ = ["MeasuredFIMStatistics", "fim_statistics", "gram_matrix", "jacobian"]
 
 
 @dataclass(frozen=True)
-class MeasuredFIMStatistics:
+class MeasuredFIMStatistics(Result):
     r"""FIM eigenvalue statistics measured on one finite network and data set.
 
     Field names match the theoretical ``geosym.fisher.FIMStatistics`` so that ratios can be
@@ -93,30 +93,6 @@ class MeasuredFIMStatistics:
     outputs: int
     depth: int
     widths: tuple[int, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (floats, ints, lists; NaN becomes ``None``)."""
-
-        def num(x: float) -> float | None:
-            return None if not math.isfinite(x) else float(x)
-
-        return {
-            "m_lambda": num(self.m_lambda),
-            "s_lambda": num(self.s_lambda),
-            "lambda_max": num(self.lambda_max),
-            "lambda_2": num(self.lambda_2),
-            "kappa1": num(self.kappa1),
-            "kappa2": num(self.kappa2),
-            "alpha": num(self.alpha),
-            "eta_critical": num(self.eta_critical),
-            "spectrum": [float(x) for x in self.spectrum],
-            "n_params": int(self.n_params),
-            "width": int(self.width),
-            "samples": int(self.samples),
-            "outputs": int(self.outputs),
-            "depth": int(self.depth),
-            "widths": [int(m) for m in self.widths],
-        }
 
     def latex(self) -> str:
         r"""A small LaTeX ``tabular`` of the scalar statistics."""
