@@ -298,7 +298,7 @@ class RealDataLRStudy(Result):
                     if c not in div
                 }
                 acc = {c: float(np.mean([r.test_accuracy for r in runs if r.c == c])) for c in ok}
-                fastest = min(ok, key=ok.get) if ok else float("nan")
+                fastest = min(ok, key=lambda c: ok[c]) if ok else float("nan")
                 rows.append(
                     {
                         "model": model,

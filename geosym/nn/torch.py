@@ -38,8 +38,9 @@ def _torch(what: str) -> Any:
 @functools.lru_cache(maxsize=1)
 def _erf_class() -> type:
     torch = _torch("erf_module")
+    module_base: Any = torch.nn.Module
 
-    class Erf(torch.nn.Module):
+    class Erf(module_base):
         """Elementwise error function, :math:`\\mathrm{erf}(x)`."""
 
         def forward(self, x: Any) -> Any:
@@ -107,15 +108,15 @@ def activation_spec(module: Any, activations: Mapping[type, str] | None = None) 
     for kind, spec in (activations or {}).items():
         if isinstance(module, kind):
             return spec
-    spec = _builtin_spec(module)
-    if spec is None:
+    builtin = _builtin_spec(module)
+    if builtin is None:
         raise ValueError(
             f"unsupported module {module!r} ({type(module).__name__}): MLP.from_torch takes "
             "Linear layers and elementwise activations (Tanh, ReLU, GELU, SiLU, ELU, Softplus, "
             "LeakyReLU, Sigmoid, Identity); map a custom one with "
             f"activations={{{type(module).__name__}: 'spec'}}"
         )
-    return spec
+    return builtin
 
 
 def _flatten(module: Any, nn: Any) -> list[Any]:
