@@ -12,9 +12,10 @@ Gram matrix (:mod:`geosym.nn.fim`). None of them needs the whole spectrum:
   (:func:`scipy.sparse.linalg.eigsh`, ARPACK, tolerance at machine precision) on G; the bulk mean
   is :math:`\lambda_2=(\mathrm{Tr}\,G/T-\sum_{i\le C}\lambda_i)/(\min(CT,P)-C)`.
 
-Same answers as the dense route (``eigvalsh``) to 1e-8 relative; at L = 3, M = 1000, C = 10,
-T = 1000 the dense route needs three 800 MB matrices and an O((CT)^3) eigendecomposition, this
-one a single 800 MB Gram matrix and O((CT)^2) per Lanczos step
+Same answers as the dense route (``eigvalsh``) to 1e-8 relative (measured: 2e-16). At L = 3,
+M = 1000, C = 10, T = 1000 (CT = 10^4, an 800 MB Gram) this route takes 12 s of CPU time and
+1.3 GB peak resident memory on one BLAS thread; the dense route already needs 20 s and 0.84 GB
+at T = 500 (6 times the Lanczos route) and grows as (CT)^3
 (``tests/benchmarks/bench_fim_large.py``).
 """
 
