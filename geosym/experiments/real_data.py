@@ -23,7 +23,8 @@ scaled to :math:`q_1^0=1`, so :math:`q_2^0\approx0.4`; 2 seeds):
 * :math:`m_\lambda` needs only :math:`q_1^0` and agrees within 7 % (all four activations);
   :math:`\lambda_2` within 10 % (14 % on centred pixels);
 * :math:`\lambda_{\max}` is *underestimated*: theory/measured 0.51 (swish) to 0.67 (tanh) at
-  M = 200 and 0.68 to 0.81 at M = 500, rising with the width. The batch is close to the
+  M = 200 and 0.68 to 0.81 at M = 500, rising with the width (L = 5, one seed: 0.29 to 0.55
+  at M = 200, 0.74 to 0.93 at M = 1000). The batch is close to the
   equicorrelated Gram the theory assumes in its top eigenvalue (input-Gram
   :math:`\lambda_{\max}` only 9 % above :math:`q_1^0+(T-1)q_2^0`), so most of the gap is a
   finite-width effect that averaging over correlated samples does not remove;
