@@ -47,7 +47,17 @@ LEARNING_RATE_CONVENTIONS: tuple[str, ...] = ("geosym", "torch-mse-mean")
 
 @dataclass(frozen=True)
 class FIMStatistics(Result):
-    """Theoretical FIM eigenvalue statistics (fields broadcast over sigma arrays)."""
+    """Theoretical FIM eigenvalue statistics (fields broadcast over sigma arrays).
+
+    Examples
+    --------
+    >>> import geosym as gs
+    >>> s = gs.fim_statistics("tanh", 3.0, 0.64, depth=3, width=500, samples=10)
+    >>> round(float(s.lambda_max), 4), round(float(s.eta_critical), 6), s.n_params
+    (202.306, 0.009886, 501501)
+    >>> s.latex().splitlines()[0].endswith("0.118615")  # kappa_1, kappa_2 first
+    True
+    """
 
     m_lambda: Any
     s_lambda: Any
@@ -150,7 +160,16 @@ def order_parameter_sums(
     q1_0: Any = 1.0,
     q2_0: Any = 0.0,
 ) -> tuple[Any, Any, float]:
-    r"""(:math:`\kappa_1`, :math:`\kappa_2`, :math:`\alpha`) from the forward/backward recursions."""
+    r"""(:math:`\kappa_1`, :math:`\kappa_2`, :math:`\alpha`) from the forward/backward recursions.
+
+    Examples
+    --------
+    >>> from geosym.fisher import order_parameter_sums
+    >>> from geosym.meanfield import MeanField
+    >>> k1, k2, alpha = order_parameter_sums(MeanField("tanh", 3.0, 0.64), depth=3)
+    >>> round(float(k1), 6), round(float(k2), 6), alpha
+    (0.955522, 0.118615, 2.0)
+    """
     _check_depth(depth)
     if depth < 2:
         raise ValueError("depth must be >= 2 (at least one hidden layer) for FIM statistics")
@@ -169,7 +188,14 @@ def order_parameter_sums(
 def layer_widths(
     width: int, depth: int, alphas: Sequence[float] | None = None, outputs: int = 1
 ) -> list[int]:
-    r"""``[M_0, ..., M_{L-1}, C]`` with :math:`M_l = \mathrm{round}(\alpha_l M)` (at least 1)."""
+    r"""``[M_0, ..., M_{L-1}, C]`` with :math:`M_l = \mathrm{round}(\alpha_l M)` (at least 1).
+
+    Examples
+    --------
+    >>> from geosym.fisher import layer_widths
+    >>> layer_widths(500, depth=3, alphas=[1.0, 2.0, 0.5], outputs=10)
+    [500, 1000, 250, 10]
+    """
     a = [1.0] * depth if alphas is None else [float(x) for x in alphas]
     return [max(1, int(round(x * width))) for x in a] + [outputs]
 

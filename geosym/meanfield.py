@@ -74,6 +74,17 @@ class Kernels:
     ``D`` :math:`=\mathbb E[\phi'(u)^2]`, ``Dc`` :math:`=\mathbb E[\phi'(u_1)\phi'(u_2)]`,
     ``uVu`` :math:`=\mathbb E[u\,\phi(u)\phi'(u)] = q\,d\,\mathbb E[\phi(u)^2]/dq` (Stein), with
     :math:`u\sim\mathcal N(0,q)` and :math:`(u_1,u_2)` of variances q1, covariance q2.
+
+    Examples
+    --------
+    >>> from geosym.meanfield import kernels
+    >>> k = kernels("erf")
+    >>> k.V.expr  # E[erf(u)^2], u ~ N(0, q)
+    2*asin(q/(q + 1/2))/pi
+    >>> k.D.expr  # E[erf'(u)^2]
+    4/(pi*sqrt(4*q + 1))
+    >>> round(float(k.evaluate("V", "q-map", 1.0)), 6)
+    0.464559
     """
 
     activation: Activation
@@ -124,7 +135,16 @@ def _kernels(phi: Activation) -> Kernels:
 
 
 def kernels(phi: Activation | str) -> Kernels:
-    """The mean-field kernels of an activation (cached per activation)."""
+    """The mean-field kernels of an activation (cached per activation).
+
+    Examples
+    --------
+    >>> from geosym.meanfield import kernels
+    >>> [name for name, _ in kernels("erf").items()]
+    ['V', 'Vc', 'D', 'Dc', 'uVu']
+    >>> kernels("erf") is kernels("erf")
+    True
+    """
     return _kernels(activation(phi))
 
 
@@ -153,7 +173,16 @@ def _check_variance(name: str, value: Any) -> None:
 
 @dataclass(frozen=True)
 class FixedPoint(Result):
-    """Fixed point of the q-map and the stable fixed point of the correlation map."""
+    """Fixed point of the q-map and the stable fixed point of the correlation map.
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> fp = mf.fixed_point()
+    >>> round(fp.q_star, 6), round(fp.chi1, 6), fp.phase, fp.stable
+    (1.603785, 0.935148, 'ordered', True)
+    """
 
     q_star: float
     c_star: float
@@ -165,7 +194,16 @@ class FixedPoint(Result):
 
 @dataclass(frozen=True)
 class DepthScales(Result):
-    r""":math:`\xi_q = -1/\ln(\partial q^{l}/\partial q^{l-1})`, :math:`\xi_c = -1/\ln\chi_{c^*}`."""
+    r""":math:`\xi_q = -1/\ln(\partial q^{l}/\partial q^{l-1})`, :math:`\xi_c = -1/\ln\chi_{c^*}`.
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> ds = mf.depth_scales()
+    >>> round(float(ds.xi_q), 4), round(float(ds.xi_c), 4)
+    (0.6649, 14.9142)
+    """
 
     xi_q: float
     xi_c: float
@@ -179,6 +217,16 @@ class PhaseDiagram(Result):
 
     Where the q-map has no finite fixed point (q grows without bound) ``q_star`` is NaN and
     ``chi1`` is +inf (the chaotic side).
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> pd = mf.phase_diagram([0.5, 1.0, 2.0, 4.0], [0.0, 0.5])
+    >>> pd.chi1.shape
+    (2, 4)
+    >>> pd.boundary.round(4)  # sigma_w2 at chi1 = 1, per sigma_b2
+    array([0.9778, 2.2911])
     """
 
     sigma_w2: np.ndarray
@@ -213,6 +261,14 @@ class ForwardResult:
     ``q1[l], q2[l]`` pre-activation variance/covariance (undefined, NaN, at l = 0);
     ``qh1[l], qh2[l]`` :math:`\hat q_1^l,\hat q_2^l` of the activations h^l (for l = L the output
     is linear and these are not used).
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> fwd = mf.forward(3)
+    >>> [round(float(q), 6) for q in fwd.q1[1:]]
+    [2.5, 1.754282, 1.635468]
     """
 
     q1: Any
@@ -223,7 +279,16 @@ class ForwardResult:
 
 @dataclass(frozen=True)
 class BackwardResult:
-    r"""Per-layer backward order parameters :math:`\tilde q_1^l,\tilde q_2^l`, index l = 1..L (entry 0 unused)."""
+    r"""Per-layer backward order parameters :math:`\tilde q_1^l,\tilde q_2^l`, index l = 1..L (entry 0 unused).
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> bwd = mf.backward(3)
+    >>> [round(float(q), 6) for q in bwd.qt1[1:]]
+    [0.690517, 0.899354, 1.0]
+    """
 
     qt1: Any
     qt2: Any
@@ -270,33 +335,84 @@ class MeanField:
 
     # -- maps -------------------------------------------------------------------------------
     def q_map(self, q: Any) -> Any:
-        r"""Length map :math:`q \mapsto \sigma_w^2\mathbb E[\phi(u)^2]+\sigma_b^2`, u ~ N(0, q)."""
+        r"""Length map :math:`q \mapsto \sigma_w^2\mathbb E[\phi(u)^2]+\sigma_b^2`, u ~ N(0, q).
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.q_map(1.0)), 6)
+        1.429118
+        >>> from geosym.meanfield import Q, SIGMA_B2, SIGMA_W2
+        >>> MeanField("erf", SIGMA_W2, SIGMA_B2).q_map(Q)
+        sigma_b2 + 2*sigma_w2*asin(q/(q + 1/2))/pi
+        """
         _check_variance("q", q)
         return self.sigma_w2 * self.kernels.evaluate("V", "q-map", q) + self.sigma_b2
 
     def cross_map(self, q1: Any, q2: Any) -> Any:
-        r"""Covariance map :math:`\sigma_w^2\mathbb E[\phi(u_1)\phi(u_2)]+\sigma_b^2` (variances q1, covariance q2)."""
+        r"""Covariance map :math:`\sigma_w^2\mathbb E[\phi(u_1)\phi(u_2)]+\sigma_b^2` (variances q1, covariance q2).
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.cross_map(1.0, 0.5)), 6)
+        0.932694
+        """
         _check_variance("q1", q1)
         return self.sigma_w2 * self.kernels.evaluate("Vc", "cross map", q1, q2) + self.sigma_b2
 
     def backward_map(self, q: Any) -> Any:
-        r""":math:`\sigma_w^2\mathbb E[\phi'(u)^2]`: the factor of :math:`\tilde q_1` per layer."""
+        r""":math:`\sigma_w^2\mathbb E[\phi'(u)^2]`: the factor of :math:`\tilde q_1` per layer.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.backward_map(1.0)), 6)
+        1.13882
+        """
         _check_variance("q", q)
         return self.sigma_w2 * self.kernels.evaluate("D", "backward map", q)
 
     def backward_cross_map(self, q1: Any, q2: Any) -> Any:
-        r""":math:`\sigma_w^2\mathbb E[\phi'(u_1)\phi'(u_2)]`: the factor of :math:`\tilde q_2`."""
+        r""":math:`\sigma_w^2\mathbb E[\phi'(u_1)\phi'(u_2)]`: the factor of :math:`\tilde q_2`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.backward_cross_map(1.0, 0.5)), 6)
+        0.900316
+        """
         _check_variance("q1", q1)
         return self.sigma_w2 * self.kernels.evaluate("Dc", "backward cross map", q1, q2)
 
     def chi1(self, q: Any = None) -> Any:
-        r""":math:`\chi_1 = \sigma_w^2\mathbb E[\phi'(\sqrt{q}z)^2]`, at q* when q is None."""
+        r""":math:`\chi_1 = \sigma_w^2\mathbb E[\phi'(\sqrt{q}z)^2]`, at q* when q is None.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.chi1()), 6)  # < 1: the ordered phase
+        0.935148
+        """
         if q is None:
             q = self._q_star()
         return self.backward_map(q)
 
     def q_slope(self, q: Any) -> Any:
-        r""":math:`\partial q^{l}/\partial q^{l-1} = \sigma_w^2\,d\mathbb E[\phi(u)^2]/dq`."""
+        r""":math:`\partial q^{l}/\partial q^{l-1} = \sigma_w^2\,d\mathbb E[\phi(u)^2]/dq`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.q_slope(1.0)), 6)
+        0.379607
+        """
         return self.sigma_w2 * self.kernels.evaluate("uVu", "q-map slope", q) / q
 
     # -- fixed points -----------------------------------------------------------------------
@@ -376,7 +492,17 @@ class MeanField:
             return out
 
     def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
-        """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*."""
+        """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> mf.fixed_point().phase
+        'ordered'
+        >>> MeanField("erf", sigma_w2=4.0, sigma_b2=0.0).fixed_point().phase
+        'chaotic'
+        """
         if np.ndim(self.sigma_w2) or np.ndim(self.sigma_b2):
             raise ValueError("fixed_point needs scalar sigma_w2, sigma_b2 (use phase_diagram)")
         numeric = MeanField(self.activation, _as_float(self.sigma_w2), _as_float(self.sigma_b2))
@@ -404,7 +530,15 @@ class MeanField:
         return FixedPoint(q_star, c_star, chi1, chi_c, abs(chi_c) < 1.0, _phase(chi1))
 
     def depth_scales(self) -> DepthScales:
-        r"""Schoenholz et al. (2017) depth scales :math:`\xi_q, \xi_c` at the fixed point."""
+        r"""Schoenholz et al. (2017) depth scales :math:`\xi_q, \xi_c` at the fixed point.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.depth_scales().q_slope), 6)
+        0.222254
+        """
         fp = self.fixed_point()
         slope = float(self.q_slope(fp.q_star))
         xi_q = -1.0 / np.log(slope) if 0 < slope < 1 else np.inf
@@ -414,7 +548,16 @@ class MeanField:
     def phase_diagram(
         self, sw2_grid: Sequence[float] | np.ndarray, sb2_grid: Sequence[float] | np.ndarray
     ) -> PhaseDiagram:
-        r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`."""
+        r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> pd = mf.phase_diagram([0.5, 1.0, 2.0, 4.0], [0.0])
+        >>> round(float(pd.boundary[0]), 4)
+        0.9778
+        """
         sw2 = np.asarray(sw2_grid, dtype=float)
         sb2 = np.asarray(sb2_grid, dtype=float)
         if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
@@ -444,6 +587,14 @@ class MeanField:
         ``q1_0, q2_0`` are :math:`\hat q_1^0 = \|x\|^2/M_0` and :math:`\hat q_2^0 = x\cdot x'/M_0`.
         The widths do not enter the forward recursion (averages over units); ``alphas`` is
         validated only.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> fwd = mf.forward(2)
+        >>> round(float(fwd.q1[1]), 6), round(float(fwd.qh1[1]), 6)  # q^1 = sigma_w2 * 1 + sigma_b2
+        (2.5, 0.627141)
         """
         _check_depth(depth)
         _check_alphas(alphas, depth)
@@ -473,7 +624,15 @@ class MeanField:
         q2_0: Any = 0.0,
         forward: ForwardResult | None = None,
     ) -> BackwardResult:
-        r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`."""
+        r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> [round(float(q), 6) for q in mf.backward(2).qt2[1:]]
+        [0.430434, 1.0]
+        """
         fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
         qt1 = [np.nan] * (depth + 1)
         qt2 = [np.nan] * (depth + 1)
@@ -486,7 +645,16 @@ class MeanField:
 
     # -- printing ---------------------------------------------------------------------------
     def latex(self) -> str:
-        """LaTeX of every map (closed forms where they exist, else the defining expectation)."""
+        """LaTeX of every map (closed forms where they exist, else the defining expectation).
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> first = mf.latex().splitlines()[0]
+        >>> first.startswith("q^{l} = "), "arcsin" in first
+        (True, True)
+        """
         k = self.kernels
         sw2 = self.sigma_w2 if isinstance(self.sigma_w2, sp.Basic) else sp.Float(self.sigma_w2, 6)
         sb2 = self.sigma_b2 if isinstance(self.sigma_b2, sp.Basic) else sp.Float(self.sigma_b2, 6)

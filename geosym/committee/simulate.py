@@ -1,7 +1,7 @@
 r"""Online SGD of two-layer teacher-student networks, vectorised over seeds.
 
 The ground truth that the order-parameter ODEs (:class:`~geosym.committee.CommitteeODE`) are
-checked against.  Model and scalings are those of committee.md §1 and §5 (Saad & Solla 1995;
+checked against.  Model and scalings are those of :ref:`theory-committee` (Saad & Solla 1995;
 Goldt et al. 2019; Yoshida, Karakida, Okada & Amari 2019): at every step a fresh input
 :math:`\mathbf x\sim\mathcal N(0, I_N)`,
 
@@ -93,6 +93,15 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
         seed (for comparisons where the Gaussian integral is not wanted).
     chunk
         Steps whose inputs are drawn in one call.
+
+    Examples
+    --------
+    >>> from geosym.committee import simulate
+    >>> runs = simulate("erf(x/sqrt(2))", N=100, K=2, M=2, alpha_max=2.0, seeds=2)
+    >>> len(runs), type(runs[0]).__name__
+    (2, 'Trajectory')
+    >>> bool(runs[0].eps_g[-1] < runs[0].eps_g[0])
+    True
     """
     from .ode import CommitteeODE, default_alphas  # validation and eps_g formula shared
 

@@ -1,11 +1,11 @@
 r"""Plateau studies with multiple outputs (qualitative claim of Yoshida et al. 2019).
 
-Yoshida, Karakida, Okada & Amari (2019) state (abstract; the paper itself was not available,
-committee.md §5) that singular-region plateaus "diminish or vanish with multidimensional output"
+Yoshida, Karakida, Okada & Amari (2019, J. Phys. A 52(18)) state (abstract) that singular-region
+plateaus "diminish or vanish with multidimensional output"
 and that "the more non-degenerative (far from one-dimensional output) the model is, the more
 plateaus are alleviated".  We reproduce that claim *qualitatively* in our own model (not theirs):
 
-* model: committee.md §5 L-output generalisation of the Saad-Solla SCM, activation
+* model: the L-output generalisation of the Saad-Solla SCM (:ref:`theory-committee`), activation
   :math:`g(x)=\operatorname{erf}(x/\sqrt2)`, :math:`K=M`, :math:`T=I`, teacher output vectors of
   unit length, student second layer *fixed* to the teacher's (:math:`\eta_v=0`), noiseless,
   no weight decay, :math:`\eta=0.5`;
@@ -100,7 +100,17 @@ class PlateauStudy(Result):
 
 def time_to_learn(traj: Any, fraction: float = 1e-3) -> float:
     r"""First :math:`\alpha` with :math:`\epsilon_g<\text{fraction}\cdot\epsilon_g(0)` (NaN if
-    never)."""
+    never).
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", 2, 2, eta=0.5).integrate(50.0, seed=0)
+    >>> round(time_to_learn(traj, fraction=0.5), 2)
+    1.54
+    >>> import math; math.isnan(time_to_learn(traj, fraction=0.0))
+    True
+    """
     below = traj.eps_g < fraction * traj.eps_g[0]
     return float(traj.alpha[int(np.argmax(below))]) if below.any() else float("nan")
 
@@ -112,7 +122,18 @@ def _init(K: int, M: int, seed: int) -> dict[str, np.ndarray]:
 
 def output_angle_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), eta: float = 0.5,
                        alpha_max: float = 3000.0, seed: int = 0) -> tuple[AngleRow, ...]:
-    """Time to learn vs the angle between the two teacher output vectors (K = M = L = 2)."""
+    """Time to learn vs the angle between the two teacher output vectors (K = M = L = 2).
+
+    Examples
+    --------
+    >>> rows = output_angle_study(thetas_deg=(60, 90), alpha_max=500.0)
+    >>> [r.theta_deg for r in rows]
+    [60.0, 90.0]
+    >>> rows[0].alpha_learn > rows[1].alpha_learn  # orthogonal outputs learn sooner
+    True
+    >>> round(rows[1].eps_g0, 4)
+    0.5497
+    """
     rows = []
     for th in thetas_deg:
         t = np.deg2rad(float(th))
@@ -126,7 +147,17 @@ def output_angle_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), eta: float
 
 def output_dim_study(K: int = 3, Ls: Any = (1, 2, 3), eta: float = 0.5,
                      alpha_max: float = 5000.0, seed: int = 0) -> tuple[DimensionRow, ...]:
-    r"""Time to learn vs output dimension L, K = M, :math:`\mathbf v^*_n=\mathbf e_{n\bmod L}`."""
+    r"""Time to learn vs output dimension L, K = M, :math:`\mathbf v^*_n=\mathbf e_{n\bmod L}`.
+
+    Examples
+    --------
+    >>> rows = output_dim_study(K=2, Ls=(1, 2), alpha_max=300.0)
+    >>> [r.L for r in rows]
+    [1, 2]
+    >>> import math
+    >>> math.isnan(rows[0].alpha_learn), rows[1].alpha_learn < 300  # L = 1 still on its plateau
+    (True, True)
+    """
     rows = []
     for L in Ls:
         vs = np.zeros((K, L))
@@ -142,6 +173,14 @@ def plateau_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), Ls: Any = (1, 2
     r"""Both studies: time to learn (:math:`\epsilon_g < 10^{-3}\epsilon_g(0)`) against the
     angle between the two teacher output vectors (K = M = L = 2) and against the output
     dimension L (K = M = 3). ``.table()`` and ``.plot(path)`` show them.
+
+    Examples
+    --------
+    >>> study = plateau_study(thetas_deg=(90,), Ls=(3,))
+    >>> [r.theta_deg for r in study.angle], [r.L for r in study.dim]
+    ([90.0], [3])
+    >>> print(study.table().splitlines()[0])
+    K=M=L=2, eta=0.5: angle between teacher output vectors
     """
     return PlateauStudy(eta, output_angle_study(thetas_deg, eta=eta),
                         output_dim_study(Ls=Ls, eta=eta))

@@ -48,6 +48,17 @@ class Trajectory(Result):
         ``"ode"`` or ``"sgd"``.
     meta : dict
         Settings (activation, eta, N, seed, integrator statistics, ...).
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> traj.K, traj.M, traj.L, traj.source
+    (2, 2, 1, 'ode')
+    >>> sorted(traj.at(10.0))[:3]
+    ['Q', 'R', 'V']
+    >>> sorted(traj.initial())
+    ['Q', 'R', 'V']
     """
 
     alpha: np.ndarray
@@ -107,6 +118,15 @@ class Plateau(Result):
 
     ``start``/``end``/``length``/``height`` are NaN when the curve never reaches the plateau
     band (``found=False``); ``end`` is NaN when it reaches the band but never leaves it.
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> from geosym.committee import plateau
+    >>> p = plateau(traj)  # eps_g* from the ODE's symmetric fixed point
+    >>> p.found, round(p.start, 1), round(p.end, 1), round(p.height, 4)
+    (True, 78.8, 166.0, 0.0136)
     """
 
     start: float
@@ -142,6 +162,14 @@ def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: floa
     eps_star
         :math:`\epsilon_g^*`.  If None, taken from ``trajectory.model.symmetric_fixed_point()``
         (available for ODE trajectories).
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> from geosym.committee import plateau
+    >>> round(plateau(traj, eps_star=0.014677).length, 1)
+    87.3
     """
     if eps_star is None:
         if trajectory.model is None:
@@ -184,6 +212,14 @@ def decay_rate(trajectory: Trajectory, eps_range: tuple[float, float]) -> float:
     Least-squares slope of :math:`\ln\epsilon_g` against :math:`\alpha` over the points after the
     last time :math:`\epsilon_g` exceeded ``eps_range[1]`` with
     ``eps_range[0] < eps_g < eps_range[1]``.
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> from geosym.committee import decay_rate
+    >>> round(decay_rate(traj, (1e-4, 1e-3)), 4)
+    0.0433
     """
     lo, hi = eps_range
     e, a = trajectory.eps_g, trajectory.alpha

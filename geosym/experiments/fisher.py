@@ -3,13 +3,14 @@ r"""Fisher-information theory next to its simulation (Karakida, Akaho & Amari, A
 :func:`compare_fim` measures :math:`m_\lambda, s_\lambda, \lambda_{\max}, \lambda_2` on random
 :class:`geosym.nn.MLP` networks of growing width and divides by the mean-field prediction
 (:func:`geosym.fim_statistics`); the ratios go to 1 as :math:`M\to\infty`, with a positive
-finite-width bias :math:`\propto 1/M` (fim.md §1.7).  :func:`learning_rate_sweep` runs full-batch
-gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (fim.md §1.6).
+finite-width bias :math:`\propto 1/M` (:ref:`theory-fisher`).  :func:`learning_rate_sweep` runs
+full-batch gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (Karakida, Akaho &
+Amari 2019, the learning-rate bound from Theorem 1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "FIMComparison",
     "FIMComparisonRow",
     "compare_fim",
+    "comparison_row",
     "LRSweep",
     "LRSweepRow",
     "learning_rate_sweep",
@@ -39,7 +41,19 @@ _MONOTONE_SLACK = 1e-6
 
 @dataclass(frozen=True)
 class FIMComparisonRow(Result):
-    """Theory and measurement (mean and standard error over seeds) at one width."""
+    """Theory and measurement (mean and standard error over seeds) at one width.
+
+    Examples
+    --------
+    >>> from geosym.experiments import compare_fim
+    >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+    >>> [row.width for row in cmp.rows]
+    [50, 100]
+    >>> sorted(cmp.rows[-1].ratio)
+    ['lambda_2', 'lambda_max', 'm_lambda', 's_lambda']
+    >>> round(cmp.rows[-1].ratio["m_lambda"], 3)  # measured / theory, 2 nets of width 100
+    1.051
+    """
 
     width: int
     theory: dict[str, float]
@@ -51,7 +65,19 @@ class FIMComparisonRow(Result):
 
 @dataclass(frozen=True)
 class FIMComparison(Result):
-    """Result of :func:`compare_fim`: one row per width, plus the settings."""
+    """Result of :func:`compare_fim`: one row per width, plus the settings.
+
+    Examples
+    --------
+    >>> from geosym.experiments import compare_fim
+    >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+    >>> cmp.activation, cmp.depth, cmp.seeds
+    ('tanh', 3, 2)
+    >>> round(cmp.max_deviation(), 3)  # largest |measured/theory - 1| at width 100
+    0.196
+    >>> sorted(cmp.to_dict())[:3]
+    ['activation', 'alphas', 'depth']
+    """
 
     activation: str
     sigma_w2: float
@@ -66,7 +92,15 @@ class FIMComparison(Result):
     spectrum: np.ndarray = field(repr=False, metadata={"json": False})
 
     def max_deviation(self, width: int | None = None) -> float:
-        """Largest |ratio - 1| over the statistics at ``width`` (default: the largest width)."""
+        """Largest ``|ratio - 1|`` over the statistics at ``width`` (default: the largest width).
+
+        Examples
+        --------
+        >>> from geosym.experiments import compare_fim
+        >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+        >>> round(cmp.max_deviation(width=50), 3)
+        0.207
+        """
         row = self.rows[-1] if width is None else next(r for r in self.rows if r.width == width)
         return max(abs(v - 1) for v in row.ratio.values())
 
@@ -91,6 +125,35 @@ class FIMComparison(Result):
             ax.legend(fontsize=8)
 
 
+def comparison_row(
+    width: int, theory: Mapping[str, float], measured: Mapping[str, Sequence[float]]
+) -> FIMComparisonRow:
+    """One width's row: the mean and standard error over seeds of each measured statistic, and
+    their ratios to the theory.
+
+    ``measured`` maps each of ``m_lambda, s_lambda, lambda_max, lambda_2`` to its values on the
+    seeds' networks (one network and batch each); the standard error is NaN for one seed.
+    Used by :func:`compare_fim` and by sweeps of ``fisher-width`` points
+    (:func:`geosym.report.fisher_grid`).
+    """
+    th = {k: float(theory[k]) for k in _FIELDS}
+    mean = {k: float(np.mean(measured[k])) for k in _FIELDS}
+    se = {
+        k: float(np.std(measured[k], ddof=1) / np.sqrt(len(measured[k])))
+        if len(measured[k]) > 1
+        else float("nan")
+        for k in _FIELDS
+    }
+    return FIMComparisonRow(
+        width=int(width),
+        theory=th,
+        measured_mean=mean,
+        measured_se=se,
+        ratio={k: mean[k] / th[k] for k in _FIELDS},
+        ratio_se={k: se[k] / th[k] for k in _FIELDS},
+    )
+
+
 def compare_fim(
     activation_spec: Activation | str,
     sigma_w2: float,
@@ -103,7 +166,15 @@ def compare_fim(
     seeds: int = 4,
     seed: int = 0,
 ) -> FIMComparison:
-    """Measured/theory ratios of the FIM statistics over ``seeds`` random nets per width."""
+    """Measured/theory ratios of the FIM statistics over ``seeds`` random nets per width.
+
+    Examples
+    --------
+    >>> from geosym.experiments import compare_fim
+    >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+    >>> {k: round(v, 2) for k, v in cmp.rows[0].ratio.items()}
+    {'m_lambda': 1.03, 's_lambda': 1.21, 'lambda_max': 1.12, 'lambda_2': 1.05}
+    """
     phi = activation(activation_spec)
     a = tuple(float(x) for x in (alphas if alphas is not None else [1.0] * depth))
     if len(a) != depth:
@@ -127,21 +198,7 @@ def compare_fim(
             for name in _FIELDS:
                 values[name].append(float(getattr(st, name)))
             spectrum = np.asarray(st.spectrum)
-        mean = {k: float(np.mean(v)) for k, v in values.items()}
-        se = {
-            k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-            for k, v in values.items()
-        }
-        rows.append(
-            FIMComparisonRow(
-                width=int(m),
-                theory=th,
-                measured_mean=mean,
-                measured_se=se,
-                ratio={k: mean[k] / th[k] for k in _FIELDS},
-                ratio_se={k: se[k] / th[k] for k in _FIELDS},
-            )
-        )
+        rows.append(comparison_row(m, th, values))
     return FIMComparison(
         phi.name,
         float(sigma_w2),
@@ -158,6 +215,18 @@ def compare_fim(
 
 @dataclass(frozen=True)
 class LRSweepRow(Result):
+    """One learning rate of :func:`learning_rate_sweep`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_sweep
+    >>> sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=50, samples=20,
+    ...                             factors=(0.5, 2.5), steps=50)
+    >>> row = sweep.rows[0]
+    >>> row.factor, row.monotone, row.diverged
+    (0.5, True, False)
+    """
+
     factor: float  # eta / eta_c
     eta: float
     monotone: bool  # loss never increased
@@ -169,7 +238,18 @@ class LRSweepRow(Result):
 
 @dataclass(frozen=True)
 class LRSweep(Result):
-    """Result of :func:`learning_rate_sweep`."""
+    """Result of :func:`learning_rate_sweep`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_sweep
+    >>> sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=50, samples=20,
+    ...                             factors=(0.5, 2.5), steps=50)
+    >>> round(sweep.eta_critical, 4), round(sweep.eta_critical_measured, 4)
+    (0.1246, 0.0977)
+    >>> len(sweep.curves)
+    2
+    """
 
     activation: str
     eta_critical: float  # theory 2/lambda_max
@@ -193,8 +273,16 @@ def learning_rate_sweep(
     r"""Full-batch GD at :math:`\eta = c\,\eta_c` from one random net and N(0,1) targets.
 
     Returns, per factor c, whether the loss decreased monotonically, its peak and final values
-    relative to the initial loss, and whether it diverged (fim.md §1.6: :math:`\eta_c` marks the
+    relative to the initial loss, and whether it diverged (:ref:`theory-fisher`: :math:`\eta_c` marks the
     onset of non-monotone "catapult" behaviour, divergence comes later).
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_sweep
+    >>> sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=50, samples=20,
+    ...                             factors=(0.5, 2.5), steps=50)
+    >>> [(r.factor, r.monotone, r.diverged) for r in sweep.rows]  # stable below eta_c, not above
+    [(0.5, True, False), (2.5, False, True)]
     """
     phi = activation(activation_spec)
     theory = fim_statistics(phi, sigma_w2, sigma_b2, depth, width, outputs, samples)
@@ -237,7 +325,20 @@ def learning_rate_sweep(
 
 @dataclass(frozen=True)
 class LRStudyRow(Result):
-    """One model of :func:`learning_rate_study`."""
+    """One model of :func:`learning_rate_study`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_study
+    >>> study = learning_rate_study([("tanh", 3.0, 0.64, [20, 50, 50, 1])], samples=16,
+    ...                             factors=(0.5, 0.95), steps=100, batch_divisors=(1,),
+    ...                             sgd_factors=(0.5,), epochs=5)
+    >>> row = study.rows[0]
+    >>> row.model
+    'tanh L=3 widths=[20, 50, 50, 1]'
+    >>> row.steps, row.sgd_largest_stable
+    ({0.5: 17, 0.95: 9}, {16: 0.5})
+    """
 
     model: str
     eta_critical: float  # theory 2/lambda_max
@@ -250,7 +351,17 @@ class LRStudyRow(Result):
 
 @dataclass(frozen=True)
 class LRStudy(Result):
-    """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD."""
+    """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_study
+    >>> study = learning_rate_study([("tanh", 3.0, 0.64, [20, 50, 50, 1])], samples=16,
+    ...                             factors=(0.5, 0.95), steps=100, batch_divisors=(1,),
+    ...                             sgd_factors=(0.5,), epochs=5)
+    >>> study.factors, len(study.rows)
+    ((0.5, 0.95), 1)
+    """
 
     threshold: float
     factors: tuple[float, ...]
@@ -307,9 +418,20 @@ def learning_rate_study(
     ``threshold`` times its initial value.  The theory estimate of the fastest rate is
     :math:`\eta_{\rm opt} = 2/(\lambda_{\max}+\lambda_2)`, which equalises the contraction
     :math:`|1-\eta\lambda|` of the outlier mode :math:`\lambda_{\max}` and of the bulk at
-    :math:`\lambda_2` (fim.md §1.5–1.6: the bulk, not the outlier, limits convergence).  Then
+    :math:`\lambda_2` (Karakida, Akaho & Amari 2019, Theorem 1: the bulk, not the outlier, limits
+    convergence).  Then
     minibatch SGD at batch sizes T/d (d in ``batch_divisors``) for ``epochs`` epochs: the largest
     factor in ``sgd_factors`` at which the loss still decreased.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_study
+    >>> study = learning_rate_study([("tanh", 3.0, 0.64, [20, 50, 50, 1])], samples=16,
+    ...                             factors=(0.5, 0.95), steps=100, batch_divisors=(1,),
+    ...                             sgd_factors=(0.5,), epochs=5)
+    >>> row = study.rows[0]
+    >>> round(row.eta_critical, 4), round(row.eta_opt_theory, 4), round(row.eta_best, 4)
+    (0.1277, 0.1028, 0.1213)
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -362,7 +484,18 @@ def learning_rate_study(
 
 @dataclass(frozen=True)
 class LossMap(Result):
-    """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M)."""
+    """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M).
+
+    Examples
+    --------
+    >>> from geosym.experiments import loss_map
+    >>> lmap = loss_map("tanh", 3.0, 0.64, depth=2, widths=(20, 40), etas=[0.01, 1.0], samples=8,
+    ...                 steps=20)
+    >>> lmap.final_loss.shape
+    (2, 2)
+    >>> bool(lmap.final_loss[0, 0] < 1), bool(lmap.final_loss[0, 1] == float("inf"))
+    (True, True)
+    """
 
     activation: str
     widths: np.ndarray
@@ -404,7 +537,16 @@ def loss_map(
     steps: int = 100,
     seed: int = 0,
 ) -> LossMap:
-    """Final/initial loss of full-batch GD over a (width, eta) grid, and the theory eta_c(M)."""
+    """Final/initial loss of full-batch GD over a (width, eta) grid, and the theory eta_c(M).
+
+    Examples
+    --------
+    >>> from geosym.experiments import loss_map
+    >>> lmap = loss_map("tanh", 3.0, 0.64, depth=2, widths=(20, 40), etas=[0.01, 1.0], samples=8,
+    ...                 steps=20)
+    >>> lmap.eta_critical.round(4)  # theory 2/lambda_max per width: eta_c ~ 1/M
+    array([0.3865, 0.1933])
+    """
     phi = activation(activation_spec)
     ws = np.asarray(widths, dtype=int)
     eta_c = np.array(

@@ -140,6 +140,16 @@ class QuadratureResult:
         Estimated absolute error bound, same shape (for ``k >= 3`` an estimate only).
     scheme : str
         Human-readable description of the rule that produced the numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.gaussian.quadrature import gaussian_expectation
+    >>> res = gaussian_expectation([np.tanh, np.tanh], np.array([[1.0, 0.5], [0.5, 1.0]]))
+    >>> round(float(res.value), 8), bool(res.error < 1e-10)
+    (0.18632441, True)
+    >>> res.scheme.split(" (")[0]
+    'asinh-graded trapezoidal rule'
     """
 
     value: np.ndarray
@@ -968,6 +978,14 @@ def gaussian_expectation_mp(
     -------
     value, error : mpmath.mpf
         The expectation and the estimated absolute error.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> from geosym.gaussian.quadrature import gaussian_expectation_mp
+    >>> value, err = gaussian_expectation_mp([lambda x: mpmath.tanh(x) ** 2], [[1.0]])
+    >>> mpmath.nstr(value, 12), err < 1e-15  # E[tanh(u)^2], u ~ N(0, 1)
+    ('0.394294490398', True)
     """
     k = len(funcs_mp)
     if k not in (1, 2, 3):

@@ -74,6 +74,16 @@ def wick(
 
     Sums over perfect matchings of the multiset of variables (pairs contribute
     :math:`\Sigma_{ij}`), after a binomial expansion of the mean shift.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.rules import wick
+    >>> r, q = sp.symbols("r q")
+    >>> wick({0: 2, 1: 2}, sp.Matrix([[1, r], [r, 1]]))  # E[u1^2 u2^2]
+    2*r**2 + 1
+    >>> wick({0: 4}, sp.Matrix([[q]]))  # E[u^4] = 3 q^2
+    3*q**2
     """
     mean = mean or {}
     items = [(v, n) for v, n in powers.items() if n > 0]
@@ -199,7 +209,17 @@ def _check_absorbable(a_block: sp.Matrix, s_block: sp.Matrix) -> None:
 
 
 def reduce_term(term: Term, sigma: sp.Matrix, ctx: ReductionContext | None = None) -> sp.Expr:
-    """Closed form of E[term] for u ~ N(0, sigma); raises NotClosed when no rule applies."""
+    """Closed form of E[term] for u ~ N(0, sigma); raises NotClosed when no rule applies.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.canonical import Factor, Term
+    >>> from geosym.gaussian.rules import reduce_term
+    >>> q = sp.Symbol("q", positive=True)
+    >>> reduce_term(Term(sp.Integer(1), ((0, Factor(power=2)),)), sp.Matrix([[q]]))  # E[u^2]
+    q
+    """
     ctx = ctx if ctx is not None else ReductionContext()
     return _reduce(term, sigma, ctx)
 
