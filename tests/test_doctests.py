@@ -20,7 +20,12 @@ _MODULES = sorted(
     for m in pkgutil.walk_packages(geosym.__path__, "geosym.")
     if ".cli" not in m.name and not m.name.endswith("__main__")
 )
-_EXTRAS = {"geosym.sweep": ("dask", "distributed", "xarray")}
+_EXTRAS = {
+    "geosym.sweep": ("dask", "distributed", "xarray"),
+    "geosym.data": ("sklearn",),
+    "geosym.nn.torch": ("torch",),
+    "geosym.experiments.real_data": ("torch", "sklearn"),
+}
 
 
 @pytest.mark.parametrize("name", _MODULES)

@@ -60,6 +60,15 @@ class Dataset:
         (``"mnist-5k/centred/q1=1"``).
     source : str
         Where the arrays came from (file path or package resource).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = Dataset(np.array([[0.0, 2.0], [2.0, 0.0], [1.0, 1.0]]), np.array([0, 1, 1]), "toy", "-")
+    >>> d
+    Dataset(name='toy', samples=3, dim=2, classes=2)
+    >>> d.centred().X.mean(axis=0), d.targets("pm1")[0]
+    (array([0., 0.]), array([ 1., -1.]))
     """
 
     X: np.ndarray
@@ -212,6 +221,12 @@ def load(name: str | os.PathLike, *, x_key: str = "X", y_key: str = "y") -> Data
         Unknown name, missing file, unsupported suffix, missing ``.npz`` keys or bad arrays.
     ModuleNotFoundError
         A bundled data set whose package is not installed (one line naming the extra).
+
+    Examples
+    --------
+    >>> d = load("digits")
+    >>> d.X.shape, d.y[:5], d.source
+    ((1797, 64), array([0, 1, 2, 3, 4]), 'sklearn.datasets.load_digits')
     """
     if isinstance(name, str) and name in NAMES:
         X, y, source = _BUNDLED[name]()

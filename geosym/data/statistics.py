@@ -48,6 +48,13 @@ class InputStatistics(Result):
         (:math:`q_1^0` when :math:`q_2^0\le0`).
     samples, dim
         T and N0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> st = input_statistics(np.array([[1.0, 1.0], [1.0, -1.0], [2.0, 0.0]]))
+    >>> st.samples, st.dim, round(st.structure_ratio, 3)
+    (3, 2, 1.125)
     """
 
     q1_0: float

@@ -98,7 +98,14 @@ def _say(progress: Progress | None, msg: str) -> None:
 def prepare(
     dataset: str | Dataset, *, centre: bool = False, q1_0: float = 1.0
 ) -> Dataset:
-    """Load (if a name) and rescale to ``q1_0``; centre first when ``centre``."""
+    """Load (if a name) and rescale to ``q1_0``; centre first when ``centre``.
+
+    Examples
+    --------
+    >>> d = prepare("digits", centre=True)
+    >>> d.name, round(float((d.X ** 2).sum(axis=1).mean() / d.dim), 12)
+    ('digits/centred/q1=1', 1.0)
+    """
     d = load(dataset) if not isinstance(dataset, Dataset) else dataset
     return (d.centred() if centre else d).scaled(q1_0)
 
@@ -125,7 +132,14 @@ def _append(out: Path | None, row: dict) -> None:
 # ---------------------------------------------------------------------------- theory vs measured
 @dataclass(frozen=True)
 class RatioRow(Result):
-    """Theory / measurement for one net (one activation, depth, width, seed)."""
+    """Theory / measurement for one net (one activation, depth, width, seed).
+
+    Examples
+    --------
+    >>> row = RatioRow("k", "tanh", 3, 100, 0, False, 50, {"lambda_max": 8.0}, {"lambda_max": 10.0})
+    >>> row.ratios
+    {'lambda_max': 0.8}
+    """
 
     key: str
     model: str
@@ -145,7 +159,19 @@ class RatioRow(Result):
 
 @dataclass(frozen=True)
 class TheoryVsMeasurement(Result):
-    """Rows of :func:`theory_vs_measurement` and the input statistics they used."""
+    """Rows of :func:`theory_vs_measurement` and the input statistics they used.
+
+    Examples
+    --------
+    >>> res = theory_vs_measurement("digits", models=("tanh",), widths=(40,), samples=30,
+    ...                             seeds=1, centred=(False,))
+    >>> row = res.rows[0]
+    >>> row.key, sorted(row.ratios)
+    ('tanh/L3/M40/s0/raw/T30', ['lambda_2', 'lambda_max', 'm_lambda', 's_lambda'])
+    >>> model, depth, width, centred, mean, spread = res.table("m_lambda")[0]
+    >>> bool(abs(mean - 1) < 0.25), res.passed
+    (True, True)
+    """
 
     dataset: str
     q1_0: float
@@ -210,6 +236,17 @@ def theory_vs_measurement(
     and the batch's exact :math:`q_1^0, q_2^0`) against the measured statistics
     (:func:`~geosym.nn.fim_statistics`, ``method="auto"``). ``centred`` runs the same batch
     with the pixel mean removed, which moves :math:`q_2^0` to about 0 (module docstring).
+
+    Examples
+    --------
+    >>> res = theory_vs_measurement("digits", models=("tanh",), widths=(40,), samples=30,
+    ...                             seeds=1, centred=(False,))
+    >>> row = res.rows[0]
+    >>> row.key, sorted(row.ratios)
+    ('tanh/L3/M40/s0/raw/T30', ['lambda_2', 'lambda_max', 'm_lambda', 's_lambda'])
+    >>> model, depth, width, centred, mean, spread = res.table("m_lambda")[0]
+    >>> bool(abs(mean - 1) < 0.25), res.passed
+    (True, True)
     """
     base = prepare(dataset)
     batch = base.subset(samples, seed=0)
@@ -255,6 +292,16 @@ class LRRun(Result):
     :math:`E=\\frac1{2T}\\sum_t\\|f-y\\|^2` on the whole training set, one per epoch
     (``loss_curve[0]`` at initialisation); ``lambda_max_curve`` (tracked runs only) is the
     measured :math:`\\lambda_{\\max}` on a fixed batch at the epochs ``track_epochs``.
+
+    Examples
+    --------
+    >>> study = learning_rate_study("digits", models=("tanh",), width=30, cs=(0.5, 4.0),
+    ...                             batches=(0,), seeds=1, train_samples=100, test_samples=50,
+    ...                             epochs={0: 5})
+    >>> [(r.c, r.diverged) for r in study.runs]
+    [(0.5, False), (4.0, True)]
+    >>> study.summary()[0]["diverging_c"], study.passed
+    ([4.0], True)
     """
 
     key: str
@@ -274,7 +321,18 @@ class LRRun(Result):
 
 @dataclass(frozen=True)
 class RealDataLRStudy(Result):
-    """Result of :func:`learning_rate_study`: the runs and, per model type, the theory."""
+    """Result of :func:`learning_rate_study`: the runs and, per model type, the theory.
+
+    Examples
+    --------
+    >>> study = learning_rate_study("digits", models=("tanh",), width=30, cs=(0.5, 4.0),
+    ...                             batches=(0,), seeds=1, train_samples=100, test_samples=50,
+    ...                             epochs={0: 5})
+    >>> [(r.c, r.diverged) for r in study.runs]
+    [(0.5, False), (4.0, True)]
+    >>> study.summary()[0]["diverging_c"], study.passed
+    ([4.0], True)
+    """
 
     dataset: str
     width: int
@@ -430,6 +488,16 @@ def learning_rate_study(
         ``track_every`` epochs on ``track_samples`` training inputs.
     out
         JSON-lines file: one line per finished run; existing lines are reused (resume).
+
+    Examples
+    --------
+    >>> study = learning_rate_study("digits", models=("tanh",), width=30, cs=(0.5, 4.0),
+    ...                             batches=(0,), seeds=1, train_samples=100, test_samples=50,
+    ...                             epochs={0: 5})
+    >>> [(r.c, r.diverged) for r in study.runs]
+    [(0.5, False), (4.0, True)]
+    >>> study.summary()[0]["diverging_c"], study.passed
+    ([4.0], True)
     """
     torch = require("torch", "torch", "learning_rate_study")
     epochs = {0: 40} | {int(b): 4 for b in batches if b} | dict(epochs or {})
@@ -517,7 +585,19 @@ def _lambda_max(model: Any, X: np.ndarray) -> float:
 
 # ---------------------------------------------------------------------------- figures
 def plot_lr_study(study: RealDataLRStudy, model: str, path: str | Path) -> None:
-    """Final training loss against c, one line per batch size, diverged runs marked at the top."""
+    """Final training loss against c, one line per batch size, diverged runs marked at the top.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> study = learning_rate_study("digits", models=("tanh",), width=30, cs=(0.5, 4.0),
+    ...                             batches=(0,), seeds=1, train_samples=100, test_samples=50,
+    ...                             epochs={0: 3})
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "lr.png"
+    >>> plot_lr_study(study, "tanh", path)
+    >>> path.stat().st_size > 0
+    True
+    """
     from matplotlib.ticker import NullLocator
 
     from .._plot import figure
@@ -549,7 +629,18 @@ def plot_lr_study(study: RealDataLRStudy, model: str, path: str | Path) -> None:
 
 
 def plot_ratios(result: TheoryVsMeasurement, path: str | Path, stat: str = "lambda_max") -> None:
-    """Theory/measured ratio of ``stat`` against width, per model type, raw vs centred."""
+    """Theory/measured ratio of ``stat`` against width, per model type, raw vs centred.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> res = theory_vs_measurement("digits", models=("tanh",), widths=(20, 40), samples=20,
+    ...                             seeds=1)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ratios.png"
+    >>> plot_ratios(res, path)
+    >>> path.stat().st_size > 0
+    True
+    """
     from .._plot import figure
 
     with figure(path) as (fig, ax):
