@@ -163,14 +163,14 @@ class TheoryVsMeasurement(Result):
 
     Examples
     --------
-    >>> res = theory_vs_measurement("digits", models=("tanh",), widths=(40,), samples=30,
-    ...                             seeds=1, centred=(False,))
-    >>> row = res.rows[0]
-    >>> row.key, sorted(row.ratios)
-    ('tanh/L3/M40/s0/raw/T30', ['lambda_2', 'lambda_max', 'm_lambda', 's_lambda'])
-    >>> model, depth, width, centred, mean, spread = res.table("m_lambda")[0]
-    >>> bool(abs(mean - 1) < 0.25), res.passed
-    (True, True)
+    >>> th, me = {"m_lambda": 1.05, "lambda_max": 8.0}, {"m_lambda": 1.0, "lambda_max": 10.0}
+    >>> rows = (RatioRow("a", "tanh", 3, 100, 0, False, 50, th, me),
+    ...         RatioRow("b", "tanh", 3, 100, 1, False, 50, th, {"m_lambda": 1.0, "lambda_max": 8.0}))
+    >>> res = TheoryVsMeasurement("digits", 1.0, 0.7, 1.01, rows)
+    >>> [round(v, 6) if isinstance(v, float) else v for v in res.table("lambda_max")[0]]
+    ['tanh', 3, 100, False, 0.9, 0.1]
+    >>> res.passed
+    True
     """
 
     dataset: str
@@ -295,13 +295,9 @@ class LRRun(Result):
 
     Examples
     --------
-    >>> study = learning_rate_study("digits", models=("tanh",), width=30, cs=(0.5, 4.0),
-    ...                             batches=(0,), seeds=1, train_samples=100, test_samples=50,
-    ...                             epochs={0: 5})
-    >>> [(r.c, r.diverged) for r in study.runs]
-    [(0.5, False), (4.0, True)]
-    >>> study.summary()[0]["diverging_c"], study.passed
-    ([4.0], True)
+    >>> run = LRRun("tanh/B0/c1", "tanh", 0, 1.0, 0, 0.1, False, -1, 0.2, 0.8, (0.5, 0.2))
+    >>> run.to_dict()["loss_curve"], run.diverged
+    ([0.5, 0.2], False)
     """
 
     key: str
@@ -325,13 +321,14 @@ class RealDataLRStudy(Result):
 
     Examples
     --------
-    >>> study = learning_rate_study("digits", models=("tanh",), width=30, cs=(0.5, 4.0),
-    ...                             batches=(0,), seeds=1, train_samples=100, test_samples=50,
-    ...                             epochs={0: 5})
-    >>> [(r.c, r.diverged) for r in study.runs]
-    [(0.5, False), (4.0, True)]
-    >>> study.summary()[0]["diverging_c"], study.passed
-    ([4.0], True)
+    >>> runs = tuple(LRRun(f"k{c}", "tanh", 0, c, 0, c * 0.1, c > 2, 3 if c > 2 else -1, loss,
+    ...                    0.7 if c <= 2 else float("nan"))
+    ...              for c, loss in ((0.5, 0.3), (1.0, 0.2), (3.0, float("nan"))))
+    >>> study = RealDataLRStudy("digits", 30, 3, 100, 50, {0: 5}, {"tanh": {"fastest_c": 0.99}},
+    ...                         runs)
+    >>> row = study.summary()[0]
+    >>> row["diverging_c"], row["fastest_c"], study.passed
+    ([3.0], 1.0, True)
     """
 
     dataset: str

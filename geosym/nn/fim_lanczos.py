@@ -14,9 +14,8 @@ Gram matrix (:mod:`geosym.nn.fim`). None of them needs the whole spectrum:
 
 Same answers as the dense route (``eigvalsh``) to 1e-8 relative (measured: 2e-16). At L = 3,
 M = 1000, C = 10, T = 1000 (CT = 10^4, an 800 MB Gram) this route takes 12 s of CPU time and
-1.3 GB peak resident memory on one BLAS thread; the dense route already needs 20 s and 0.84 GB
-at T = 500 (6 times the Lanczos route) and grows as (CT)^3
-(``tests/benchmarks/bench_fim_large.py``).
+1.3 GB peak resident memory on one BLAS thread, against 140 s and 2.6 GB for the dense route
+(``tests/benchmarks/bench_fim_large.py``; CPU times, the machine being shared).
 """
 
 from __future__ import annotations
