@@ -26,8 +26,8 @@ from .fim import MeasuredFIMStatistics, fim_statistics, gram_matrix, jacobian
 from .mlp import MLP, resolve_activation
 from .network import ForwardCache, Network
 from .optimizers import METHODS, Method
-from .training import DivergenceWarning, train
 from .theory import predicted_fim_statistics
+from .training import DivergenceWarning, train
 
 __all__ = [
     "MLP",
