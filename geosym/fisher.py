@@ -1,7 +1,8 @@
 r"""Fisher-information statistics of wide random networks (Karakida, Akaho & Amari, AISTATS 2019).
 
 For an L-layer net with widths :math:`M_l=\alpha_l M` (l < L), C linear outputs and T i.i.d.
-Gaussian inputs, the empirical FIM :math:`F = J^\top J/T` has, as :math:`M\to\infty` (fim.md §1.5)
+Gaussian inputs, the empirical FIM :math:`F = J^\top J/T` has, as :math:`M\to\infty` (Karakida, Akaho
+& Amari 2019, arXiv:1806.01316, Theorem 1)
 
 .. math::
 
@@ -14,7 +15,8 @@ with :math:`\alpha=\sum_{l=1}^{L-1}\alpha_l\alpha_{l-1}` and the order-parameter
 :math:`\kappa_2=\sum_{l=1}^{L}\frac{\alpha_{l-1}}{\alpha}\tilde q_2^l\hat q_2^{l-1}`
 (:mod:`geosym.meanfield`).  The C(T-1) eigenvalues below the C outliers sit at
 :math:`\lambda_2 = \alpha M(\kappa_1-\kappa_2)/T`; all others are zero.  Gradient descent on the
-squared loss is stable near a minimum for :math:`\eta < \eta_c = 2/\lambda_{\max}` (fim.md §1.6).
+squared loss is stable near a minimum for :math:`\eta < \eta_c = 2/\lambda_{\max}` (the stability
+condition of gradient descent on a quadratic, as used in the same paper).
 """
 
 from __future__ import annotations
@@ -178,8 +180,7 @@ def order_parameter_sums(
     if _is_symbolic(mf.sigma_w2, mf.sigma_b2, q1_0, q2_0):
         a = [sp.Rational(repr(x)) for x in a]
     alpha = sum(a[l] * a[l - 1] for l in range(1, depth))
-    fwd = mf.forward(depth, alphas, q1_0, q2_0)
-    bwd = mf.backward(depth, alphas, q1_0, q2_0, forward=fwd)
+    fwd, bwd = mf.propagate(depth, alphas, q1_0, q2_0)
     kappa1 = sum((a[l - 1] / alpha) * bwd.qt1[l] * fwd.qh1[l - 1] for l in range(1, depth + 1))
     kappa2 = sum((a[l - 1] / alpha) * bwd.qt2[l] * fwd.qh2[l - 1] for l in range(1, depth + 1))
     return kappa1, kappa2, float(alpha)

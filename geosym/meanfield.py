@@ -1,6 +1,6 @@
 r"""Mean-field signal propagation in wide random networks, for any activation.
 
-Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, fim.md §1.4):
+Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, arXiv:1806.01316):
 :math:`u^l = W^l h^{l-1} + b^l`, :math:`W_{ij}\sim\mathcal N(0,\sigma_w^2/M_{l-1})`,
 :math:`b_i\sim\mathcal N(0,\sigma_b^2)`, :math:`h^l=\phi(u^l)`.  In the wide limit
 
@@ -36,7 +36,7 @@ from scipy import optimize
 from ._plot import figure
 from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
-from .gaussian import Expectation, expect
+from .gaussian import Expectation, evaluate_many, expect
 from .latex import latex as paper_latex
 from .results import Result
 
@@ -95,14 +95,33 @@ class Kernels:
     uVu: Expectation | None
     undefined: dict[str, str]  # kernel name -> why it does not exist (None above)
 
-    def evaluate(self, key: str, label: str, *args: Any) -> Any:
-        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+    def _defined(self, key: str, label: str) -> Expectation:
         e = getattr(self, key)
         if e is None:
             raise ValueError(
                 f"the {label} of {self.activation.name} is undefined: {self.undefined[key]}"
             )
-        return _evaluate(e, label, *args)
+        return e
+
+    def evaluate(self, key: str, label: str, *args: Any) -> Any:
+        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+        return _evaluate(self._defined(key, label), label, *args)
+
+    def evaluate_many(self, keys: Sequence[str], labels: Sequence[str], *args: Any) -> list[Any]:
+        """:meth:`evaluate` of several kernels at the same arguments; numeric kernels on the
+        same covariances share their quadrature (:func:`geosym.gaussian.evaluate_many`).
+
+        Examples
+        --------
+        >>> v, d = MeanField("tanh", 1.5, 0.1).kernels.evaluate_many(
+        ...     ("V", "D"), ("q-map", "backward map"), 1.0)
+        >>> round(float(v), 10), round(float(d), 10)  # E[tanh(u)^2], E[tanh'(u)^2], u ~ N(0, 1)
+        (0.3942944904, 0.4644029024)
+        """
+        exps = [self._defined(k, lab) for k, lab in zip(keys, labels, strict=True)]
+        if _is_symbolic(*args):
+            return [_evaluate(e, lab, *args) for e, lab in zip(exps, labels, strict=True)]
+        return evaluate_many(exps, *[np.asarray(a, dtype=float) for a in args])
 
     def items(self) -> list[tuple[str, Expectation | None]]:
         return [("V", self.V), ("Vc", self.Vc), ("D", self.D), ("Dc", self.Dc), ("uVu", self.uVu)]
@@ -308,7 +327,7 @@ class MeanField:
     Examples
     --------
     >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
-    >>> round(mf.fixed_point().q_star, 10)  # fim.md TC2
+    >>> round(mf.fixed_point().q_star, 10)  # root of q = (2 sigma_w2/pi) asin(2q/(1+2q)) + sigma_b2
     1.6037847224
     """
 
@@ -582,7 +601,8 @@ class MeanField:
     def forward(
         self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
     ) -> ForwardResult:
-        r"""Forward order parameters for ``depth`` = L weight layers (fim.md §1.4).
+        r"""Forward order parameters for ``depth`` = L weight layers (Karakida, Akaho & Amari 2019,
+        order parameters of their Theorem 1; Poole et al. 2016, eqs. 3-5).
 
         ``q1_0, q2_0`` are :math:`\hat q_1^0 = \|x\|^2/M_0` and :math:`\hat q_2^0 = x\cdot x'/M_0`.
         The widths do not enter the forward recursion (averages over units); ``alphas`` is
@@ -596,25 +616,7 @@ class MeanField:
         >>> round(float(fwd.q1[1]), 6), round(float(fwd.qh1[1]), 6)  # q^1 = sigma_w2 * 1 + sigma_b2
         (2.5, 0.627141)
         """
-        _check_depth(depth)
-        _check_alphas(alphas, depth)
-        _check_variance("q1_0", q1_0)
-        if _is_symbolic(self.sigma_w2, self.sigma_b2):
-            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
-        q1, q2 = [np.nan], [np.nan]
-        qh1, qh2 = [q1_0], [q2_0]
-        for layer in range(1, depth + 1):
-            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
-            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
-            _check_finite(f"forward q1 at layer {layer}", q1[-1])
-            if layer < depth:
-                qh1.append(self.kernels.evaluate("V", "q-map", q1[-1]))
-                qh2.append(self.kernels.evaluate("Vc", "cross map", q1[-1], q2[-1]))
-                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
-            else:
-                qh1.append(np.nan)
-                qh2.append(np.nan)
-        return ForwardResult(q1, q2, qh1, qh2)
+        return self._propagate(depth, alphas, q1_0, q2_0, backward=False)[0]
 
     def backward(
         self,
@@ -634,14 +636,69 @@ class MeanField:
         [0.430434, 1.0]
         """
         fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
-        qt1 = [np.nan] * (depth + 1)
-        qt2 = [np.nan] * (depth + 1)
-        qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+        chi1, chi2 = [np.nan] * depth, [np.nan] * depth
         for layer in range(depth - 1, 0, -1):
-            qt1[layer] = self.backward_map(fwd.q1[layer]) * qt1[layer + 1]
-            qt2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer]) * qt2[layer + 1]
-            _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
-        return BackwardResult(qt1, qt2)
+            chi1[layer] = self.backward_map(fwd.q1[layer])
+            chi2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer])
+        return _backward_products(fwd, chi1, chi2)
+
+    def propagate(
+        self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
+    ) -> tuple[ForwardResult, BackwardResult]:
+        r""":meth:`forward` and :meth:`backward` in one pass (the same values, faster).
+
+        The kernels of :math:`\phi` and :math:`\phi'` of a layer are expectations under the
+        same covariances (:math:`q_1^l`, :math:`q_2^l`), so they are evaluated together
+        (:meth:`Kernels.evaluate_many`: numeric kernels share their quadrature nodes and
+        Gaussian weights).
+
+        Examples
+        --------
+        >>> mf = MeanField("tanh", 1.5, 0.1)
+        >>> fwd, bwd = mf.propagate(3)
+        >>> round(float(bwd.qt1[1]), 10), round(float(bwd.qt2[1]), 10)
+        (0.4326912703, 0.2517693306)
+        >>> bool(bwd.qt2[1] == mf.backward(3).qt2[1])
+        True
+        """
+        fwd, chi1, chi2 = self._propagate(depth, alphas, q1_0, q2_0, backward=True)
+        return fwd, _backward_products(fwd, chi1, chi2)
+
+    def _propagate(
+        self, depth: int, alphas: Sequence[float] | None, q1_0: Any, q2_0: Any, backward: bool
+    ) -> tuple[ForwardResult, list, list]:
+        r"""Forward recursion; with ``backward``, also the backward factors of each layer
+        (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version, NaN otherwise)."""
+        _check_depth(depth)
+        _check_alphas(alphas, depth)
+        _check_variance("q1_0", q1_0)
+        if _is_symbolic(self.sigma_w2, self.sigma_b2):
+            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
+        q1, q2 = [np.nan], [np.nan]
+        qh1, qh2 = [q1_0], [q2_0]
+        chi1, chi2 = [np.nan] * depth, [np.nan] * depth
+        k = self.kernels
+        for layer in range(1, depth + 1):
+            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
+            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
+            _check_finite(f"forward q1 at layer {layer}", q1[-1])
+            if layer == depth:
+                qh1.append(np.nan)
+                qh2.append(np.nan)
+            elif backward:
+                v, d = k.evaluate_many(("V", "D"), ("q-map", "backward map"), q1[-1])
+                vc, dc = k.evaluate_many(
+                    ("Vc", "Dc"), ("cross map", "backward cross map"), q1[-1], q2[-1]
+                )
+                qh1.append(v)
+                qh2.append(vc)
+                chi1[layer], chi2[layer] = self.sigma_w2 * d, self.sigma_w2 * dc
+            else:
+                qh1.append(k.evaluate("V", "q-map", q1[-1]))
+                qh2.append(k.evaluate("Vc", "cross map", q1[-1], q2[-1]))
+            if layer < depth:
+                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
+        return ForwardResult(q1, q2, qh1, qh2), chi1, chi2
 
     # -- printing ---------------------------------------------------------------------------
     def latex(self) -> str:
@@ -675,6 +732,20 @@ class MeanField:
                 rhs = paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1)
             lines.append(f"{lhs} = {rhs}")
         return "\n".join(lines)
+
+
+def _backward_products(fwd: ForwardResult, chi1: list, chi2: list) -> BackwardResult:
+    r""":math:`\tilde q^l = \chi^l\,\tilde q^{l+1}` from the per-layer factors ``chi[l]``
+    (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version), l = L-1..1."""
+    depth = len(fwd.q1) - 1
+    qt1 = [np.nan] * (depth + 1)
+    qt2 = [np.nan] * (depth + 1)
+    qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+    for layer in range(depth - 1, 0, -1):
+        qt1[layer] = chi1[layer] * qt1[layer + 1]
+        qt2[layer] = chi2[layer] * qt2[layer + 1]
+        _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
+    return BackwardResult(qt1, qt2)
 
 
 def _as_float(value: Any) -> Any:
