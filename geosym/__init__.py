@@ -7,7 +7,8 @@ activation function:
 * :mod:`geosym.natgrad` — unit-wise Fisher blocks with an explicit inverse, NGD variants;
 * :mod:`geosym.committee` — learning dynamics of soft committee machines and their plateaus;
 * :mod:`geosym.transport` — entropic optimal transport through information geometry;
-* :mod:`geosym.nn` — the NumPy MLP every Fisher prediction is checked against.
+* :mod:`geosym.nn` — the NumPy MLP every Fisher prediction is checked against;
+* :mod:`geosym.data` — benchmark data sets (mnist-5k, digits) and their exact input statistics.
 
 The foundation is :func:`activation` (a safe expression language) and :func:`expect` (Gaussian
 expectations: closed-form rules first, certified quadrature otherwise).
@@ -44,7 +45,7 @@ _LAZY: dict[str, str] = {
     "Grid": ".transport",
     "barycenter": ".transport",
 }
-_SUBPACKAGES = ("committee", "experiments", "natgrad", "nn", "transport")
+_SUBPACKAGES = ("committee", "data", "experiments", "natgrad", "nn", "transport")
 
 __all__ = [
     "Activation",
@@ -70,6 +71,7 @@ __all__ = [
     "IntegrationError",
     "ConvergenceError",
     "committee",
+    "data",
     "experiments",
     "natgrad",
     "nn",

@@ -35,7 +35,16 @@ from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth, _is_symbolic
 from .results import Result
 
-__all__ = ["FIMStatistics", "fim_statistics", "order_parameter_sums", "layer_widths"]
+__all__ = [
+    "FIMStatistics",
+    "fim_statistics",
+    "order_parameter_sums",
+    "layer_widths",
+    "LEARNING_RATE_CONVENTIONS",
+]
+
+#: Loss conventions :meth:`FIMStatistics.critical_learning_rate` converts to.
+LEARNING_RATE_CONVENTIONS: tuple[str, ...] = ("geosym", "torch-mse-mean")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,53 @@ class FIMStatistics(Result):
     outputs: int
     samples: int
 
+    def critical_learning_rate(self, convention: str = "geosym") -> Any:
+        r"""The largest stable constant learning rate of gradient descent, in a loss convention.
+
+        GD on geosym's loss :math:`E=\frac1{2T}\sum_t\|f(x_t)-y_t\|^2` is stable near a minimum
+        for :math:`\eta<\eta_c=2/\lambda_{\max}` (Karakida, Akaho & Amari, AISTATS 2019, §5;
+        LeCun et al. 1998). ``torch.nn.MSELoss(reduction="mean")`` averages over the T·C entries:
+        :math:`E_{\rm torch}=\frac1{TC}\sum_t\|f-y\|^2=\frac2CE`, so plain ``torch.optim.SGD``
+        with learning rate :math:`\eta_t` takes the step :math:`\frac{2}{C}\eta_t\nabla E` and the
+        same bound reads :math:`\eta_t<\frac C2\eta_c=C/\lambda_{\max}`.
+
+        Parameters
+        ----------
+        convention
+            ``"geosym"`` (returns :attr:`eta_critical`) or ``"torch-mse-mean"`` (returns
+            :math:`\frac C2\eta_c`, the ``lr`` for ``torch.optim.SGD`` on ``MSELoss()``).
+
+        Examples
+        --------
+        >>> import geosym as gs
+        >>> st = gs.fim_statistics("tanh", 1.0, 0.0, depth=3, width=500, outputs=10, samples=100,
+        ...                        q1_0=1.0, q2_0=0.4)
+        >>> bool(st.critical_learning_rate() == st.eta_critical)
+        True
+        >>> round(float(st.critical_learning_rate("torch-mse-mean") / st.eta_critical), 12)
+        5.0
+        """
+        return self.eta_critical * _convention_factor(convention, self.outputs)
+
+    def fastest_learning_rate(self, convention: str = "geosym") -> Any:
+        r"""The theory's estimate of the fastest constant learning rate, :math:`2/(\lambda_{\max}+\lambda_2)`.
+
+        For a quadratic loss whose non-zero curvatures lie between the bulk :math:`\lambda_2` and
+        :math:`\lambda_{\max}`, the rate :math:`2/(\lambda_{\max}+\lambda_2)` balances the
+        slowest and the fastest mode (Nesterov 2004, Thm. 2.1.15), i.e.
+        :math:`c=\eta/\eta_c=\lambda_{\max}/(\lambda_{\max}+\lambda_2)` just below 1.
+        ``convention`` as in :meth:`critical_learning_rate`.
+
+        Examples
+        --------
+        >>> import geosym as gs
+        >>> st = gs.fim_statistics("tanh", 1.0, 0.0, depth=3, width=500, outputs=10, samples=100,
+        ...                        q1_0=1.0, q2_0=0.4)
+        >>> 0.9 < float(st.fastest_learning_rate() / st.eta_critical) < 1.0
+        True
+        """
+        return 2 / (self.lambda_max + self.lambda_2) * _convention_factor(convention, self.outputs)
+
     def latex(self) -> str:
         r"""The statistics with their defining formulas, paper notation."""
         k1, k2 = sp.symbols("kappa1 kappa2")
@@ -80,6 +136,16 @@ class FIMStatistics(Result):
         for name, formula, value in formulas:
             lines.append(f"{name} = {paper_latex(formula)} = {_fmt(value)}")
         return "\n".join(lines)
+
+
+def _convention_factor(convention: str, outputs: int) -> float:
+    if convention == "geosym":
+        return 1.0
+    if convention == "torch-mse-mean":
+        return outputs / 2
+    raise ValueError(
+        f"convention must be one of {LEARNING_RATE_CONVENTIONS}, got {convention!r}"
+    )
 
 
 def _fmt(v: Any) -> str:

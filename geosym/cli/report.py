@@ -11,14 +11,14 @@ __all__ = ["add_parser", "run"]
 
 # the keys of geosym.report.SECTIONS (spelled out so that ``geosym --help`` need not import
 # NumPy; tests/test_cli.py checks the two agree)
-SECTION_KEYS = ("fisher", "natgrad", "committee", "transport")
+SECTION_KEYS = ("fisher", "natgrad", "committee", "transport", "real_data")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "report",
         help="every theory checked against simulation (HTML + Markdown)",
-        description="Run the Fisher, natural-gradient, committee and transport "
+        description="Run the Fisher, natural-gradient, committee, transport and real-data "
         "comparisons and write DIR/index.html (self-contained) and DIR/index.md "
         "with PNG figures, tables and pass/fail checks. The files are made in a temporary "
         "folder and moved into DIR at the end: an interrupted run leaves DIR as it was. "

@@ -26,6 +26,7 @@ from .fim import MeasuredFIMStatistics, fim_statistics, gram_matrix, jacobian
 from .mlp import MLP, resolve_activation
 from .network import ForwardCache, Network
 from .optimizers import METHODS, Method
+from .theory import predicted_fim_statistics
 from .training import DivergenceWarning, train
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "fim_statistics",
     "gram_matrix",
     "jacobian",
+    "predicted_fim_statistics",
     "RegressionData",
     "gaussian_inputs",
     "random_targets",

@@ -233,7 +233,7 @@ def fim_statistics(
     X: Any,
     *,
     width: int | None = None,
-    method: Literal["gram", "jacobian"] = "gram",
+    method: Literal["gram", "jacobian", "lanczos", "auto"] = "gram",
 ) -> MeasuredFIMStatistics:
     r"""Measured FIM eigenvalue statistics of ``net`` on the inputs ``X``.
 
@@ -259,8 +259,12 @@ def fim_statistics(
         Reference width M for ``alpha``, ``kappa1``, ``kappa2`` (default :math:`M_1`; use the
         same M as in the theory when hidden widths differ, :math:`M_l=\alpha_lM`).
     method
-        ``"gram"`` (default, layer-wise Gram) or ``"jacobian"`` (explicit J, then
-        :math:`JJ^\top`; a baseline for tests and benchmarks, memory CT·P).
+        ``"gram"`` (default, layer-wise Gram and a dense eigendecomposition), ``"jacobian"``
+        (explicit J, then :math:`JJ^\top`; a baseline for tests and benchmarks, memory CT·P),
+        ``"lanczos"`` (Gram built in place block by block, the C largest eigenvalues by
+        Lanczos; :mod:`geosym.nn.fim_lanczos`: for T in the thousands, same statistics to
+        1e-8 relative, but ``spectrum`` holds only the C largest eigenvalues) or ``"auto"``
+        (``"lanczos"`` when CT > 2000, else ``"gram"``).
 
     Returns
     -------
@@ -284,20 +288,51 @@ def fim_statistics(
     """
     net = _check_net(net)
     X = net.check_inputs(X)
+    if method == "auto":
+        method = "lanczos" if X.shape[0] * net.n_outputs > 2000 else "gram"
     if method == "gram":
         gram = gram_matrix(net, X)
     elif method == "jacobian":
         J = jacobian(net, X)
         gram = J @ J.T
+    elif method == "lanczos":
+        from .fim_lanczos import gram_matrix_blocked
+
+        gram = gram_matrix_blocked(net, X)
     else:
-        raise ValueError(f"method must be 'gram' or 'jacobian', got {method!r}")
+        raise ValueError(
+            f"method must be 'gram', 'jacobian', 'lanczos' or 'auto', got {method!r}"
+        )
     widths = net.widths
     M = widths[1] if width is None else _checks.positive_int(width, "width")
-    return _statistics_from_gram(gram, widths=widths, n_params=net.n_params, width=M)
+    return _statistics_from_gram(
+        gram, widths=widths, n_params=net.n_params, width=M, lanczos=method == "lanczos"
+    )
+
+
+def _dense_eigen_part(gram: np.ndarray, outputs: int, n_params: int) -> dict[str, Any]:
+    n = gram.shape[0]
+    T = n // outputs
+    try:
+        evals = np.linalg.eigvalsh(gram)[::-1] / T
+    except np.linalg.LinAlgError as exc:  # pragma: no cover - LAPACK failure
+        raise NumericalError(f"fim_statistics: eigvalsh of the Gram matrix failed: {exc}") from exc
+    spectrum = np.clip(evals[: min(n, n_params)], 0.0, None)
+    spectrum.setflags(write=False)
+    if T > 1 and spectrum.size > outputs:
+        lambda_2 = float(spectrum[outputs:].mean())
+    else:
+        lambda_2 = float("nan")
+    return {"spectrum": spectrum, "lambda_2": lambda_2}
 
 
 def _statistics_from_gram(
-    gram: np.ndarray, *, widths: tuple[int, ...], n_params: int, width: int
+    gram: np.ndarray,
+    *,
+    widths: tuple[int, ...],
+    n_params: int,
+    width: int,
+    lanczos: bool = False,
 ) -> MeasuredFIMStatistics:
     C = widths[-1]
     n = gram.shape[0]
@@ -305,12 +340,13 @@ def _statistics_from_gram(
     P = n_params
     if not np.isfinite(gram).all():
         raise NumericalError("fim_statistics: the Gram matrix JJ^T is not finite")
-    try:
-        evals = np.linalg.eigvalsh(gram)[::-1] / T
-    except np.linalg.LinAlgError as exc:  # pragma: no cover - LAPACK failure
-        raise NumericalError(f"fim_statistics: eigvalsh of the Gram matrix failed: {exc}") from exc
-    spectrum = np.clip(evals[: min(n, P)], 0.0, None)
-    spectrum.setflags(write=False)
+    if lanczos:
+        from .fim_lanczos import lanczos_eigen_part
+
+        eigen = lanczos_eigen_part(gram, C, P)
+    else:
+        eigen = _dense_eigen_part(gram, C, P)
+    spectrum, lambda_2 = eigen["spectrum"], eigen["lambda_2"]
     diag = np.diagonal(gram)
     trace = float(diag.sum())
     alpha = sum(widths[l] * widths[l - 1] for l in range(1, len(widths) - 1)) / width**2
@@ -319,10 +355,8 @@ def _statistics_from_gram(
     same = np.einsum("ktks->ts", g4)  # sum over k of the same-output blocks, (T, T)
     if T > 1:
         off_mean = (same.sum() - np.trace(same)) / (C * T * (T - 1))
-        lambda_2 = float(spectrum[C:].mean()) if spectrum.size > C else float("nan")
     else:
         off_mean = float("nan")
-        lambda_2 = float("nan")
     lam_max = float(spectrum[0])
     return MeasuredFIMStatistics(
         m_lambda=trace / (T * P),

@@ -194,6 +194,19 @@ class MLP:
             biases.append(rng.standard_normal(m_out) * np.sqrt(sb2))
         return cls(weights, biases, activation)
 
+    @classmethod
+    def from_torch(cls, module: Any, activations: Any = None) -> MLP:
+        """Convert a ``torch.nn.Sequential`` MLP exactly (:func:`geosym.nn.torch.from_torch`)."""
+        from .torch import from_torch
+
+        return from_torch(module, activations)
+
+    def to_torch(self, **kwargs: Any) -> Any:
+        """A ``torch.nn.Sequential`` with the same weights (:func:`geosym.nn.torch.to_torch`)."""
+        from .torch import to_torch
+
+        return to_torch(self, **kwargs)
+
     def copy(self) -> MLP:
         """An independent copy (parameters copied, activation shared)."""
         return type(self)(self.weights, self.biases, self.activation)
