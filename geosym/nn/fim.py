@@ -1,7 +1,7 @@
 r"""Measured Fisher-information statistics of an :class:`~geosym.nn.MLP`, via the Gram matrix.
 
 Karakida, Akaho & Amari, "Universal Statistics of Fisher Information in Deep Neural Networks:
-Mean Field Approach", AISTATS 2019 (arXiv:1806.01316); research note ``fim.md`` §1.3-1.5.
+Mean Field Approach", AISTATS 2019 (arXiv:1806.01316), the FIM of its §2 and Theorem 1.
 
 The empirical FIM of the Gaussian-regression model over T inputs is
 
@@ -44,7 +44,7 @@ class MeasuredFIMStatistics(Result):
     r"""FIM eigenvalue statistics measured on one finite network and data set.
 
     Field names match the theoretical ``geosym.fisher.FIMStatistics`` so that ratios can be
-    taken field by field (Karakida et al. 2019, main theorem; ``fim.md`` §1.5).
+    taken field by field (Karakida et al. 2019, Theorem 1).
 
     Attributes
     ----------
@@ -59,14 +59,14 @@ class MeasuredFIMStatistics(Result):
         :math:`\alpha M(\kappa_1-\kappa_2)/T`); NaN when T = 1 (there are none).
     kappa1, kappa2
         Measured order-parameter constants: mean diagonal Gram entry and mean same-output,
-        cross-sample (t != t') Gram entry, each divided by :math:`\alpha M` (``fim.md`` §1.4:
+        cross-sample (t != t') Gram entry, each divided by :math:`\alpha M` (:ref:`theory-fisher`:
         :math:`JJ^\top/M\to\alpha[\kappa_1I+\kappa_2(\mathbf 1\mathbf 1^\top-I)]\otimes I_C`).
         ``kappa2`` is NaN when T = 1.
     alpha
         :math:`\alpha=\sum_{l=1}^{L-1}M_lM_{l-1}/M^2` with the reference width ``width``
         (0 for depth L = 1, where ``kappa1``/``kappa2`` are then NaN: no hidden layer).
     eta_critical
-        :math:`2/\lambda_{\max}`, the GD stability limit (``fim.md`` §1.6).
+        :math:`2/\lambda_{\max}`, the GD stability limit (Karakida, Akaho & Amari 2019).
     spectrum
         The min(CT, P) eigenvalues of :math:`JJ^\top/T`, descending: all non-zero eigenvalues of
         F (the remaining P - CT are exactly 0). Round-off negatives are clipped to 0. Read-only.
@@ -244,7 +244,7 @@ def fim_statistics(
         m_\lambda=\frac{\mathrm{Tr}\,G}{TP},\qquad s_\lambda=\frac{\|G\|_F^2}{T^2P},\qquad
         \{\lambda_i\ne0\}=\mathrm{spec}(G)/T,
 
-    to be compared with Karakida, Akaho & Amari (AISTATS 2019), main theorem (``fim.md`` §1.5):
+    to be compared with Karakida, Akaho & Amari (AISTATS 2019), Theorem 1:
     :math:`m_\lambda\simeq\kappa_1C/M`,
     :math:`s_\lambda\simeq\alpha C((T-1)\kappa_2^2/T+\kappa_1^2/T)`,
     :math:`\lambda_{\max}\simeq\alpha M((T-1)\kappa_2/T+\kappa_1/T)`.
