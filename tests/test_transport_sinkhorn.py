@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from geosym.errors import ConvergenceError
-from geosym.transport import Grid, sinkhorn
+from geosym.transport import Grid, sinkhorn, sinkhorn_divergence
 
 ot = pytest.importorskip("ot")
 
@@ -187,6 +187,33 @@ def test_unnormalised_histograms_are_normalised_with_warning():
     with pytest.warns(UserWarning, match="a sums to 2, not 1; normalising"):
         res = sinkhorn([0.4, 0.6, 1.0], [0.2, 0.3, 0.5], cost, 0.1)
     np.testing.assert_allclose(res.plan.sum(1), [0.2, 0.3, 0.5], atol=1e-14)
+    with pytest.warns(UserWarning, match=r"b sums to 1\.000001, not 1; normalising"):
+        sinkhorn([0.2, 0.3, 0.5], [0.3, 0.3, 0.400001], cost, 0.1)
+
+
+def test_cost_symmetric_to_rounding_takes_the_self_transport_path():
+    """POT's ``ot.dist(x, x)`` is symmetric only to rounding (~4e-15 here); self-transport must
+    still use the symmetric sweeps: plain Sinkhorn needs more than 10 000 sweeps at this reg
+    (measured), the symmetric ones ~20; the value is that of the exactly symmetrised cost."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    cost = ot.dist(x, x)
+    assert 0 < np.abs(cost - cost.T).max() < 1e-12 * cost.max()
+    a = rng.random(60)
+    a /= a.sum()
+    reg = 1e-3 * cost.max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no non-convergence warning
+        res = sinkhorn(a, a, cost, reg)
+        ref = sinkhorn(a, a, 0.5 * (cost + cost.T), reg)
+        div = sinkhorn_divergence(a, a[::-1] / a.sum(), cost, reg)
+    assert res.converged and res.n_iter < 100
+    assert res.value == pytest.approx(ref.value, abs=1e-12)
+    assert div > 0
+    asym = cost.copy()
+    asym[0, 1] += 1e-6 * cost.max()  # not a rounding error: the general path
+    with pytest.warns(RuntimeWarning, match="did not converge in 100 iterations"):
+        sinkhorn(a, a, asym, reg, max_iter=100)
 
 
 def test_grid_shape_checks():

@@ -107,11 +107,23 @@ class SinkhornResult(Result):
         )
 
 
-def _is_symmetric(a: np.ndarray, b: np.ndarray, cost: np.ndarray | Grid) -> bool:
-    """Self-transport ``a = b`` under a symmetric cost (solved by averaged symmetric sweeps)."""
+#: a cost matrix whose antisymmetric part is at most this fraction of its largest entry counts as
+#: symmetric (a computed distance matrix such as POT's ``ot.dist(x, x)`` is off by ~1e-16 relative)
+_SYMMETRY_RTOL = 1e-12
+
+
+def _self_transport_cost(
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray | Grid
+) -> np.ndarray | Grid | None:
+    """For self-transport ``a = b`` under a cost symmetric to rounding, the symmetrised cost
+    ``(M + Mᵀ)/2`` (solved by averaged symmetric sweeps); otherwise ``None``."""
     if not np.array_equal(a, b):
-        return False
-    return isinstance(cost, Grid) or np.array_equal(cost, cost.T)
+        return None
+    if isinstance(cost, Grid):
+        return cost
+    if np.abs(cost - cost.T).max() > _SYMMETRY_RTOL * np.abs(cost).max():
+        return None
+    return 0.5 * (cost + cost.T)
 
 
 def _iterate(
@@ -193,7 +205,10 @@ def sinkhorn(
     at a time, ``O(HW(H+W))`` per sweep instead of ``O(H²W²)``.
 
     Self-transport (``a`` equal to ``b``, symmetric cost) uses the averaged symmetric update
-    ``α ← (α + T(α))/2`` (Feydy et al. 2019, eq. 25), which converges much faster at small λ.
+    ``α ← (α + T(α))/2`` (Feydy et al. 2019, eq. 25), which converges much faster at small λ
+    (a 60-point ``ot.dist`` cost at λ = 1e-3 · max M: 22 sweeps instead of more than 10 000).
+    A cost matrix counts as symmetric when ``max|M − Mᵀ| <= 1e-12 · max|M|`` (rounding in a
+    computed distance matrix) and is then replaced by ``(M + Mᵀ)/2`` for this problem.
 
     Parameters
     ----------
@@ -242,14 +257,14 @@ def sinkhorn(
 
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
-    symmetric = _is_symmetric(a, b, cost)
+    symmetric_cost = _self_transport_cost(a, b, cost)
     g = np.zeros(dst_shape)  # unscaled potential, carried across ε stages
 
     def solve(lam: float, budget: int, final: bool):
         nonlocal g
-        kernel = LogKernel(cost, lam)
+        kernel = LogKernel(cost if symmetric_cost is None else symmetric_cost, lam)
         stage_tol = tol if final else max(tol, STAGE_TOL)
-        if symmetric:
+        if symmetric_cost is not None:
             g_s, err, col, used = _iterate_symmetric(kernel, log_a, g / lam, stage_tol, budget)
             f_s, row = g_s, col
         else:
