@@ -46,10 +46,11 @@ from ._checks import as_histogram, check_cost, check_positive_int, check_reg, hi
 from ._grid import Grid
 from ._kernel import LogKernel
 from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
+from .sharp import sharp_barycenter_descent
 
 __all__ = ["BarycenterResult", "barycenter"]
 
-METHODS = ("entropic", "debiased")
+METHODS = ("entropic", "debiased", "sharp")
 #: the debiased barycenter has exact zeros, where log d decreases linearly without bound; it is
 #: held this far (log units) below its maximum (zero mass, far below double precision)
 _ZERO_DEPTH = 800.0
@@ -93,9 +94,12 @@ class BarycenterResult(Result):
         Both stopping criteria met (:meth:`checks`).
     residual : float
         The optimality residual at the last check: the marginal residual ``r`` of
-        :func:`barycenter` ("entropic", "debiased").
+        :func:`barycenter` ("entropic", "debiased") or the stationarity residual
+        ``Σ_j q_j |∂_j J − ⟨∇J, q⟩| / max M`` ("sharp").
     q_step : float
-        The q-step ``δ`` at the last check (``inf`` before three checks).
+        The q-step ``δ`` at the last check (``inf`` before three checks): the largest L1 change
+        of ``q`` per 5 iterations over the last 3 checks, or for "sharp" per accepted
+        mirror-descent step over the last 3.
     tol, q_tol : float
         The tolerances on ``residual`` and ``q_step`` (``q_tol`` may be ``inf``: off).
     history : numpy.ndarray, shape (n_checks, 3)
@@ -121,8 +125,12 @@ class BarycenterResult(Result):
         """The residual and the q-step against their tolerances (the stopping rule)."""
         return (
             Check("barycenter residual", self.residual, self.tol, "solver tol"),
-            Check(f"barycenter q-step (L1 per {_CHECK_EVERY} it)", self.q_step, self.q_tol,
-                  "solver q_tol; an estimate of the error, not a bound"),
+            Check(
+                "barycenter q-step",
+                self.q_step,
+                self.q_tol,
+                "solver q_tol; an estimate of the error, not a bound",
+            ),
         )
 
 
@@ -292,7 +300,7 @@ def barycenter(
     cost_or_grid: np.ndarray | Grid,
     reg: float,
     weights: np.ndarray | None = None,
-    method: Literal["entropic", "debiased"] = "debiased",
+    method: Literal["entropic", "debiased", "sharp"] = "debiased",
     tol: float = 1e-6,
     max_iter: int = 10_000,
     *,
@@ -310,7 +318,20 @@ def barycenter(
 
         q^\star = \arg\min_q \sum_k w_k\, S_λ(p_k, q),\;
         S_λ(p, q) = \mathrm{OT}_λ(p, q) - ½\mathrm{OT}_λ(p, p) - ½\mathrm{OT}_λ(q, q)
-        (\text{"debiased"; Janati et al. 2020, eq. 8}).
+        (\text{"debiased"; Janati et al. 2020, eq. 8}),
+
+        q^\star = \arg\min_q \sum_k w_k\, \langle M, P_λ(p_k, q)\rangle
+        (\text{"sharp"; Luise et al. 2018; a baseline of Janati et al. 2020}),
+
+    ``P_λ(p, q)`` the entropic plan. "sharp" runs mirror descent (exponentiated gradient with
+    backtracking) from the entropic barycenter, with the gradient of the sharp Sinkhorn loss
+    through the Sinkhorn fixed point (:mod:`geosym.transport.sharp`); one iteration is one
+    trial step and costs ``K`` warm-started Sinkhorn solves and, when accepted, ``K``
+    conjugate-gradient solves. Its objective is not convex: it stops at a stationary point,
+    when the stationarity residual ``Σ_j q_j |∂_j J − ⟨∇J, q⟩| / max M`` (zero exactly when
+    ``q`` is stationary on its support) is below ``tol`` and the
+    largest L1 change of ``q`` over the last 3 accepted steps below ``q_tol``. The rest of
+    this docstring describes "entropic" and "debiased".
 
     One iteration is the map ``G: (log v, log d) ↦ (log v⁺, log d⁺)`` of Janati et al. 2020,
     Algorithm 1, in the log domain, with ``K = e^{-M/λ}``: ``log u_k = log p_k − LSE(log v_k −
@@ -356,9 +377,10 @@ def barycenter(
         Regularisation λ > 0 in cost units.
     weights : array_like, shape (K,), optional
         Barycentric weights (uniform by default; normalised to sum 1).
-    method : {"entropic", "debiased"}, default "debiased"
+    method : {"entropic", "debiased", "sharp"}, default "debiased"
     tol : float, default 1e-6
-        Stop when the marginal residual ``r <= tol`` and the q-step ``δ <= q_tol``.
+        Stop when the marginal residual ``r <= tol`` (the stationarity residual for "sharp") and the
+        q-step ``δ <= q_tol``.
     max_iter : int, default 10000
         Maximum number of evaluations of ``G`` over all ε stages (the residuals are measured
         every 5 iterations, so up to 4 more than needed may run; a rejected Anderson step
@@ -366,7 +388,8 @@ def barycenter(
     eps_scaling : float in (0, 1), optional
         ε-scaling warm start, as in :func:`sinkhorn`: solve at ``max M, max M · s, ...`` down
         to ``reg`` (intermediate stages stop at marginal residual 1e-3 or 100 iterations),
-        carrying the potentials ``reg · log v_k`` and ``reg · log d`` from stage to stage.
+        carrying the potentials ``reg · log v_k`` and ``reg · log d`` from stage to stage
+        (for "sharp": of its entropic starting point).
     on_fail : {"warn", "raise"}, default "warn"
         Non-convergence gives a ``RuntimeWarning`` or raises ``ConvergenceError``.
     q_tol : float, optional
@@ -446,13 +469,31 @@ def barycenter(
         g, h = lam * log_v, lam * log_d
         return (log_q, err), used
 
-    (log_q, err), n_iter = run_stages(stages, max_iter, solve)
+    if method == "sharp":
+        start_q = barycenter(
+            p, cost, reg, w, "entropic", tol=1e-6, q_tol=math.inf, max_iter=max_iter,
+            eps_scaling=eps_scaling, on_fail=on_fail, anderson=anderson,
+        ).q  # fmt: skip
+        with np.errstate(divide="ignore"):
+            log_q = np.maximum(np.log(start_q), np.log(start_q.max()) - _ZERO_DEPTH)
+        log_q, err, n_iter = sharp_barycenter_descent(
+            cost, reg, log_p, w, log_q, (tol, q_tol), max_iter, history
+        )
+        residuals = (
+            f"stationarity residual {err[0]:.3g} (tol {tol:.3g}), largest L1 change of q over the "
+            f"last 3 accepted steps {err[1]:.3g} (q_tol {q_tol:.3g})"
+        )
+    else:
+        (log_q, err), n_iter = run_stages(stages, max_iter, solve)
+        residuals = (
+            f"marginal residual {err[0]:.3g} (tol {tol:.3g}), L1 change of q per "
+            f"{_CHECK_EVERY} iterations (largest of the last {_Q_CHECKS}) {err[1]:.3g} "
+            f"(q_tol {q_tol:.3g})"
+        )
     converged = err[0] <= tol and err[1] <= q_tol
     if not converged:
         report_failure(
-            f"barycenter ({method}) did not converge in {n_iter} iterations: marginal residual "
-            f"{err[0]:.3g} (tol {tol:.3g}), L1 change of q per {_CHECK_EVERY} iterations "
-            f"(largest of the last {_Q_CHECKS}) {err[1]:.3g} (q_tol {q_tol:.3g}); "
+            f"barycenter ({method}) did not converge in {n_iter} iterations: {residuals}; "
             f"reg={reg:.3g}. Raise max_iter or reg",
             on_fail,
             stacklevel=2,

@@ -18,12 +18,12 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import NumericalError
 from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
 from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
+from ._sweeps import sweeps, symmetric_sweeps
 
 __all__ = ["SinkhornResult", "sinkhorn"]
 
@@ -126,61 +126,6 @@ def _self_transport_cost(
     return 0.5 * (cost + cost.T)
 
 
-def _iterate(
-    kernel: LogKernel,
-    log_a: np.ndarray,
-    log_b: np.ndarray,
-    g: np.ndarray,
-    tol: float,
-    max_iter: int,
-) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int]:
-    """Sinkhorn sweeps on scaled potentials ``F = f/λ``, ``G = g/λ``.
-
-    With ``P_ij = a_i b_j exp(F_i + G_j − M_ij/λ)`` the row update ``F = −LSE_j(log b + G − M/λ)``
-    makes the rows exact; the column update ``G' = −LSE_i(log a + F − M/λ)`` tells for free the
-    column marginal of the current plan, ``b exp(G − G')``. Returns ``F, G`` of the last plan
-    whose error was measured, that error, the column marginal and the number of sweeps.
-    """
-    b = np.exp(log_b)
-    g_next = g
-    for n_iter in range(1, max_iter + 1):
-        g = g_next
-        f = -kernel.rows(log_b + g)
-        g_next = -kernel.cols(log_a + f)
-        with np.errstate(over="ignore"):
-            col = np.exp(log_b + g - g_next)
-        err = float(np.abs(col - b).sum())
-        if np.isnan(err):
-            raise NumericalError(f"sinkhorn: nan in the potentials at iteration {n_iter}")
-        if err <= tol:
-            break
-    return f, g, err, col, n_iter
-
-
-def _iterate_symmetric(
-    kernel: LogKernel, log_a: np.ndarray, f: np.ndarray, tol: float, max_iter: int
-) -> tuple[np.ndarray, float, np.ndarray, int]:
-    """Averaged sweeps ``F ← (F + T(F))/2``, ``T(F) = −LSE_j(log a + F − M/λ)`` for ``a = b``.
-
-    The symmetric fixed point of Sinkhorn (Feydy et al. 2019, AISTATS, eq. 25; Knight 2008);
-    the plan ``a_i a_j exp(F_i + F_j − M_ij/λ)`` is symmetric with marginal ``a exp(F − T(F))``.
-    """
-    a = np.exp(log_a)
-    f_avg = f
-    for n_iter in range(1, max_iter + 1):
-        f = f_avg
-        f_next = -kernel.rows(log_a + f)
-        with np.errstate(over="ignore"):
-            marginal = np.exp(log_a + f - f_next)
-        err = float(np.abs(marginal - a).sum())
-        if np.isnan(err):
-            raise NumericalError(f"sinkhorn: nan in the potentials at iteration {n_iter}")
-        if err <= tol:
-            break
-        f_avg = 0.5 * (f + f_next)
-    return f, err, marginal, n_iter
-
-
 def sinkhorn(
     a: np.ndarray,
     b: np.ndarray,
@@ -265,10 +210,10 @@ def sinkhorn(
         kernel = LogKernel(cost if symmetric_cost is None else symmetric_cost, lam)
         stage_tol = tol if final else max(tol, STAGE_TOL)
         if symmetric_cost is not None:
-            g_s, err, col, used = _iterate_symmetric(kernel, log_a, g / lam, stage_tol, budget)
+            g_s, err, col, used = symmetric_sweeps(kernel, log_a, g / lam, stage_tol, budget)
             f_s, row = g_s, col
         else:
-            f_s, g_s, err, col, used = _iterate(kernel, log_a, log_b, g / lam, stage_tol, budget)
+            f_s, g_s, err, col, used = sweeps(kernel, log_a, log_b, g / lam, stage_tol, budget)
             row = a
         g = lam * g_s
         return (kernel, f_s, g_s, err, row, col), used
