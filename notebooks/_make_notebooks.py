@@ -8,7 +8,16 @@ import nbformat as nbf
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent
 
 
+BOOKS: dict[pathlib.Path, nbf.NotebookNode] = {}
+"""Every notebook this script writes, by path (tests/test_notebooks.py compares them with the
+committed files)."""
+
+
 def nb(cells, path):
+    """Register the notebook of ``cells`` (``("md"|"code", source)`` pairs) under ``path``.
+
+    Cell ids are ``<notebook stem>-<index>``: generating twice gives the same bytes.
+    """
     book = nbf.v4.new_notebook()
     book.metadata["kernelspec"] = {
         "name": "python3",
@@ -19,7 +28,9 @@ def nb(cells, path):
         nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1])
         for c in cells
     ]
-    nbf.write(book, path)
+    for index, cell in enumerate(book.cells):
+        cell["id"] = f"{path.stem}-{index}"
+    BOOKS[path] = book
 
 
 nb(
@@ -124,3 +135,11 @@ nb([
  ("code", "from geosym.transport.shapes import shape\nimgs = np.stack([shape(\"ring\", 32), shape(\"cross\", 32)])\ng2 = ot.Grid((32, 32))\nblurred = ot.barycenter(imgs, g2, 2e-3, method=\"entropic\").q\nsharp = ot.barycenter(imgs, g2, 2e-3, method=\"debiased\").q\nprint(\"max pixel, entropic vs debiased:\", blurred.max(), sharp.max())"),
 ], NOTEBOOKS / "entropic_transport.ipynb")
 
+
+def write_all() -> None:
+    for path, book in BOOKS.items():
+        nbf.write(book, path)
+
+
+if __name__ == "__main__":
+    write_all()
