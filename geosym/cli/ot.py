@@ -109,7 +109,7 @@ def _run_distance(args: argparse.Namespace) -> dict:
     with args._progress.stage(f"Sinkhorn on {a.size} bins"):
         res = sinkhorn(
             a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter,
-            eps_scaling=args.eps_scaling,
+            eps_scaling="auto" if args.eps_scaling is None else args.eps_scaling,
         )
     if plot:
         from ..transport.figures import plot_transport
@@ -264,7 +264,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         p.add_argument("p", help="first histogram (.npy or .png)")
         p.add_argument("q", help="second histogram (.npy or .png)")
         _common(p)
-        p.add_argument("--eps-scaling", type=float, default=None, help="ε-scaling factor in (0, 1)")
+        p.add_argument(
+            "--eps-scaling", type=float, default=None,
+            help="ε-scaling factor in (0, 1) (distance: automatic below reg 1e-3·max cost)",
+        )
         if name == "divergence":
             p.add_argument("--kind", choices=("sinkhorn", "ako"), default="sinkhorn")
     p = sub.add_parser("barycenter", help="entropic or debiased Wasserstein barycenter")
