@@ -100,6 +100,18 @@ def _emit(args: argparse.Namespace, record: dict, lines: list[str]) -> None:
         print("\n".join(lines))
 
 
+def _eps_scaling(text: str) -> float | str | None:
+    """``--eps-scaling``: a factor, ``auto`` or ``none``."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a factor in (0, 1), 'auto' or 'none', got {text!r}"
+        ) from None
+
+
 def _run_distance(args: argparse.Namespace) -> dict:
     from ..transport import sinkhorn
 
@@ -109,7 +121,7 @@ def _run_distance(args: argparse.Namespace) -> dict:
     with args._progress.stage(f"Sinkhorn on {a.size} bins"):
         res = sinkhorn(
             a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter,
-            eps_scaling="auto" if args.eps_scaling is None else args.eps_scaling,
+            eps_scaling=args.eps_scaling,
         )
     if plot:
         from ..transport.figures import plot_transport
@@ -265,8 +277,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         p.add_argument("q", help="second histogram (.npy or .png)")
         _common(p)
         p.add_argument(
-            "--eps-scaling", type=float, default=None,
-            help="ε-scaling factor in (0, 1) (distance: automatic below reg 1e-3·max cost)",
+            "--eps-scaling", type=_eps_scaling, default="auto",
+            help="ε-scaling factor in (0, 1), 'auto' (default: 0.5 below reg 1e-3·max cost) "
+            "or 'none'",
         )
         if name == "divergence":
             p.add_argument("--kind", choices=("sinkhorn", "ako"), default="sinkhorn")
