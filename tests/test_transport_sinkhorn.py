@@ -136,6 +136,45 @@ def test_eps_scaling_same_answer():
     np.testing.assert_allclose(scaled.plan, plain.plan, atol=1e-9)
 
 
+def test_eps_scaling_auto_below_1e_3_max_cost():
+    """The default ``eps_scaling="auto"`` scales (factor 0.5) exactly when reg < 1e-3 · max M,
+    and gives the plain answer to the tolerance."""
+    from geosym.transport._stages import schedule
+
+    x = np.linspace(0, 1, 60)
+    cost = 2.0 * np.subtract.outer(x, x) ** 2  # max M = 2
+    assert schedule(2.1e-3, "auto", cost) == [2.1e-3]
+    stages = schedule(1e-3, "auto", cost)
+    assert stages[0] == 2.0 and stages[-1] == 1e-3
+    np.testing.assert_allclose(np.diff(np.log(stages[:-1])), np.log(0.5))
+    with pytest.raises(ValueError, match="'auto' or None"):
+        schedule(1e-3, "always", cost)
+    a, b = _bumps(x, (0.2, 0.8), 0.05), _bumps(x, (0.5,), 0.1)
+    auto = sinkhorn(a, b, cost, 4e-4, tol=1e-10)
+    plain = sinkhorn(a, b, cost, 4e-4, tol=1e-10, eps_scaling=None, max_iter=50_000)
+    assert auto.converged and plain.converged
+    assert auto.value == pytest.approx(plain.value, rel=1e-8)
+
+
+@pytest.mark.slow
+def test_64x64_zero_bins_at_reg_1e_4_max_cost_converges_by_default():
+    """A rectangle against a disc on a 64×64 grid (74 % and 89 % zero bins) at reg 1e-4 · max M:
+    the default ε-scaling converges to tol 1e-9 in ~700 sweeps (measured 694-726 for factors
+    0.3-0.7); plain sweeps need 3320 (measured), so 1500 of them do not converge."""
+    grid = Grid((64, 64))
+    a = np.zeros(grid.shape)
+    a[10:30, 8:40] = 1
+    yy, xx = np.mgrid[0:64, 0:64]
+    b = (((yy - 44) ** 2 + (xx - 40) ** 2) < 12**2).astype(float)
+    reg = 1e-4 * grid.max_cost
+    res = sinkhorn(a, b, grid, reg, max_iter=1500, on_fail="raise")
+    assert res.converged and res.n_iter < 1000
+    with pytest.warns(RuntimeWarning, match="did not converge in 1500 iterations"):
+        plain = sinkhorn(a, b, grid, reg, max_iter=1500, eps_scaling=None)
+    assert plain.marginal_error > 1e-9
+    assert plain.value == pytest.approx(res.value, rel=1e-6)
+
+
 def test_non_convergence_reported():
     x = np.linspace(0, 1, 30)
     cost = np.subtract.outer(x, x) ** 2

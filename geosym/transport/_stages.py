@@ -24,8 +24,8 @@ STAGE_TOL = 1e-3
 STAGE_MAX_ITER = 100
 #: ``eps_scaling="auto"`` scales when ``reg`` is below this fraction of ``max|M|`` ...
 AUTO_BELOW = 1e-3
-#: ... with this factor per stage (a 64×64 grid with zero bins at reg 1e-4 · max M: about 700
-#: sweeps with scaling; plain sweeps stop at the 10 000 default with marginal error 2e-5)
+#: ... with this factor per stage (a rectangle against a disc on a 64×64 grid at reg
+#: 1e-4 · max M: ~700 sweeps to tol 1e-9 with scaling, 3320 without)
 AUTO_FACTOR = 0.5
 
 T = TypeVar("T")

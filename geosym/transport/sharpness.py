@@ -50,7 +50,8 @@ def fwhm(profile: np.ndarray, x: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SharpnessRow(Result):
-    """One barycenter of the study: method, ``reg``, FWHM (and the exact one), L1 error."""
+    """One barycenter of the study: method, ``reg``, FWHM (and the exact one), L1 error, and
+    whether its solver met its stopping rule."""
 
     method: str
     reg: float
@@ -58,6 +59,7 @@ class SharpnessRow(Result):
     fwhm_exact: float
     l1_error: float
     profile: tuple[float, ...]
+    converged: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,10 +135,14 @@ def translation_study(
     rows = []
     for method in methods:
         if method == "exact":
-            runs = [(0.0, lp_barycenter(hists, grid))]
+            runs = [(0.0, lp_barycenter(hists, grid), True)]
         else:
-            runs = [(reg, barycenter(hists, grid, reg, method=method, **kwargs).q) for reg in regs]
-        for reg, bary in runs:
+            runs = [
+                (reg, res.q, res.converged)
+                for reg in regs
+                for res in [barycenter(hists, grid, reg, method=method, **kwargs)]
+            ]
+        for reg, bary, converged in runs:
             prof = profile(bary)
             rows.append(
                 SharpnessRow(
@@ -146,6 +152,7 @@ def translation_study(
                     fwhm_exact=fwhm(exact, x),
                     l1_error=float(np.abs(bary - pattern).sum()),
                     profile=tuple(prof.tolist()),
+                    converged=converged,
                 )
             )
     return TranslationStudy(

@@ -4,10 +4,11 @@ Solves (Cuturi 2013, NeurIPS; Amari, Karakida & Oizumi 2018, Information Geometr
 
     C_λ(a, b) = min_{P ≥ 0, P1 = a, Pᵀ1 = b}  <M, P> − λ H(P),   H(P) = −Σ_ij P_ij log P_ij,
 
-whose solution is ``P_ij = exp((α_i + β_j − M_ij)/λ)`` (AKO 2018 §3; research note ot.md eq. 2).
-The iterations are Sinkhorn's alternate projections written on the potentials with a max-shifted
-log-sum-exp, so that zero-mass bins (log weight −inf) and ``reg`` down to ``1e-4 · max M`` work
-without underflow (Peyré & Cuturi 2019, Computational OT, §4.4; Schmitzer 2019 for ε-scaling).
+whose solution is ``P_ij = exp((α_i + β_j − M_ij)/λ)`` (AKO 2018 §3; Peyré & Cuturi 2019,
+Computational OT, Prop. 4.3). The iterations are Sinkhorn's alternate projections written on the
+potentials with a max-shifted log-sum-exp, so that zero-mass bins (log weight −inf) and ``reg``
+down to ``1e-4 · max M`` stay finite, without underflow (Peyré & Cuturi 2019, §4.4; Schmitzer
+2019 for ε-scaling).
 """
 
 from __future__ import annotations
@@ -164,8 +165,9 @@ def sinkhorn(
     cost : array_like or Grid
         Cost matrix ``M`` or a :class:`Grid` (squared Euclidean cost on a regular grid).
     reg : float
-        Regularisation λ > 0, in the units of the cost (down to ``1e-4 · max M`` converges
-        with the default ε-scaling).
+        Regularisation λ > 0, in the units of the cost. Down to ``1e-4 · max M`` the
+        potentials stay finite and exact (no underflow); convergence to ``tol`` there may
+        need more than the default ``max_iter`` (see ``eps_scaling``).
     tol : float, default 1e-9
         Stop when ``‖Pᵀ1 − b‖₁ <= tol`` (the row marginal is exact after each sweep).
     max_iter : int, default 10000
@@ -173,10 +175,11 @@ def sinkhorn(
     eps_scaling : float in (0, 1), "auto" or None, default "auto"
         ε-scaling (Schmitzer 2019, §3.2): solve for ``max M, max M · s, ...`` down to ``reg``,
         warm-starting the potentials (intermediate stages stop at marginal error 1e-3).
-        "auto" scales with ``s = 0.5`` when ``reg < 1e-3 · max M`` and not otherwise (a 64×64
-        grid with zero bins at ``reg = 1e-4 · max M`` converges to tol 1e-9 in about 700
-        sweeps, where plain sweeps stop at the 10 000 default with marginal error 2e-5);
-        None never scales.
+        "auto" scales with ``s = 0.5`` when ``reg < 1e-3 · max M`` and not otherwise; None
+        never scales. At ``reg = 1e-4 · max M`` on 64×64 images with zero bins it helps but
+        does not always suffice for tol 1e-9 within the default ``max_iter``: a rectangle
+        against a disc converges in ~700 sweeps (plain: 3320); a ring against a digit 7
+        reaches marginal error 6.6e-7 after 10 000 sweeps.
     on_fail : {"warn", "raise"}, default "warn"
         On non-convergence, return with ``converged=False`` and a ``RuntimeWarning``, or raise
         :class:`geosym.errors.ConvergenceError`.
