@@ -179,7 +179,7 @@ def sinkhorn(
         never scales. At ``reg = 1e-4 · max M`` on 64×64 images with zero bins it helps but
         does not always suffice for tol 1e-9 within the default ``max_iter``: a rectangle
         against a disc converges in ~700 sweeps (plain: 3320); a ring against a digit 7
-        reaches marginal error 6.6e-7 after 10 000 sweeps.
+        reaches marginal error 6.6e-7 after 10 000 sweeps (plain: 2.0e-5).
     on_fail : {"warn", "raise"}, default "warn"
         On non-convergence, return with ``converged=False`` and a ``RuntimeWarning``, or raise
         :class:`geosym.errors.ConvergenceError`.
