@@ -416,6 +416,14 @@ def barycenter(
     >>> res = barycenter(bumps / bumps.sum(1, keepdims=True), Grid((50,)), 1e-3)
     >>> res.converged, round(float(x @ res.q), 3)
     (True, 0.5)
+
+    The sharp barycenter is as narrow as the debiased one here; the entropic one is wider:
+
+    >>> from geosym.transport import fwhm
+    >>> grid, hists = Grid((50,)), bumps / bumps.sum(1, keepdims=True)
+    >>> [round(fwhm(barycenter(hists, grid, 1e-3, method=m).q, x), 2)
+    ...  for m in ("entropic", "debiased", "sharp")]
+    [0.13, 0.12, 0.12]
     """
     cost = check_cost(cost_or_grid)
     reg = check_reg(reg)

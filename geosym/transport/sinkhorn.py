@@ -197,6 +197,18 @@ def sinkhorn(
         Not converged and ``on_fail="raise"``.
     NumericalError
         nan in the iterations.
+
+    Examples
+    --------
+    Two bumps 0.4 apart on a 50-point grid of [0, 1]: the transport cost is about 0.4² = 0.16.
+
+    >>> import numpy as np
+    >>> from geosym.transport import Grid, sinkhorn
+    >>> x = np.linspace(0, 1, 50)
+    >>> a, b = (np.exp(-(x - c) ** 2 / 0.005) for c in (0.3, 0.7))
+    >>> res = sinkhorn(a / a.sum(), b / b.sum(), Grid((50,)), 1e-3)
+    >>> res.converged, round(res.transport_cost, 4)
+    (True, 0.1605)
     """
     cost = check_cost(cost)
     reg = check_reg(reg)
