@@ -2,7 +2,8 @@
 
 Every solver of the package only touches the cost through :class:`LogKernel`. The dense kernel
 holds ``-M/reg`` and its transpose; the grid kernel holds one ``-M_d/reg`` per axis and applies
-them one axis at a time (``K = K_x ⊗ K_y``, ot.md §6).
+them one axis at a time (``K = K_x ⊗ K_y``; Solomon et al. 2015, ACM Trans. Graph. 34(4):66,
+"Convolutional Wasserstein distances", §4).
 
 Each log-sum-exp is computed with matrix products instead of exponentials of the full
 matrix. With ``m = max_j h_j`` per line and ``c = max A``, the entries of ``h`` are cut into

@@ -8,10 +8,10 @@ Carlier, Cuturi, Nenna & Peyré 2015 (SIAM J. Sci. Comput. 37(2):A1111, §3.2; C
     q = Π_k (Kᵀu_k)^{w_k}     (weighted geometric mean).
 
 This "entropic" barycenter is blurred: the entropy term pulls it towards ``q ↦ C_λ`` minimisers
-that are wider than any input (ot.md §1, "the defect"). The "debiased" barycenter of Janati,
-Cuturi & Gramfort 2020 (ICML, Algorithm 1) minimises ``Σ_k w_k S_λ(p_k, q)`` with the Sinkhorn
-divergence instead; it multiplies the geometric mean by ``d``, the fixed point of
-``d ⊙ K d = q`` (the self-transport potential of ``q``), and is sharp: the barycenter of
+that are wider than any input (the entropic bias of Janati, Cuturi & Gramfort 2020, §2). The
+"debiased" barycenter of Janati, Cuturi & Gramfort 2020 (ICML, Algorithm 1) minimises
+``Σ_k w_k S_λ(p_k, q)`` with the Sinkhorn divergence instead; it multiplies the geometric mean
+by ``d``, the fixed point of ``d ⊙ K d = q`` (the self-transport potential of ``q``), and is sharp: the barycenter of
 translates of a pattern is the pattern translated to the mean position (Janati 2020, Prop. 2).
 Everything runs on log scalings, so zero-mass pixels and small ``reg`` are safe; on a
 :class:`Grid` the kernel is applied separably.

@@ -2,7 +2,7 @@
 
 Run ``python tests/benchmarks/bench_transport.py [dense grid28 grid64 barycenter64 debiased64]``.
 Prints median wall times and ratios; never asserts a time. BLAS is pinned to one thread
-(ot.md §6: threaded BLAS on a small VM makes dense mat-vecs ~40x slower and would distort the
+(measured: threaded BLAS on a small VM makes dense mat-vecs ~40x slower and would distort the
 comparison).
 
 Cases
