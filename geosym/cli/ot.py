@@ -2,7 +2,7 @@
 
     geosym ot distance P Q [--reg R] [--cost M.npy] [--json] [--plot FILE]
     geosym ot divergence P Q [--kind sinkhorn|ako] ...
-    geosym ot barycenter F1 F2 ... [--weights ...] [--method debiased|entropic] [--out B.npy]
+    geosym ot barycenter F1 F2 ... [--weights ...] [--method debiased|entropic|sharp] [--out B.npy]
 
 Histograms are ``.npy`` arrays (1-D profiles or 2-D images) or ``.png`` images (grey level =
 mass; ``--invert`` for dark strokes on a light background). Without ``--cost`` the cost is the
@@ -283,11 +283,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         )
         if name == "divergence":
             p.add_argument("--kind", choices=("sinkhorn", "ako"), default="sinkhorn")
-    p = sub.add_parser("barycenter", help="entropic or debiased Wasserstein barycenter")
+    p = sub.add_parser("barycenter", help="entropic, debiased or sharp Wasserstein barycenter")
     p.add_argument("inputs", nargs="+", help="histograms (.npy or .png), all the same shape")
     _common(p)
     p.add_argument("--weights", type=float, nargs="+", help="barycentric weights (uniform)")
-    p.add_argument("--method", choices=("debiased", "entropic"), default="debiased")
+    p.add_argument("--method", choices=("debiased", "entropic", "sharp"), default="debiased")
     p.add_argument("--q-tol", type=float, default=None,
                    help="tolerance on the L1 change of the barycenter (default: --tol; inf: off)")
     p.add_argument("--anderson", type=int, default=5,
