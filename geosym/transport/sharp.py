@@ -55,8 +55,10 @@ __all__ = ["sharp_sinkhorn"]
 
 #: relative residual (b-weighted norm) at which the conjugate-gradient solve of the gradient stops
 CG_TOL = 1e-10
-#: at most this many conjugate-gradient iterations per gradient
-CG_MAX_ITER = 2000
+#: at most this many conjugate-gradient iterations per gradient (warm-started solves take 1-3;
+#: where q has collapsed to a few bins the residual stalls above CG_TOL at its rounding floor,
+#: and 2000 iterations did not get below it)
+CG_MAX_ITER = 300
 #: log q is held at most this far below its maximum (mass ratio e^{-800}: exactly zero in double)
 ZERO_DEPTH = 800.0
 #: mirror descent: the step grows by this factor after an accepted step, shrinks by 1/2 otherwise
