@@ -38,6 +38,13 @@ mirror descent with the entropy mirror map (exponentiated gradient; Beck & Tebou
 ``J(q⁺) <= J(q) + ⟨∇J, q⁺ − q⟩ + KL(q⁺‖q)/η`` holds, starting from ``η = 1/λ`` (the step at
 which exponentiated gradient on the entropic objective is the Bregman-projection update).
 The objective is not convex; the iteration finds a stationary point near its start.
+
+**Limits (measured).** The sharp barycenter is not translation invariant and over-concentrates
+at large ``λ``: for a bump (FWHM 0.094) shifted ±24 of 120 pixels it has FWHM 0.95× the exact
+one at ``λ = 2e-3`` (L1 error 0.05, converged in a few seconds), but at ``λ = 1e-2`` it
+collapses towards a few bins (FWHM 0.2-0.25×) and the descent stalls unconverged (residual
+3e-5 to 1e-2): the conjugate-gradient solve for the gradient reaches its rounding floor on a
+collapsed ``q`` and the line search then finds no decrease.
 """
 
 from __future__ import annotations
