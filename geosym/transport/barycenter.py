@@ -327,7 +327,8 @@ def barycenter(
     backtracking) from the entropic barycenter, with the gradient of the sharp Sinkhorn loss
     through the Sinkhorn fixed point (:mod:`geosym.transport.sharp`); one iteration is one
     trial step and costs ``K`` warm-started Sinkhorn solves and, when accepted, ``K``
-    conjugate-gradient solves. Its objective is not convex: it stops at a stationary point,
+    conjugate-gradient solves (the entropic start, to tol 1e-6, has its own ``max_iter`` and is
+    not counted in ``n_iter``). Its objective is not convex: it stops at a stationary point,
     when the stationarity residual ``Σ_j q_j |∂_j J − ⟨∇J, q⟩| / max M`` (zero exactly when
     ``q`` is stationary on its support) is below ``tol`` and the
     largest L1 change of ``q`` over the last 3 accepted steps below ``q_tol``; at large ``λ``
