@@ -332,8 +332,8 @@ def barycenter(
     when the stationarity residual ``Σ_j q_j |∂_j J − ⟨∇J, q⟩| / max M`` (zero exactly when
     ``q`` is stationary on its support) is below ``tol`` and the
     largest L1 change of ``q`` over the last 3 accepted steps below ``q_tol``; at large ``λ``
-    it may collapse towards a few bins and stall unconverged (:mod:`geosym.transport.sharp`,
-    "Limits"). The rest of this docstring describes "entropic" and "debiased".
+    it may collapse towards a few bins and creep there unconverged
+    (:mod:`geosym.transport.sharp`, "Limits"). The rest of this docstring describes "entropic" and "debiased".
 
     One iteration is the map ``G: (log v, log d) ↦ (log v⁺, log d⁺)`` of Janati et al. 2020,
     Algorithm 1, in the log domain, with ``K = e^{-M/λ}``: ``log u_k = log p_k − LSE(log v_k −

@@ -18,18 +18,21 @@ Write ``P_ij = exp((α_i + β_j − M_ij)/λ)``. A change ``db`` of the second m
 and ``d\tilde S = Σ M_ij dP_ij = (⟨r, dα⟩ + ⟨c, dβ⟩)/λ`` with ``r = (M⊙P)1``,
 ``c = (M⊙P)ᵀ1``. With the adjoint ``H (x, y) = (r, c)`` (``H`` is symmetric; ``(r, c)`` is
 orthogonal to its null vector ``(1, −1)`` since ``Σ r = Σ c``), ``d\tilde S = ⟨y, db⟩``: the
-gradient in ``b`` is ``y``, defined up to a constant. Eliminating ``x = (r − P y)/a`` and
-dividing by ``b``,
+gradient in ``b`` is ``y``, defined up to a constant. Eliminating ``y = c/b − Q x`` and
+dividing by ``a``,
 
-.. math:: (I - T)\, y = c / b - Q\,(r / a), \qquad T = Q R, \quad
+.. math:: (I - T)\, x = r / a - R\,(c / b), \qquad T = R Q, \quad
           R = \mathrm{diag}(a)^{-1} P, \quad Q = \mathrm{diag}(b)^{-1} P^\top,
 
 where ``R`` and ``Q`` are row-stochastic, so ``T`` is a Markov matrix reversible with respect to
-``b``: ``I − T`` is symmetric positive semi-definite in the ``b``-weighted inner product, with
+``a``: ``I − T`` is symmetric positive semi-definite in the ``a``-weighted inner product, with
 null space the constants. It is solved by conjugate gradients in that inner product, the plan
 never formed: ``R y`` and ``Q z`` are log-domain soft-min applications of the (separable)
-kernel to the positive and negative parts of ``y``, ``z``. The last step ``y ← h + T y`` also
-gives the gradient on bins where ``b`` underflows to zero.
+kernel to the positive and negative parts of ``y``, ``z``; then ``y = c/b − Q x`` on every
+bin, also where ``b`` is tiny or zero. The solve is on the side of the fixed inputs ``a``:
+the ``b``-side form ``(I − QR) y = c/b − Q(r/a)`` (same spectrum) stalls at its rounding
+floor when ``b`` collapses onto a few bins (measured: 2000 iterations did not reach 1e-10,
+where the ``a``-side solve, warm-started, takes 1-3).
 
 **Barycenter** ``argmin_q Σ_k w_k \tilde S_λ(p_k, q)`` (the sharp barycenter used as a
 baseline by Janati, Cuturi & Gramfort 2020, ICML, "Debiased Sinkhorn barycenters", §5):
@@ -41,10 +44,9 @@ The objective is not convex; the iteration finds a stationary point near its sta
 
 **Limits (measured).** The sharp barycenter is not translation invariant and over-concentrates
 at large ``λ``: for a bump (FWHM 0.094) shifted ±24 of 120 pixels it has FWHM 0.95× the exact
-one at ``λ = 2e-3`` (L1 error 0.05, converged in a few seconds), but at ``λ = 1e-2`` it
-collapses towards a few bins (FWHM 0.2-0.25×) and the descent stalls unconverged (residual
-3e-5 to 1e-2): the conjugate-gradient solve for the gradient reaches its rounding floor on a
-collapsed ``q`` and the line search then finds no decrease.
+one at ``λ = 2e-3`` (L1 error 0.05), but at ``λ = 1e-2`` it collapses towards a few bins
+and the descent creeps: after 1600 iterations the stationarity residual is 8e-8 but ``q``
+still moves by 5e-6 per step when the line search reaches the rounding floor of ``J``.
 """
 
 from __future__ import annotations
@@ -62,9 +64,7 @@ __all__ = ["sharp_sinkhorn"]
 
 #: relative residual (b-weighted norm) at which the conjugate-gradient solve of the gradient stops
 CG_TOL = 1e-10
-#: at most this many conjugate-gradient iterations per gradient (warm-started solves take 1-3;
-#: where q has collapsed to a few bins the residual stalls above CG_TOL at its rounding floor,
-#: and 2000 iterations did not get below it)
+#: at most this many conjugate-gradient iterations per gradient (warm-started solves take 1-3)
 CG_MAX_ITER = 300
 #: log q is held at most this far below its maximum (mass ratio e^{-800}: exactly zero in double)
 ZERO_DEPTH = 800.0
@@ -94,7 +94,8 @@ class EntropicPlans:
 
     def __init__(self, kernel: LogKernel, log_a: np.ndarray, log_b: np.ndarray, g: np.ndarray):
         self.kernel = kernel
-        self.log_b = log_b
+        self.log_a, self.log_b = log_a, log_b
+        self.x: np.ndarray | None = None  # the source-side unknown of the last gradient
         self.big_g = log_b + g
         self.f = -kernel.rows(self.big_g)
         self.big_f = log_a + self.f
@@ -115,44 +116,47 @@ class EntropicPlans:
         t = self.kernel.cols(self.big_f + _log_parts(z))
         return np.exp(self.g + t[0]) - np.exp(self.g + t[1])
 
-    def gradient(self, y0: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    def gradient(self, x0: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """``∇_b ⟨M, P⟩`` per plan (module docstring), centred so that ``⟨∇, b⟩ = 0``.
 
-        Returns the gradients and the number of conjugate-gradient iterations.
+        ``x0`` warm-starts the source-side unknown (the ``x`` of an earlier call, kept in
+        ``self.x``). Returns the gradients and the number of conjugate-gradient iterations.
         """
-        b = np.exp(self.log_b)
-        live = b > 0
+        a = np.exp(self.log_a)
+        live = a > 0
 
         def dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-            return (b * u * v).sum(axis=self.axes, keepdims=True)
+            return (a * u * v).sum(axis=self.axes, keepdims=True)
 
         def centre(u: np.ndarray) -> np.ndarray:
             return np.where(live, u - dot(u, np.ones_like(u)), 0.0)
 
         def markov(u: np.ndarray) -> np.ndarray:
-            return self.col_average(self.row_average(u))
+            return self.row_average(self.col_average(u))
 
         r_over_a = np.exp(self.f + self.kernel.cost_rows(self.big_g))
         c_over_b = np.exp(self.g + self.kernel.cost_cols(self.big_f))
-        h = c_over_b - self.col_average(r_over_a)
-        y = np.zeros_like(h) if y0 is None else centre(y0)
-        res = centre(h - (y - markov(y)))
+        h = centre(r_over_a - self.row_average(c_over_b))
+        x = np.zeros_like(h) if x0 is None else centre(x0)
+        res = centre(h - (x - markov(x)))
         direction = res.copy()
         rr = dot(res, res)
-        stop = (CG_TOL**2) * dot(centre(h), centre(h))
+        stop = (CG_TOL**2) * dot(h, h)
         n_iter = 0
         while n_iter < CG_MAX_ITER and np.any(rr > stop):
             n_iter += 1
             a_dir = direction - markov(direction)
             curv = dot(direction, a_dir)
             step = np.divide(rr, curv, out=np.zeros_like(rr), where=curv > 0)
-            y = y + step * direction
+            x = x + step * direction
             res = centre(res - step * a_dir)
             rr_next = dot(res, res)
             direction = res + np.divide(rr_next, rr, out=np.zeros_like(rr), where=rr > 0) * direction
             rr = rr_next
-        y = h + markov(np.where(live, y, 0.0))
-        return y - dot(y, np.ones_like(y)), n_iter
+        self.x = x
+        y = c_over_b - self.col_average(x)
+        b = np.exp(self.log_b)
+        return y - (b * y).sum(axis=self.axes, keepdims=True), n_iter
 
 
 def _shifted(cost: np.ndarray | Grid) -> tuple[np.ndarray | Grid, float]:
@@ -283,8 +287,8 @@ def sharp_barycenter_descent(
         eta *= STEP_GROWTH
         halvings = 0
         steps.append(float(np.abs(q_trial - q).sum()))
-        log_q, value, plans = trial, new_value, new_plans
-        grads, _ = plans.gradient(grads)
+        log_q, value, plans, x_prev = trial, new_value, new_plans, plans.x
+        grads, _ = plans.gradient(x_prev)
         grad = (w_b * grads).sum(axis=0)
         gap = _spread(log_q, grad) / scale
         step = max(steps) if len(steps) == Q_STEPS else float("inf")
