@@ -132,7 +132,7 @@ _NUMPY_MODULE = {
     "softplus": _np_softplus,
     "DiracDelta": _np_dirac,
 }
-_MPMATH_MODULE = {
+_MPMATH_MODULE: dict[str, Callable[..., Any]] = {
     "sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)),
     "softplus": lambda z: (
         mpmath.log1p(mpmath.exp(z)) if z < 30 else z + mpmath.log1p(mpmath.exp(-z))

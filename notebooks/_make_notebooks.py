@@ -108,7 +108,7 @@ nb(
 
 nb([
  ("md", "# Natural gradient with the unit-wise Fisher block\n\nAmari, Karakida & Oizumi (AISTATS 2019): a unit's Fisher block is diagonal plus a rank-2 weight-bias term, with an explicit inverse, so a natural-gradient step costs O(n) per unit. Karakida & Osawa (NeurIPS 2020): with the right learning rate, approximate NGD converges in one step in function space."),
- ("code", "import numpy as np\nimport geosym as gs\n\nblock = gs.unit_fisher(\"tanh\", w=np.array([1.5, 0.0, 0.0]), b=0.3)   # fim.md TC5\nprint(block.c)\nprint(block.latex())\nx = np.array([0.2, -1.0, 0.5, 1.0])\nprint(np.max(np.abs(block.solve(x) - np.linalg.solve(block.matrix(), x))))"),
+ ("code", "import numpy as np\nimport geosym as gs\n\nblock = gs.unit_fisher(\"tanh\", w=np.array([1.5, 0.0, 0.0]), b=0.3)   # a tanh unit, w = (1.5, 0, 0), b = 0.3\nprint(block.c)\nprint(block.latex())\nx = np.array([0.2, -1.0, 0.5, 1.0])\nprint(np.max(np.abs(block.solve(x) - np.linalg.solve(block.matrix(), x))))"),
  ("md", "## One-step learning rates of each approximation"),
  ("code", "rates = gs.one_step_learning_rates(\"relu\", depth=3, width=512, samples=32)\nrates.to_dict()"),
  ("md", "## Training comparison on a teacher-student task"),
@@ -124,7 +124,7 @@ nb([
  ("md", "The same model for a user activation without closed forms (numeric I4), e.g. tanh:"),
  ("code", "tanh_ode = CommitteeODE(\"tanh\", K=2, M=2, eta=0.5)\nprint(tanh_ode.integrals.kernels[\"I4\"].method if hasattr(tanh_ode.integrals, \"kernels\") else \"numeric\")\ntt = tanh_ode.integrate(50, init={\"Q\": 0.5 * np.eye(2), \"R\": 1e-3 * rng.random((2, 2))})\ntt.eps_g[[0, -1]]"),
  ("md", "## More output units shorten the plateau"),
- ("code", "from geosym.committee.studies import output_angle_study\nfor row in output_angle_study(thetas_deg=(0, 45, 90), alpha_max=2000):\n    print(row)"),
+ ("code", "from geosym.committee.studies import output_angle_study\nfor row in output_angle_study(thetas_deg=(0, 45, 90), alpha_max=2000):\n    print(row.theta_deg, row.alpha_learn)"),
 ], NOTEBOOKS / "committee_machines.ipynb")
 
 nb([

@@ -65,6 +65,21 @@ def to_csv(store: str | os.PathLike, out: str | os.PathLike) -> int:
     """Write one CSV row per finished point (:func:`records`) to ``out``; the row count.
 
     Missing values (a field a point did not return, or a non-finite number) are empty cells.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> from geosym.sweep.export import to_csv
+    >>> def cube(x, seed):
+    ...     return {"y": x ** 3}
+    >>> folder = tempfile.mkdtemp()
+    >>> store = os.path.join(folder, "cubes.sqlite")
+    >>> _ = sweep(cube, {"x": [1, 2]}, store=store, workers=0, progress=False)
+    >>> to_csv(store, os.path.join(folder, "cubes.csv"))
+    2
+    >>> print(open(os.path.join(folder, "cubes.csv")).read().splitlines()[0])
+    x,rep,seed,y
     """
     with Store.open(store) as st:
         columns, rows = records(st)
@@ -97,6 +112,20 @@ def to_xarray(store: str | os.PathLike) -> Any:
     """The store as an :class:`xarray.Dataset`: dimensions are the grid axes (plus ``rep`` when
     ``seeds > 1``; a single ``point`` dimension when the grid is a list of points), data
     variables the scalar result fields (NaN where a point is not done), ``seed`` and ``status``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> from geosym.sweep.export import to_xarray
+    >>> def product(a, b, seed):
+    ...     return {"ab": a * b}
+    >>> store = os.path.join(tempfile.mkdtemp(), "ab.sqlite")
+    >>> _ = sweep(product, {"a": [1, 2, 3], "b": [10, 20]}, store=store, workers=0,
+    ...           progress=False)
+    >>> ds = to_xarray(store)
+    >>> ds["ab"].sel(a=3, b=20).item()
+    60
     """
     try:
         import xarray as xr
