@@ -114,3 +114,14 @@ def test_errors_are_one_line(monkeypatch, capsys, files, argv, message):
         assert rc == 0 and "did not converge in 2 iterations" in err
     else:
         assert rc == 2 and message in err and "Traceback" not in err
+
+
+
+def test_barycenter_method_choices_are_the_solver_methods(monkeypatch, capsys, files):
+    """``--method`` offers exactly the methods of :func:`geosym.transport.barycenter`."""
+    from geosym.transport.barycenter import METHODS
+
+    argv = ["ot", "barycenter", files["ring"], files["cross"], "--method", "x"]
+    assert _main(monkeypatch, argv) != 0
+    offered = capsys.readouterr().err.split("choose from", 1)[1].split(")", 1)[0]
+    assert sorted(m.strip(" '") for m in offered.split(",")) == sorted(METHODS)

@@ -2,7 +2,7 @@
 
     geosym ot distance P Q [--reg R] [--cost M.npy] [--json] [--plot FILE]
     geosym ot divergence P Q [--kind sinkhorn|ako] ...
-    geosym ot barycenter F1 F2 ... [--weights ...] [--method debiased|entropic] [--out B.npy]
+    geosym ot barycenter F1 F2 ... [--weights ...] [--method debiased|entropic|sharp] [--out B.npy]
 
 Histograms are ``.npy`` arrays (1-D profiles or 2-D images) or ``.png`` images (grey level =
 mass; ``--invert`` for dark strokes on a light background). Without ``--cost`` the cost is the
@@ -98,6 +98,18 @@ def _emit(args: argparse.Namespace, record: dict, lines: list[str]) -> None:
         print(dumps(record))
     else:
         print("\n".join(lines))
+
+
+def _eps_scaling(text: str) -> float | str | None:
+    """``--eps-scaling``: a factor, ``auto`` or ``none``."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a factor in (0, 1), 'auto' or 'none', got {text!r}"
+        ) from None
 
 
 def _run_distance(args: argparse.Namespace) -> dict:
@@ -264,14 +276,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         p.add_argument("p", help="first histogram (.npy or .png)")
         p.add_argument("q", help="second histogram (.npy or .png)")
         _common(p)
-        p.add_argument("--eps-scaling", type=float, default=None, help="ε-scaling factor in (0, 1)")
+        p.add_argument(
+            "--eps-scaling", type=_eps_scaling, default="auto",
+            help="ε-scaling factor in (0, 1), 'auto' (default: 0.5 below reg 1e-3·max cost) "
+            "or 'none'",
+        )
         if name == "divergence":
             p.add_argument("--kind", choices=("sinkhorn", "ako"), default="sinkhorn")
-    p = sub.add_parser("barycenter", help="entropic or debiased Wasserstein barycenter")
+    p = sub.add_parser("barycenter", help="entropic, debiased or sharp Wasserstein barycenter")
     p.add_argument("inputs", nargs="+", help="histograms (.npy or .png), all the same shape")
     _common(p)
     p.add_argument("--weights", type=float, nargs="+", help="barycentric weights (uniform)")
-    p.add_argument("--method", choices=("debiased", "entropic"), default="debiased")
+    p.add_argument("--method", choices=("debiased", "entropic", "sharp"), default="debiased")
     p.add_argument("--q-tol", type=float, default=None,
                    help="tolerance on the L1 change of the barycenter (default: --tol; inf: off)")
     p.add_argument("--anderson", type=int, default=5,

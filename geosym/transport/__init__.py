@@ -3,8 +3,9 @@
 Log-domain Sinkhorn with separable kernels on grids (:func:`sinkhorn`), the geometry of the
 entropic cost C_λ (Amari, Karakida & Oizumi 2018; Amari, Karakida, Oizumi & Cuturi 2019):
 potentials, Bregman divergence of plans, the W↔KL family, the Sinkhorn divergence (Feydy et al.
-2019) and the Riemannian metric, and entropic/debiased barycenters (Benamou et al. 2015; Janati
-et al. 2020). Depends only on numpy, scipy, sympy and :mod:`geosym.errors`.
+2019) and the Riemannian metric, entropic/debiased/sharp barycenters (Benamou et al. 2015; Janati
+et al. 2020; Luise et al. 2018) and the exact LP barycenter for small problems. Depends only on
+numpy, scipy, sympy and :mod:`geosym.errors`.
 """
 
 from ._grid import Grid
@@ -18,6 +19,8 @@ from .geometry import (
     sinkhorn_divergence,
     unregularized_ot,
 )
+from .lp import lp_barycenter
+from .sharp import sharp_sinkhorn
 from .sharpness import TranslationStudy, fwhm, translation_study
 from .sinkhorn import SinkhornResult, sinkhorn
 from .symbolic import SymbolicOT2, entropic_ot_2x2
@@ -35,6 +38,8 @@ __all__ = [
     "unregularized_ot",
     "barycenter",
     "BarycenterResult",
+    "sharp_sinkhorn",
+    "lp_barycenter",
     "fwhm",
     "translation_study",
     "TranslationStudy",

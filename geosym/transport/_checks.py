@@ -31,7 +31,8 @@ def as_histogram(x: object, name: str, shape: tuple[int, ...] | None = None) -> 
     if total == 0:
         raise ValueError(f"{name} is all zeros: a histogram needs positive total mass")
     if abs(total - 1.0) > MASS_RTOL:
-        warnings.warn(f"{name} sums to {total:.6g}, not 1; normalising it", stacklevel=3)
+        # 15 digits: a deviation above MASS_RTOL shows (1 + 1e-6 prints as 1.000001, not 1)
+        warnings.warn(f"{name} sums to {total:.15g}, not 1; normalising it", stacklevel=3)
     return arr / total
 
 

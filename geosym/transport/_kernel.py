@@ -2,7 +2,8 @@
 
 Every solver of the package only touches the cost through :class:`LogKernel`. The dense kernel
 holds ``-M/reg`` and its transpose; the grid kernel holds one ``-M_d/reg`` per axis and applies
-them one axis at a time (``K = K_x ⊗ K_y``, ot.md §6).
+them one axis at a time (``K = K_x ⊗ K_y``; Solomon et al. 2015, ACM Trans. Graph. 34(4):66,
+"Convolutional Wasserstein distances", §4).
 
 Each log-sum-exp is computed with matrix products instead of exponentials of the full
 matrix. With ``m = max_j h_j`` per line and ``c = max A``, the entries of ``h`` are cut into
@@ -135,6 +136,8 @@ class LogKernel:
     def __init__(self, cost: np.ndarray | Grid, reg: float) -> None:
         self.cost = cost
         self.reg = reg
+        # cost-weighted kernels, built on demand: per axis (grid) or rows and columns (dense)
+        self._weighted: list[_SoftMax] | None = None
         if isinstance(cost, Grid):
             self._axes = [_SoftMax(-m / reg) for m in cost.axis_costs()]
         else:
@@ -191,25 +194,48 @@ class LogKernel:
             return self._grid(h)  # the grid cost is symmetric
         return self._cols(h)
 
-    def transport_cost(self, h_src: np.ndarray, h_dst: np.ndarray) -> float:
-        """``<M, P>`` for ``P_ij = exp(h_src_i + h_dst_j - M_ij/reg)``.
+    def _dense_weighted(self) -> tuple[_SoftMax, _SoftMax]:
+        """Dense cost-weighted soft-max over the target and over the source index (cached)."""
+        if self._weighted is None:
+            with np.errstate(divide="ignore"):
+                op = _SoftMax(self._rows.log_kernel + np.log(self.cost))
+            self._weighted = [op, op.transpose()]
+        return self._weighted[0], self._weighted[1]
 
-        On a grid ``M = sum_d M_d``: each axis term is the soft-min with that axis' kernel
-        weighted by ``M_d`` (``log M_d`` added to its log kernel), so no plan is formed.
+    def cost_rows(self, h: np.ndarray) -> np.ndarray:
+        """``log Σ_j M_ij exp(h_j − M_ij/reg)``: the row sums of ``M ⊙ P`` in the log domain.
+
+        On a grid ``M = Σ_d M_d``: each axis term is the soft-min with that axis' kernel
+        weighted by ``M_d`` (``log M_d`` added to its log kernel), so no plan is formed. Needs
+        ``M >= 0`` (true on a grid; dense costs are shifted by the caller).
         """
+        if not isinstance(self.cost, Grid):
+            return self._dense_weighted()[0](h)
+        if self._weighted is None:
+            with np.errstate(divide="ignore"):
+                self._weighted = [
+                    _SoftMax(op.log_kernel + np.log(-self.reg * op.log_kernel))
+                    for op in self._axes
+                ]
+        ops = self._axes
+        terms = [
+            self._separable(h, [self._weighted[k] if k == d else op for k, op in enumerate(ops)])
+            for d in range(len(ops))
+        ]
+        return np.logaddexp.reduce(np.stack(terms), axis=0)
+
+    def cost_cols(self, h: np.ndarray) -> np.ndarray:
+        """``log Σ_i M_ij exp(h_i − M_ij/reg)`` (see :meth:`cost_rows`)."""
+        if isinstance(self.cost, Grid):
+            return self.cost_rows(h)  # the grid cost is symmetric
+        return self._dense_weighted()[1](h)
+
+    def transport_cost(self, h_src: np.ndarray, h_dst: np.ndarray) -> float:
+        """``<M, P>`` for ``P_ij = exp(h_src_i + h_dst_j - M_ij/reg)``."""
         if not isinstance(self.cost, Grid):
             plan = np.exp(self._rows.log_kernel + np.add.outer(h_src, h_dst))
             return float(np.vdot(plan, self.cost))
-        with np.errstate(divide="ignore"):
-            weighted = [
-                _SoftMax(op.log_kernel + np.log(-self.reg * op.log_kernel)) for op in self._axes
-            ]
-        ops = self._axes
-        terms = [
-            self._separable(h_dst, [weighted[k] if k == d else op for k, op in enumerate(ops)])
-            for d in range(len(ops))
-        ]
-        return float(np.exp(h_src + np.logaddexp.reduce(np.stack(terms), axis=0)).sum())
+        return float(np.exp(h_src + self.cost_rows(h_dst)).sum())
 
     def log_dense(self) -> np.ndarray:
         """``-M/reg`` as a dense ``(n_src, n_dst)`` matrix (flattened grid indices)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -22,18 +22,36 @@ from ._grid import Grid
 STAGE_TOL = 1e-3
 #: at most this many iterations per intermediate ε-scaling stage
 STAGE_MAX_ITER = 100
+#: ``eps_scaling="auto"`` scales when ``reg`` is below this fraction of ``max|M|`` ...
+AUTO_BELOW = 1e-3
+#: ... with this factor per stage (a rectangle against a disc on a 64×64 grid at reg
+#: 1e-4 · max M: ~700 sweeps to tol 1e-9 with scaling, 3320 without)
+AUTO_FACTOR = 0.5
 
 T = TypeVar("T")
 
 
-def schedule(reg: float, eps_scaling: float | None, cost: np.ndarray | Grid) -> list[float]:
-    """Decreasing regularisations ``max|M|, max|M|·s, ..., reg`` (or just ``[reg]``)."""
+def schedule(
+    reg: float, eps_scaling: float | Literal["auto"] | None, cost: np.ndarray | Grid
+) -> list[float]:
+    """Decreasing regularisations ``max|M|, max|M|·s, ..., reg`` (or just ``[reg]``).
+
+    ``eps_scaling="auto"`` is the factor :data:`AUTO_FACTOR` when ``reg <`` :data:`AUTO_BELOW`
+    ``· max|M|`` and no scaling otherwise.
+    """
     if eps_scaling is None:
         return [reg]
+    scale = cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
+    if isinstance(eps_scaling, str):
+        if eps_scaling != "auto":
+            raise ValueError(f"eps_scaling must be a factor in (0, 1), 'auto' or None, got "
+                             f"{eps_scaling!r}")
+        if reg >= AUTO_BELOW * scale:
+            return [reg]
+        eps_scaling = AUTO_FACTOR
     factor = float(eps_scaling)
     if not 0 < factor < 1:
         raise ValueError(f"eps_scaling must be a factor in (0, 1), got {eps_scaling!r}")
-    scale = cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
     cost_scale = max(scale, reg)
     n_stages = max(int(np.ceil(np.log(reg / cost_scale) / np.log(factor))), 0)
     return [cost_scale * factor**k for k in range(n_stages)] + [reg]

@@ -4,10 +4,11 @@ Solves (Cuturi 2013, NeurIPS; Amari, Karakida & Oizumi 2018, Information Geometr
 
     C_λ(a, b) = min_{P ≥ 0, P1 = a, Pᵀ1 = b}  <M, P> − λ H(P),   H(P) = −Σ_ij P_ij log P_ij,
 
-whose solution is ``P_ij = exp((α_i + β_j − M_ij)/λ)`` (AKO 2018 §3; research note ot.md eq. 2).
-The iterations are Sinkhorn's alternate projections written on the potentials with a max-shifted
-log-sum-exp, so that zero-mass bins (log weight −inf) and ``reg`` down to ``1e-4 · max M`` work
-without underflow (Peyré & Cuturi 2019, Computational OT, §4.4; Schmitzer 2019 for ε-scaling).
+whose solution is ``P_ij = exp((α_i + β_j − M_ij)/λ)`` (AKO 2018 §3; Peyré & Cuturi 2019,
+Computational OT, Prop. 4.3). The iterations are Sinkhorn's alternate projections written on the
+potentials with a max-shifted log-sum-exp, so that zero-mass bins (log weight −inf) and ``reg``
+down to ``1e-4 · max M`` stay finite, without underflow (Peyré & Cuturi 2019, §4.4; Schmitzer
+2019 for ε-scaling).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import NumericalError
 from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
 from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
+from ._sweeps import sweeps, symmetric_sweeps
 
 __all__ = ["SinkhornResult", "sinkhorn"]
 
@@ -154,66 +155,23 @@ class SinkhornResult(Result):
         )
 
 
-def _is_symmetric(a: np.ndarray, b: np.ndarray, cost: np.ndarray | Grid) -> bool:
-    """Self-transport ``a = b`` under a symmetric cost (solved by averaged symmetric sweeps)."""
+#: a cost matrix whose antisymmetric part is at most this fraction of its largest entry counts as
+#: symmetric (a computed distance matrix such as POT's ``ot.dist(x, x)`` is off by ~1e-16 relative)
+_SYMMETRY_RTOL = 1e-12
+
+
+def _self_transport_cost(
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray | Grid
+) -> np.ndarray | Grid | None:
+    """For self-transport ``a = b`` under a cost symmetric to rounding, the symmetrised cost
+    ``(M + Mᵀ)/2`` (solved by averaged symmetric sweeps); otherwise ``None``."""
     if not np.array_equal(a, b):
-        return False
-    return isinstance(cost, Grid) or np.array_equal(cost, cost.T)
-
-
-def _iterate(
-    kernel: LogKernel,
-    log_a: np.ndarray,
-    log_b: np.ndarray,
-    g: np.ndarray,
-    tol: float,
-    max_iter: int,
-) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, int]:
-    """Sinkhorn sweeps on scaled potentials ``F = f/λ``, ``G = g/λ``.
-
-    With ``P_ij = a_i b_j exp(F_i + G_j − M_ij/λ)`` the row update ``F = −LSE_j(log b + G − M/λ)``
-    makes the rows exact; the column update ``G' = −LSE_i(log a + F − M/λ)`` tells for free the
-    column marginal of the current plan, ``b exp(G − G')``. Returns ``F, G`` of the last plan
-    whose error was measured, that error, the column marginal and the number of sweeps.
-    """
-    b = np.exp(log_b)
-    g_next = g
-    for n_iter in range(1, max_iter + 1):
-        g = g_next
-        f = -kernel.rows(log_b + g)
-        g_next = -kernel.cols(log_a + f)
-        with np.errstate(over="ignore"):
-            col = np.exp(log_b + g - g_next)
-        err = float(np.abs(col - b).sum())
-        if np.isnan(err):
-            raise NumericalError(f"sinkhorn: nan in the potentials at iteration {n_iter}")
-        if err <= tol:
-            break
-    return f, g, err, col, n_iter
-
-
-def _iterate_symmetric(
-    kernel: LogKernel, log_a: np.ndarray, f: np.ndarray, tol: float, max_iter: int
-) -> tuple[np.ndarray, float, np.ndarray, int]:
-    """Averaged sweeps ``F ← (F + T(F))/2``, ``T(F) = −LSE_j(log a + F − M/λ)`` for ``a = b``.
-
-    The symmetric fixed point of Sinkhorn (Feydy et al. 2019, AISTATS, eq. 25; Knight 2008);
-    the plan ``a_i a_j exp(F_i + F_j − M_ij/λ)`` is symmetric with marginal ``a exp(F − T(F))``.
-    """
-    a = np.exp(log_a)
-    f_avg = f
-    for n_iter in range(1, max_iter + 1):
-        f = f_avg
-        f_next = -kernel.rows(log_a + f)
-        with np.errstate(over="ignore"):
-            marginal = np.exp(log_a + f - f_next)
-        err = float(np.abs(marginal - a).sum())
-        if np.isnan(err):
-            raise NumericalError(f"sinkhorn: nan in the potentials at iteration {n_iter}")
-        if err <= tol:
-            break
-        f_avg = 0.5 * (f + f_next)
-    return f, err, marginal, n_iter
+        return None
+    if isinstance(cost, Grid):
+        return cost
+    if np.abs(cost - cost.T).max() > _SYMMETRY_RTOL * np.abs(cost).max():
+        return None
+    return 0.5 * (cost + cost.T)
 
 
 def sinkhorn(
@@ -224,7 +182,7 @@ def sinkhorn(
     tol: float = 1e-9,
     max_iter: int = 10_000,
     *,
-    eps_scaling: float | None = None,
+    eps_scaling: float | Literal["auto"] | None = "auto",
     on_fail: Literal["warn", "raise"] = "warn",
 ) -> SinkhornResult:
     r"""Entropic optimal transport between histograms ``a`` and ``b`` (log-domain Sinkhorn).
@@ -240,7 +198,10 @@ def sinkhorn(
     at a time, ``O(HW(H+W))`` per sweep instead of ``O(H²W²)``.
 
     Self-transport (``a`` equal to ``b``, symmetric cost) uses the averaged symmetric update
-    ``α ← (α + T(α))/2`` (Feydy et al. 2019, eq. 25), which converges much faster at small λ.
+    ``α ← (α + T(α))/2`` (Feydy et al. 2019, eq. 25), which converges much faster at small λ
+    (a 60-point ``ot.dist`` cost at λ = 1e-3 · max M: 22 sweeps instead of more than 10 000).
+    A cost matrix counts as symmetric when ``max|M − Mᵀ| <= 1e-12 · max|M|`` (rounding in a
+    computed distance matrix) and is then replaced by ``(M + Mᵀ)/2`` for this problem.
 
     Parameters
     ----------
@@ -251,14 +212,21 @@ def sinkhorn(
     cost : array_like or Grid
         Cost matrix ``M`` or a :class:`Grid` (squared Euclidean cost on a regular grid).
     reg : float
-        Regularisation λ > 0, in the units of the cost (``1e-4 · max M`` works).
+        Regularisation λ > 0, in the units of the cost. Down to ``1e-4 · max M`` the
+        potentials stay finite and exact (no underflow); convergence to ``tol`` there may
+        need more than the default ``max_iter`` (see ``eps_scaling``).
     tol : float, default 1e-9
         Stop when ``‖Pᵀ1 − b‖₁ <= tol`` (the row marginal is exact after each sweep).
     max_iter : int, default 10000
         Maximum number of sweeps over all ε stages.
-    eps_scaling : float in (0, 1), optional
+    eps_scaling : float in (0, 1), "auto" or None, default "auto"
         ε-scaling (Schmitzer 2019, §3.2): solve for ``max M, max M · s, ...`` down to ``reg``,
         warm-starting the potentials (intermediate stages stop at marginal error 1e-3).
+        "auto" scales with ``s = 0.5`` when ``reg < 1e-3 · max M`` and not otherwise; None
+        never scales. At ``reg = 1e-4 · max M`` on 64×64 images with zero bins it helps but
+        does not always suffice for tol 1e-9 within the default ``max_iter``: a rectangle
+        against a disc converges in ~700 sweeps (plain: 3320); a ring against a digit 7
+        reaches marginal error 6.6e-7 after 10 000 sweeps (plain: 2.0e-5).
     on_fail : {"warn", "raise"}, default "warn"
         On non-convergence, return with ``converged=False`` and a ``RuntimeWarning``, or raise
         :class:`geosym.errors.ConvergenceError`.
@@ -299,18 +267,18 @@ def sinkhorn(
 
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
-    symmetric = _is_symmetric(a, b, cost)
+    symmetric_cost = _self_transport_cost(a, b, cost)
     g = np.zeros(dst_shape)  # unscaled potential, carried across ε stages
 
     def solve(lam: float, budget: int, final: bool):
         nonlocal g
-        kernel = LogKernel(cost, lam)
+        kernel = LogKernel(cost if symmetric_cost is None else symmetric_cost, lam)
         stage_tol = tol if final else max(tol, STAGE_TOL)
-        if symmetric:
-            g_s, err, col, used = _iterate_symmetric(kernel, log_a, g / lam, stage_tol, budget)
+        if symmetric_cost is not None:
+            g_s, err, col, used = symmetric_sweeps(kernel, log_a, g / lam, stage_tol, budget)
             f_s, row = g_s, col
         else:
-            f_s, g_s, err, col, used = _iterate(kernel, log_a, log_b, g / lam, stage_tol, budget)
+            f_s, g_s, err, col, used = sweeps(kernel, log_a, log_b, g / lam, stage_tol, budget)
             row = a
         g = lam * g_s
         return (kernel, f_s, g_s, err, row, col), used
@@ -320,7 +288,7 @@ def sinkhorn(
     if not converged:
         report_failure(
             f"sinkhorn did not converge in {n_iter} iterations: marginal error {err:.3g} > "
-            f"tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg, or pass eps_scaling",
+            f"tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg, or pass eps_scaling (a factor < 1)",
             on_fail,
             stacklevel=2,
         )
