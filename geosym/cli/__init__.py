@@ -44,7 +44,7 @@ _NEGATIVE_VALUE = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (and exit status 2), like every other error."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

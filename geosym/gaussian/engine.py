@@ -510,7 +510,8 @@ def _combine(acts, cov, symbols, tol, parts, method: str, expect_fn) -> Expectat
 
     def evaluate(*args: Any, return_error: bool = False):
         arrays = [np.asarray(a, dtype=float) for a in args]
-        total, err = 0.0, 0.0
+        total: Any = 0.0
+        err: Any = 0.0
         for wf, (_, e) in zip(weights, inner, strict=True):
             w = np.asarray(wf(*arrays), dtype=float)
             if e is None:

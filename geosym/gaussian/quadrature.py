@@ -105,6 +105,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import cast
 
 import mpmath
 import numpy as np
@@ -243,7 +244,7 @@ def _fail(cov: np.ndarray, idx: np.ndarray, err: np.ndarray, tol: float, what: s
 # --------------------------------------------------------------------------------------------
 
 
-def _tmap(y: np.ndarray, a: np.ndarray | float) -> np.ndarray:
+def _tmap(y: np.ndarray | float, a: np.ndarray | float) -> np.ndarray:
     r"""Forward map :math:`t = y + \beta\operatorname{asinh}(y/a)` (monotone, odd)."""
     return y + _BETA * np.arcsinh(y / a)
 
@@ -781,7 +782,7 @@ def _expect_12(integrands, c: np.ndarray, kinks: list[np.ndarray], tol: float, m
                 break
             continue
         if smooth:  # nodes per dimension for a = 1/3, two shifted rules
-            nodes = 2 * (2 * _tmap(_L, 1.0 / 3.0) / par + 3) ** k
+            nodes = float(2 * (2 * _tmap(_L, 1.0 / 3.0) / par + 3) ** k)
         else:
             nb = _UNIFORM_BP.size - 1
             n_out = (nb + k1.size + (1 + _GRADE_SMOOTHED.size) * k2.size) * par
@@ -791,7 +792,7 @@ def _expect_12(integrands, c: np.ndarray, kinks: list[np.ndarray], tol: float, m
         if smooth:
             val, est, l1 = _smooth_level([pairs[j] for j in live], k, sq1[sel], b[sel], s[sel], par)
         else:
-            val, l1 = _kink_2d(pairs, k1, k2, sq1[sel], b[sel], s[sel], par)
+            val, l1 = _kink_2d(pairs, k1, k2, sq1[sel], b[sel], s[sel], int(par))
             with np.errstate(invalid="ignore", over="ignore"):
                 if level == 0:
                     est = np.full(val.shape, np.inf)
@@ -1116,7 +1117,7 @@ def gaussian_expectations(
         for j, fs in enumerate(integrands):
             value, error, scheme = _expect_34(list(fs), flat, float(tol), int(max_nodes))
             results[j] = QuadratureResult(value.reshape(batch), error.reshape(batch), scheme)
-    return results
+    return cast("list[QuadratureResult]", results)  # every integrand got its result above
 
 
 @lru_cache(maxsize=16)

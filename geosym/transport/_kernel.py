@@ -198,7 +198,7 @@ class LogKernel:
         """Dense cost-weighted soft-max over the target and over the source index (cached)."""
         if self._weighted is None:
             with np.errstate(divide="ignore"):
-                op = _SoftMax(self._rows.log_kernel + np.log(self.cost))
+                op = _SoftMax(self._rows.log_kernel + np.log(np.asarray(self.cost)))
             self._weighted = [op, op.transpose()]
         return self._weighted[0], self._weighted[1]
 

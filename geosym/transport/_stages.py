@@ -67,6 +67,7 @@ def run_stages(
     therefore always runs. Returns the final stage's state and the total iteration count.
     """
     n_iter, state = 0, None
+    assert stages, "at least one stage"
     for k, lam in enumerate(stages):
         final = k == len(stages) - 1
         budget = max_iter - n_iter if final else min(STAGE_MAX_ITER, max_iter - n_iter - 1)
@@ -74,6 +75,7 @@ def run_stages(
             continue
         state, used = solve(lam, budget, final)
         n_iter += used
+    assert state is not None  # the final stage always runs (it keeps one iteration)
     return state, n_iter
 
 

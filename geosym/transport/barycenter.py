@@ -226,6 +226,7 @@ class _Anderson:
 
     def step(self, weight: np.ndarray) -> np.ndarray:
         """The extrapolated iterate from the last accepted point."""
+        assert self.last is not None, "step() follows an accepted point"
         g_x, f = self.last
         h = min(self.count, self.depth)
         if h == 0:

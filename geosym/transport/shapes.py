@@ -8,6 +8,9 @@ background is exactly zero like MNIST. Images are returned as histograms (sum 1)
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 
 from ._checks import check_positive_int
@@ -168,12 +171,12 @@ def bump(n: int, center: float, width: float, extent: float = 1.0) -> np.ndarray
 
 
 #: name -> image factory ``f(size)``, for the CLI and the docs
-SHAPES = {
+SHAPES: dict[str, Callable[[int], np.ndarray]] = {
     "ring": ring,
     "cross": cross,
     "bar": bar,
-    "bar-diagonal": lambda size=32: bar(size, angle=np.pi / 4),
-    **{f"digit{d}": (lambda size=32, d=d: digit(d, size)) for d in _DIGITS},
+    "bar-diagonal": functools.partial(bar, angle=np.pi / 4),
+    **{f"digit{d}": functools.partial(digit, d) for d in _DIGITS},
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,7 @@ def translation_study(
     regs: Sequence[float] = (1e-2, 3e-3, 1e-3),
     extent: float = 1.0,
     methods: Sequence[str] = ("entropic", "debiased"),
-    **kwargs: object,
+    **kwargs: Any,
 ) -> TranslationStudy:
     """Barycenter of ``pattern`` shifted left and right by ``shift`` pixels (1-D or 2-D).
 
@@ -172,7 +173,7 @@ def translation_study(
             runs = [
                 (reg, res.q, res.converged)
                 for reg in regs
-                for res in [barycenter(hists, grid, reg, method=method, **kwargs)]
+                for res in [barycenter(hists, grid, reg, method=method, **kwargs)]  # type: ignore[arg-type]
             ]
         for reg, bary, converged in runs:
             prof = profile(bary)
