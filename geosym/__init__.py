@@ -13,16 +13,38 @@ The foundation is :func:`activation` (a safe expression language) and :func:`exp
 expectations: closed-form rules first, certified quadrature otherwise).
 """
 
-from . import committee, experiments, natgrad, nn, transport
-from .activations import Activation, activation
-from .committee import CommitteeODE
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
 from .errors import ConvergenceError, IntegrationError, NumericalError
-from .fisher import FIMStatistics, fim_statistics
-from .gaussian import Expectation, expect
-from .latex import latex
-from .meanfield import MeanField, kernels
-from .natgrad import UnitFisher, mean_subtraction, one_step_learning_rates, unit_fisher
-from .transport import Grid, SinkhornResult, barycenter, sinkhorn
+
+# Names of ``__all__`` that live in a submodule, loaded on first use (PEP 562; ``latex`` and
+# ``sweep``: see ``_GeosymModule``) so that ``import geosym`` and ``geosym --help`` do not pay for sympy, scipy
+# and the committee integrals.
+_LAZY: dict[str, str] = {
+    "Activation": ".activations",
+    "activation": ".activations",
+    "expect": ".gaussian",
+    "Expectation": ".gaussian",
+    "kernels": ".meanfield",
+    "MeanField": ".meanfield",
+    "fim_statistics": ".fisher",
+    "FIMStatistics": ".fisher",
+    "unit_fisher": ".natgrad",
+    "UnitFisher": ".natgrad",
+    "one_step_learning_rates": ".natgrad",
+    "mean_subtraction": ".natgrad",
+    "CommitteeODE": ".committee",
+    "sinkhorn": ".transport",
+    "SinkhornResult": ".transport",
+    "Grid": ".transport",
+    "barycenter": ".transport",
+}
+_SUBPACKAGES = ("committee", "experiments", "natgrad", "nn", "transport")
 
 __all__ = [
     "Activation",
@@ -43,6 +65,7 @@ __all__ = [
     "Grid",
     "barycenter",
     "latex",
+    "sweep",
     "NumericalError",
     "IntegrationError",
     "ConvergenceError",
@@ -54,3 +77,47 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``geosym.<name>`` (a subpackage, or a name re-exported from one) on first access."""
+    if name in _SUBPACKAGES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    else:
+        raise AttributeError(f"module 'geosym' has no attribute {name!r}")
+    globals()[name] = value  # cache: later look-ups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _function_over_submodule(name: str) -> property:
+    """``geosym.<name>`` is the function ``geosym.<name>.<name>``, although a submodule of the
+    same name exists.
+
+    Importing the submodule (as the CLI does) binds it as an attribute of the package; an eager
+    ``from .<name> import <name>`` used to overwrite that binding with the function, and this
+    property keeps it so under lazy loading.
+    """
+
+    def get(self: types.ModuleType) -> Any:
+        return getattr(importlib.import_module(f".{name}", __name__), name)
+
+    def ignore(self: types.ModuleType, value: Any) -> None:  # the import system binding it
+        pass
+
+    return property(get, ignore)
+
+
+class _GeosymModule(types.ModuleType):
+    """The package module, with :func:`latex` and :func:`sweep` shadowing their submodules."""
+
+    latex = _function_over_submodule("latex")
+    sweep = _function_over_submodule("sweep")
+
+
+sys.modules[__name__].__class__ = _GeosymModule

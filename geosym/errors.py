@@ -4,6 +4,17 @@ Bad *input* raises the built-in :class:`ValueError` or :class:`TypeError` with a
 names the argument and the fix.  Numerical *failure* (divergence, non-convergence, overflow, an
 integral that cannot be certified) raises a subclass of :class:`NumericalError`, itself an
 :class:`ArithmeticError`, whose message says where it happened.
+
+Examples
+--------
+>>> import geosym as gs
+>>> try:
+...     gs.MeanField("tanh", sigma_w2=-1.0, sigma_b2=0.0)
+... except ValueError as err:
+...     print(type(err).__name__)
+ValueError
+>>> issubclass(gs.ConvergenceError, gs.NumericalError), issubclass(gs.NumericalError, ArithmeticError)
+(True, True)
 """
 
 from __future__ import annotations

@@ -37,9 +37,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
@@ -1009,22 +1010,25 @@ class OneStepRates:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
-    def for_method(self, method: str) -> float:
-        """The rate for an optimizer name of :meth:`geosym.nn.MLP.train`."""
-        table = {
-            "ngd": self.exact,
-            "ngd-layer": self.layer,
-            "ngd-btd": self.btd,
-            "kfac": self.kfac,
-            "ngd-unit": self.unit,
-            "ngd-unit-mf": self.unit_mean_field,
+    #: the field holding each optimizer's rate, by the names of :data:`geosym.nn.optimizers.METHODS`
+    #: (block tri-diagonal NGD, ``btd``, has a rate but no optimizer in :mod:`geosym.nn`)
+    METHOD_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "ngd": "exact",
+            "ngd-layer": "layer",
+            "kfac": "kfac",
+            "ngd-unit": "unit",
+            "ngd-unit-mf": "unit_mean_field",
         }
-        if method not in table:
-            raise ValueError(f"no one-step rate for method {method!r}; known: {sorted(table)}")
-        value = table[method]
-        if value is None:
-            raise ValueError(f"method {method!r} has no one-step rate at depth {self.depth}")
-        return float(value)
+    )
+
+    def for_method(self, method: str) -> float:
+        """The rate for an optimizer name of :meth:`geosym.nn.MLP.train` (:attr:`METHOD_FIELDS`)."""
+        if method not in self.METHOD_FIELDS:
+            raise ValueError(
+                f"no one-step rate for method {method!r}; known: {sorted(self.METHOD_FIELDS)}"
+            )
+        return float(getattr(self, self.METHOD_FIELDS[method]))
 
 
 def active_fraction(activation_spec: Activation | str, q: float) -> float:

@@ -4,7 +4,8 @@ Each section runs experiments from :mod:`geosym.experiments` (and the transport 
 study), saves PNG figures, and states what was computed, the agreement, pass/fail against a
 stated tolerance and its run time.  A section that raises is recorded with its error and the
 others still run; :func:`build_report` returns the sections so callers (the CLI) can set the exit
-status.
+status.  Everything is written to a temporary folder beside the output folder and moved into it
+only at the end, so an interrupted run leaves an earlier report untouched.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import base64
 import html
 import os
-import sys
+import shutil
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ._progress import Progress
 
 __all__ = ["Check", "Section", "build_report", "SECTIONS"]
 
@@ -49,20 +53,30 @@ class Section:
     def passed(self) -> bool:
         return self.error is None and all(c.passed for c in self.checks)
 
+    @property
+    def status(self) -> str:
+        return "PASS" if self.passed else ("ERROR" if self.error else "FAIL")
+
+    def to_dict(self) -> dict:
+        """Summary for ``geosym report --json`` (non-finite values are the caller's to map)."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "status": self.status,
+            "passed": self.passed,
+            "seconds": self.seconds,
+            "error": self.error,
+            "checks": [
+                {"name": c.name, "value": float(c.value), "tolerance": c.tolerance,
+                 "passed": bool(c.passed)}
+                for c in self.checks
+            ],
+            "figures": [name for name, _ in self.figures],
+        }
+
 
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if isinstance(x, (float, np.floating)) else str(x)
-
-
-class _Progress:
-    """Stage and elapsed time on stderr while the report runs."""
-
-    def __init__(self, stream=sys.stderr) -> None:
-        self.start = time.perf_counter()
-        self.stream = stream
-
-    def __call__(self, stage: str) -> None:
-        print(f"[{time.perf_counter() - self.start:7.1f} s] {stage}", file=self.stream, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,7 +384,7 @@ def _transport(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
     # ~1e-4); the remaining sub-kernel speckle of the debiased barycenter converges slowly
     # (geosym.transport.barycenter, "Stopping")
     bary = {
-        m: barycenter(imgs, grid, 2e-3, method=m, tol=1e-4) for m in ("entropic", "debiased")
+        m: barycenter(imgs, grid, 2e-3, method=m, tol=1e-4).q for m in ("entropic", "debiased")
     }
     plot_histograms(
         {"ring": imgs[0], "cross": imgs[1], **bary},
@@ -418,8 +432,7 @@ SECTIONS: dict[str, tuple[str, Callable]] = {
 def _markdown(sections: list[Section], mode: str) -> str:
     lines = [f"# geosym report ({mode})", ""]
     for s in sections:
-        status = "PASS" if s.passed else ("ERROR" if s.error else "FAIL")
-        lines += [f"## {s.title} — {status} ({s.seconds:.1f} s)", ""]
+        lines += [f"## {s.title} — {s.status} ({s.seconds:.1f} s)", ""]
         if s.error:
             lines += ["```", s.error, "```", ""]
         lines += [t + "\n" for t in s.text]
@@ -450,9 +463,8 @@ def _html(sections: list[Section], out: Path, mode: str) -> str:
         f"<h1>geosym report ({mode})</h1>",
     ]
     for s in sections:
-        status = "PASS" if s.passed else ("ERROR" if s.error else "FAIL")
         parts.append(
-            f"<h2>{html.escape(s.title)} — <span class='{status}'>{status}</span> "
+            f"<h2>{html.escape(s.title)} — <span class='{s.status}'>{s.status}</span> "
             f"({s.seconds:.1f} s)</h2>"
         )
         if s.error:
@@ -499,6 +511,10 @@ def build_report(
 ) -> list[Section]:
     """Run the sections and write ``out/index.md`` and ``out/index.html`` (figures beside them).
 
+    The files are made in a temporary folder next to ``out`` and moved into ``out`` at the end
+    (the two index files last), so an interrupted or failed run leaves ``out`` as it was. Files
+    in ``out`` that this run does not write are left alone.
+
     Raises
     ------
     OSError
@@ -511,11 +527,29 @@ def build_report(
     unknown = [k for k in keys if k not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown report section(s) {unknown}; choose from {list(SECTIONS)}")
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".write-test"
-    probe.write_text("ok")  # fail early and clearly on an unwritable folder
-    probe.unlink()
-    say = progress or _Progress()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        probe = out / ".write-test"
+        probe.write_text("ok")  # fail early and clearly on an unwritable folder
+        probe.unlink()
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    work.chmod(0o777 & ~umask)  # mkdtemp's 0o700 would otherwise become the report folder's
+    try:
+        results = _run_sections(work, keys, full, activations, progress or Progress("report"))
+        mode = "full" if full else "quick"
+        (work / "index.md").write_text(_markdown(results, mode), encoding="utf-8")
+        (work / "index.html").write_text(_html(results, work, mode), encoding="utf-8")
+        _publish(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def _run_sections(
+    out: Path, keys: list[str], full: bool, activations: Sequence[str], say: Callable
+) -> list[Section]:
     results = []
     for key in keys:
         title, fn = SECTIONS[key]
@@ -526,9 +560,19 @@ def build_report(
         except Exception as exc:  # noqa: BLE001 - a failing section must not stop the others
             sec.error = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
         sec.seconds = time.perf_counter() - start
-        say(f"{key}: {'PASS' if sec.passed else 'FAIL'} in {sec.seconds:.1f} s")
+        say(f"{key}: {sec.status} in {sec.seconds:.1f} s")
+        if isinstance(say, Progress):
+            say.done(f"section {key}")
         results.append(sec)
-    mode = "full" if full else "quick"
-    (out / "index.md").write_text(_markdown(results, mode), encoding="utf-8")
-    (out / "index.html").write_text(_html(results, out, mode), encoding="utf-8")
     return results
+
+
+def _publish(work: Path, out: Path) -> None:
+    """Move the finished report from ``work`` into ``out``: one rename when ``out`` is new, else
+    file by file with the index files last."""
+    if not out.exists():
+        os.replace(work, out)
+        return
+    names = sorted(p.name for p in work.iterdir())
+    for name in sorted(names, key=lambda n: n.startswith("index.")):
+        os.replace(work / name, out / name)

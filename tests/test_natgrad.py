@@ -321,7 +321,7 @@ def test_mean_field_unit_blocks_use_unit_fisher():
     h = cache.inputs[l]
     G = unit_fisher("tanh", net.weights[l][i], float(net.biases[l][i]), h.mean(0), h.var(0))
     d = net.output_deltas(cache)[l][:, :, i]
-    dphi2 = np.mean(net._dphi(cache.preacts[l][:, i]) ** 2)
+    dphi2 = np.mean(net.activation_derivative(cache.preacts[l][:, i]) ** 2)
     beta2 = np.mean((d**2).sum(0)) / dphi2
     vbar = np.append(h.var(0), 1.0)
     lam = rho * beta2 * G.c[0] * vbar.mean()
@@ -408,7 +408,7 @@ def test_mean_field_unit_blocks_all_units_chunked(monkeypatch):
                 beta2 = 1.0
             else:
                 G = unit_fisher("relu", net.weights[l][i], float(net.biases[l][i]), mu, v)
-                dphi2 = np.mean(net._dphi(cache.preacts[l][:, i]) ** 2)
+                dphi2 = np.mean(net.activation_derivative(cache.preacts[l][:, i]) ** 2)
                 dsq = np.mean((deltas[l][:, :, i] ** 2).sum(0))
                 beta2 = dsq / dphi2 if dphi2 > 0 else 0.0
             scale[i] = beta2 * G.c[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
@@ -27,7 +28,7 @@ def test_entropic_agrees_with_pot_1d():
     ref = ot.bregman.barycenter(
         PAIR.T, GRID1.cost_matrix(), 3e-3, method="sinkhorn_log", stopThr=1e-12, numItermax=20_000
     )
-    ours = barycenter(PAIR, GRID1, 3e-3, method="entropic", tol=1e-11)
+    ours = barycenter(PAIR, GRID1, 3e-3, method="entropic", tol=1e-11).q
     np.testing.assert_allclose(ours, _unit(ref), atol=1e-10)
 
 
@@ -38,7 +39,7 @@ def test_debiased_agrees_with_pot_kernel_mode_and_pot_log_mode_stops_early(ander
     the K column marginals) vanishes identically after each update: it returns a visibly
     blurred barycenter (L1 0.03 from the exact one, ours 1e-6) -- a POT bug documented here."""
     cost, reg = GRID1.cost_matrix(), 1e-2
-    ours = barycenter(PAIR, GRID1, reg, method="debiased", tol=1e-10, anderson=anderson)
+    ours = barycenter(PAIR, GRID1, reg, method="debiased", tol=1e-10, anderson=anderson).q
     kernel_mode = ot.bregman.barycenter_debiased(
         PAIR.T, cost, reg, stopThr=1e-12, numItermax=20_000
     )
@@ -59,7 +60,7 @@ def test_entropic_2d_agrees_with_pot_convolutional():
     ref = ot.bregman.convolutional_barycenter2d(
         imgs, 3e-3, method="sinkhorn_log", stopThr=1e-12, numItermax=20_000
     )
-    ours = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11)
+    ours = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11).q
     assert ours.shape == (16, 16)
     np.testing.assert_allclose(ours, _unit(ref), atol=1e-9)
 
@@ -70,10 +71,10 @@ def test_grid_equals_dense_cost():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 40 iterations of the same algorithm, not converged
         for method in ("entropic", "debiased"):
-            on_grid = barycenter(imgs, grid, 0.01, method=method, max_iter=40)
+            on_grid = barycenter(imgs, grid, 0.01, method=method, max_iter=40).q
             dense = barycenter(
                 imgs.reshape(2, -1), grid.cost_matrix(), 0.01, method=method, max_iter=40
-            )
+            ).q
             np.testing.assert_allclose(on_grid.ravel(), dense, atol=1e-12)
 
 
@@ -108,8 +109,8 @@ def test_translation_invariance_2d_cross_image():
 def test_single_weight_debiased_returns_the_input():
     """S_λ(p, q) is minimal at q = p, so the debiased barycenter with weights (1, 0) is p;
     the entropic one is the blurred minimiser of q ↦ C_λ(p, q) (ot.md §1)."""
-    deb = barycenter(PAIR, GRID1, 3e-3, weights=[1.0, 0.0], method="debiased", tol=1e-10)
-    ent = barycenter(PAIR, GRID1, 3e-3, weights=[1.0, 0.0], method="entropic", tol=1e-10)
+    deb = barycenter(PAIR, GRID1, 3e-3, weights=[1.0, 0.0], method="debiased", tol=1e-10).q
+    ent = barycenter(PAIR, GRID1, 3e-3, weights=[1.0, 0.0], method="entropic", tol=1e-10).q
     np.testing.assert_allclose(deb, PAIR[0], atol=1e-7)
     x = GRID1.axis(0)
     assert fwhm(ent, x) > 1.1 * fwhm(PAIR[0], x)
@@ -118,12 +119,12 @@ def test_single_weight_debiased_returns_the_input():
 @pytest.mark.parametrize("method", ["entropic", "debiased"])
 def test_eps_scaling_gives_the_same_barycenter(method):
     reg = 3e-3 if method == "entropic" else 1e-2
-    plain = barycenter(PAIR, GRID1, reg, method=method, tol=1e-11)
-    scaled = barycenter(PAIR, GRID1, reg, method=method, tol=1e-11, eps_scaling=0.3)
+    plain = barycenter(PAIR, GRID1, reg, method=method, tol=1e-11).q
+    scaled = barycenter(PAIR, GRID1, reg, method=method, tol=1e-11, eps_scaling=0.3).q
     np.testing.assert_allclose(scaled, plain, atol=1e-9)
     imgs = np.stack([shape("ring", 16), shape("cross", 16)])
-    plain = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11)
-    scaled = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11, eps_scaling=0.3)
+    plain = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11).q
+    scaled = barycenter(imgs, Grid((16, 16)), 3e-3, method="entropic", tol=1e-11, eps_scaling=0.3).q
     np.testing.assert_allclose(scaled, plain, atol=1e-9)
 
 
@@ -141,7 +142,7 @@ def test_anderson_reaches_the_pot_debiased_barycenter_where_the_plain_iteration_
     iterations; measured distance between the two 1.4e-7). The plain iteration, stopped after the
     same 1500 iterations, is still > 3e-3 away (measured 1.0e-2) although its marginal residual
     is below 1e-3 (measured 2.9e-5), and reports non-convergence."""
-    fast = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=1500, on_fail="raise")
+    fast = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=1500, on_fail="raise").q
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # POT warns that it ran numItermax iterations
         ref = ot.bregman.convolutional_barycenter2d_debiased(
@@ -149,7 +150,7 @@ def test_anderson_reaches_the_pot_debiased_barycenter_where_the_plain_iteration_
         )
     assert np.abs(fast - _unit(ref)).sum() < 1e-6
     with pytest.warns(RuntimeWarning, match=r"marginal residual (\S+) \(tol 1e-11\)") as rec:
-        plain = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=1500, anderson=0)
+        plain = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=1500, anderson=0).q
     residual = float(str(rec[0].message).split("marginal residual ")[1].split()[0])
     assert residual < 1e-3
     assert np.abs(plain - fast).sum() > 3e-3
@@ -159,8 +160,8 @@ def test_q_step_criterion_stops_what_the_marginal_residual_accepts():
     """With the marginal residual alone (q_tol inf) the plain iteration stops at residual 1e-3
     far from the barycenter; with q_tol 1e-7 it keeps going and reports non-convergence although
     its marginal residual is below tol: the q-step is what failed."""
-    early = barycenter(IMGS16, GRID16, REG16, tol=1e-3, q_tol=math.inf, anderson=0)
-    fast = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=1500)
+    early = barycenter(IMGS16, GRID16, REG16, tol=1e-3, q_tol=math.inf, anderson=0).q
+    fast = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=1500).q
     assert np.abs(early - fast).sum() > 0.03  # measured 0.078
     with pytest.raises(ConvergenceError, match="did not converge in 2000 iterations") as exc:
         barycenter(
@@ -179,12 +180,26 @@ def test_q_step_criterion_stops_what_the_marginal_residual_accepts():
 def test_eps_scaling_2d_debiased_same_barycenter():
     """The zero set of the debiased barycenter depends on reg: log d held at the floor is
     carried from stage to stage and the pixels can come back (L1 6e-11 measured)."""
-    plain = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=3000, on_fail="raise")
+    plain = barycenter(IMGS16, GRID16, REG16, tol=1e-11, max_iter=3000, on_fail="raise").q
     scaled = barycenter(
         IMGS16, GRID16, REG16, tol=1e-11, max_iter=3000, eps_scaling=0.5, on_fail="raise"
-    )
+    ).q
     assert (plain < 1e-12).sum() > 10  # a zero background
     assert np.abs(scaled - plain).sum() < 1e-8
+
+
+def test_result_records_convergence_and_is_strict_json():
+    res = barycenter(PAIR, GRID1, 1e-2, tol=1e-8)
+    assert res.converged and res.passed and res.method == "debiased" and res.reg == 1e-2
+    assert res.q.shape == (100,) and res.q.sum() == pytest.approx(1.0)
+    assert res.history.shape[1] == 3 and res.history[-1, 0] == res.n_iter
+    assert res.history[-1, 1] == res.residual <= 1e-8
+    d = json.loads(res.to_json())
+    assert d["history"][0][2] is None  # the q-step is inf before three checks
+    assert d["n_iter"] == res.n_iter and len(d["q"]) == 100
+    with pytest.warns(RuntimeWarning):
+        early = barycenter(PAIR, GRID1, 1e-3, max_iter=7, eps_scaling=0.5)
+    assert not early.converged and not early.passed and early.n_iter == 7
 
 
 def test_non_convergence_reported():

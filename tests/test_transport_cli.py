@@ -90,7 +90,7 @@ def test_barycenter_writes_output(monkeypatch, capsys, files, tmp_path):
     assert record["shape"] == [12, 12] and record["out"] == str(out_file)
     expected = barycenter(
         [shape("ring", 12), shape("cross", 12)], Grid((12, 12)), 3e-3, method="entropic"
-    )
+    ).q
     np.testing.assert_allclose(np.load(out_file), expected, atol=1e-6)
     assert plot.stat().st_size > 1000
 

@@ -153,6 +153,7 @@ def test_to_dict_is_json():
     d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert set(d) >= {"value", "transport_cost", "entropy", "n_iter", "converged", "alpha"}
     assert d["converged"] is True and len(d["beta"]) == 2
+    assert res.passed and d["tol"] == 1e-9 and "cost" not in d
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,18 @@ Examples
 from __future__ import annotations
 
 import argparse
-import json
+import math
 from typing import Any
 
-import numpy as np
+from ._output import dumps, output_path
 
 __all__ = ["add_parser", "run"]
 
 
-def _matrix(text: str) -> np.ndarray:
+def _matrix(text: str):
     """Parse ``"1,0;0,1"`` (rows separated by ``;``) into a float matrix."""
+    import numpy as np
+
     try:
         rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
         return np.array(rows, dtype=float)
@@ -65,7 +67,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _teacher_out(args: argparse.Namespace) -> np.ndarray | None:
+def _teacher_out(args: argparse.Namespace):
+    import numpy as np
+
     if args.teacher_out is not None:
         return args.teacher_out
     if args.outputs > 1:
@@ -75,20 +79,38 @@ def _teacher_out(args: argparse.Namespace) -> np.ndarray | None:
     return None
 
 
+def _plateau_line(pl: dict, alpha_max: float) -> str:
+    """The plateau in words: never reached, not left by ``alpha_max``, or start/end/length."""
+    if not pl["found"] or not math.isfinite(pl["start"]):
+        return (f"plateau: not reached (eps_g never within 5 % of eps_g* = {pl['eps_star']:.4g} "
+                f"up to alpha = {alpha_max:g})")
+    if not math.isfinite(pl["end"]):
+        return (f"plateau: start {pl['start']:.4g}, height {pl['height']:.4g}, not left by "
+                f"alpha = {alpha_max:g}")
+    return (f"plateau: start {pl['start']:.4g}, end {pl['end']:.4g}, length {pl['length']:.4g}, "
+            f"height {pl['height']:.4g}")
+
+
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..committee import CommitteeODE, plateau, simulate
     from ..errors import ConvergenceError
 
+    plot = output_path(args.plot, "committee.png", "--plot") if args.plot else None
+    progress = args._progress
     tout = _teacher_out(args)
     ode = CommitteeODE(args.spec, args.K, args.M, args.outputs, eta=args.eta, eta_v=args.eta_v,
                        noise=args.noise, weight_decay=args.weight_decay,
                        teacher_cov=args.teacher_cov, teacher_out=tout)
-    if args.latex:
+    if args.latex and not args.json:
         print(ode.latex(), end="")
-        if not args.json and args.plot is None and args.simulate is None:
+        if args.plot is None and args.simulate is None:
             return 0
     summary: dict[str, Any] = {"model": repr(ode), "integrals": ode.integrals.methods,
                                "integral_error": ode.integrals.error}
+    if args.latex and args.json:  # stdout stays one JSON document
+        summary["latex"] = ode.latex()
     try:
         fp = ode.symmetric_fixed_point()
         summary["fixed_point"] = {"eps_g": fp.eps_g, "Q11": float(fp.Q[0, 0]),
@@ -98,17 +120,19 @@ def run(args: argparse.Namespace) -> int:
         summary["fixed_point"] = {"error": str(exc)}
     sims = []
     if args.simulate is not None:
-        sims = simulate(ode.integrals, args.simulate, args.K, args.M, args.outputs, args.eta,
-                        args.alpha_max, args.seeds, eta_v=args.eta_v, noise=args.noise,
-                        weight_decay=args.weight_decay, teacher_cov=args.teacher_cov,
-                        teacher_out=tout)
+        with progress.stage(f"online SGD at N = {args.simulate}, {args.seeds} seed(s)"):
+            sims = simulate(ode.integrals, args.simulate, args.K, args.M, args.outputs, args.eta,
+                            args.alpha_max, args.seeds, eta_v=args.eta_v, noise=args.noise,
+                            weight_decay=args.weight_decay, teacher_cov=args.teacher_cov,
+                            teacher_out=tout)
         odes = []
         for tr in sims:
             m = CommitteeODE(ode.integrals, args.K, args.M, args.outputs, eta=args.eta,
                              eta_v=args.eta_v, noise=args.noise, weight_decay=args.weight_decay,
                              teacher_cov=tr.T, teacher_out=tout)
-            odes.append(m.integrate(args.alpha_max, init=tr.initial(), alphas=tr.alpha,
-                                    rtol=args.rtol))
+            with progress.stage(f"ODE from the overlaps of SGD seed {tr.meta['seed']}"):
+                odes.append(m.integrate(args.alpha_max, init=tr.initial(), alphas=tr.alpha,
+                                        rtol=args.rtol))
         summary["runs"] = [
             {"seed": s.meta["seed"], "eps_g_final_sgd": float(s.eps_g[-1]),
              "eps_g_final_ode": float(o.eps_g[-1]),
@@ -116,35 +140,30 @@ def run(args: argparse.Namespace) -> int:
             for s, o in zip(sims, odes, strict=True)]
         trajs = odes
     else:
-        trajs = [ode.integrate(args.alpha_max, seed=args.seed, rtol=args.rtol, N=args.init_n)]
+        with progress.stage(f"ODE to alpha = {args.alpha_max:g}"):
+            trajs = [ode.integrate(args.alpha_max, seed=args.seed, rtol=args.rtol, N=args.init_n)]
     tr = trajs[0]
     summary["eps_g_final"] = float(tr.eps_g[-1])
     summary["nfev"] = tr.meta["nfev"]
-    if fp is not None:
+    if fp is not None and fp.eps_g > 0:  # eps* = 0: the fixed point is the teacher, no plateau
         summary["plateau"] = plateau(tr, fp.eps_g).to_dict()
-    if args.plot:
-        import matplotlib
+    if plot:
+        from .._plot import figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for j, o in enumerate(trajs):
-            ax.plot(o.alpha[1:], o.eps_g[1:], "C0", label="ODE" if j == 0 else None)
-        for j, s in enumerate(sims):
-            ax.plot(s.alpha[1:], s.eps_g[1:], "C1", alpha=0.6, lw=0.8,
-                    label=f"SGD N={args.simulate}" if j == 0 else None)
-        if fp is not None:
-            ax.axhline(fp.eps_g, color="k", ls=":", lw=0.8, label=r"$\epsilon_g^*$")
-        ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\epsilon_g$",
-               title=repr(ode)[:80])
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=120)
-        plt.close(fig)
-        summary["plot"] = args.plot
+        with figure(plot, figsize=(6, 4)) as (_, ax):
+            for j, o in enumerate(trajs):
+                ax.plot(o.alpha[1:], o.eps_g[1:], "C0", label="ODE" if j == 0 else None)
+            for j, s in enumerate(sims):
+                ax.plot(s.alpha[1:], s.eps_g[1:], "C1", alpha=0.6, lw=0.8,
+                        label=f"SGD N={args.simulate}" if j == 0 else None)
+            if fp is not None:
+                ax.axhline(fp.eps_g, color="k", ls=":", lw=0.8, label=r"$\epsilon_g^*$")
+            ax.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\epsilon_g$",
+                   title=repr(ode)[:80])
+            ax.legend()
+        summary["plot"] = str(plot)
     if args.json:
-        print(json.dumps(summary, indent=2, default=float))
+        print(dumps(summary, indent=2))
     else:
         print(summary["model"])
         for fam, m in summary["integrals"].items():
@@ -154,11 +173,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"symmetric fixed point: eps_g* = {fpd['eps_g']:.6g}, Q_11 = {fpd['Q11']:.6g},"
                   f" R_11 = {fpd['R11']:.6g}, escape rate = {fpd['escape_rate']:.6g}")
         if "plateau" in summary:
-            pl = summary["plateau"]
-            print(f"plateau: start {pl['start']:.4g}, end {pl['end']:.4g}, length "
-                  f"{pl['length']:.4g}, height {pl['height']:.4g}")
+            print(_plateau_line(summary["plateau"], args.alpha_max))
         print(f"eps_g(alpha_max = {args.alpha_max:g}) = {summary['eps_g_final']:.6g} "
               f"({summary['nfev']} right-hand-side evaluations)")
+        if plot:
+            print(f"plot written to {plot}")
         for r in summary.get("runs", []):
             print(f"seed {r['seed']}: SGD eps_g {r['eps_g_final_sgd']:.4g}, ODE "
                   f"{r['eps_g_final_ode']:.4g}, median relative deviation "

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-from ..activations import activation
-from ..latex import document
-from ..latex import latex as paper_latex
-from ..meanfield import SIGMA_W2, MeanField, kernels
+from ._output import dumps
 
 __all__ = ["add_parser", "run", "derivation"]
 
@@ -24,6 +19,10 @@ _TITLES = {
 
 def derivation(spec: str, sigma_w2: float | None = None, sigma_b2: float | None = None) -> dict:
     """The q-map, cross map, backward maps and chi_1 of an activation as a JSON-ready dict."""
+    from ..activations import activation
+    from ..latex import latex as paper_latex
+    from ..meanfield import SIGMA_W2, MeanField, kernels
+
     phi = activation(spec)
     k = kernels(phi)
     items: list[dict[str, Any]] = []
@@ -82,14 +81,21 @@ def derivation(spec: str, sigma_w2: float | None = None, sigma_b2: float | None 
     return out
 
 
+def _undefined(item: dict) -> bool:
+    return item["method"].startswith("undefined")
+
+
 def _tex(d: dict) -> str:
+    from ..latex import document
+
     body = [f"Activation: $\\phi(x) = {d['activation_latex']}$.\n"]
     for item in d["kernels"]:
-        rhs = (
-            item["latex"]
-            if item["latex"] is not None
-            else (r"\text{no closed form; certified quadrature}")
-        )
+        if item["latex"] is not None:
+            rhs = item["latex"]
+        elif _undefined(item):
+            rhs = r"\text{undefined}"
+        else:
+            rhs = r"\text{no closed form; certified quadrature}"
         body.append(
             f"\\paragraph{{{item['name'].replace('_', ' ')}}} ({item['method'].replace('_', ' ')}; "
             f"absolute error $\\le {item['error'] or 0:.0e}$)\n"
@@ -134,15 +140,17 @@ def run(args: argparse.Namespace) -> int:
         with open(args.tex, "w", encoding="utf-8") as fh:
             fh.write(_tex(d))
     if args.json:
-        json.dump(d, sys.stdout, indent=2)
-        print()
+        print(dumps(d, indent=2))
         return 0
     print(f"activation: {d['activation']}  phi(x) = {d['expr']}")
     for item in d["kernels"]:
         value = item["latex"] if args.latex else item["closed_form"]
         print(f"\n{item['name']}: {item['definition'] if args.latex else ''}".rstrip())
+        if _undefined(item):
+            print(f"  {item['method']}")
+            continue
         print(f"  = {value if value is not None else '(no closed form: certified quadrature)'}")
-        bound = "undefined" if item["error"] is None else f"{item['error']:.1e}"
+        bound = "unknown" if item["error"] is None else f"{item['error']:.1e}"
         print(f"  method: {item['method']}; error <= {bound}")
     if "fixed_point" in d:
         fp = d["fixed_point"]

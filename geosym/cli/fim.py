@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import math
 
-import numpy as np
-
-from .._plot import figure
-from ..fisher import fim_statistics
+from ._output import dumps, output_path
 
 __all__ = ["add_parser", "run"]
 
@@ -47,9 +43,15 @@ def _alphas(text: str | None) -> list[float] | None:
         raise ValueError(f"--alphas must be comma-separated numbers, got {text!r}") from None
 
 
-def _plot_spectrum(path: str, spectrum: np.ndarray, m_lambda: float, lambda_max: float) -> None:
+def _plot_spectrum(path: str, spectrum, m_lambda: float, lambda_max: float) -> None:
+    import numpy as np
+
+    from .._plot import figure
+
     with figure(path, figsize=(5, 3.5)) as (fig, ax):
         positive = spectrum[spectrum > 0]
+        if positive.size == 0:
+            raise ValueError("--plot: the measured spectrum has no positive eigenvalue to draw")
         bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 30)
         ax.hist(positive, bins=bins, color="0.6", label="measured non-zero eigenvalues")
         ax.axvline(m_lambda, color="C0", ls="--", label=r"theory $m_\lambda$")
@@ -61,8 +63,20 @@ def _plot_spectrum(path: str, spectrum: np.ndarray, m_lambda: float, lambda_max:
         ax.legend(fontsize=8)
 
 
+def _pm(se: float) -> str:
+    """`` ± s.e.``, or what there is instead of a standard error."""
+    return f" ± {se:.2g}" if math.isfinite(se) else " (one network: no standard error)"
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..fisher import fim_statistics
+
     alphas = _alphas(args.alphas)
+    if args.plot and not args.simulate:
+        raise ValueError("--plot draws the measured spectrum: add --simulate")
+    if args.simulate and args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    plot = output_path(args.plot, "fim_spectrum.png", "--plot") if args.plot else None
     theory = fim_statistics(
         args.spec,
         args.sigma_w2,
@@ -74,32 +88,31 @@ def run(args: argparse.Namespace) -> int:
         alphas=alphas,
     )
     out = {"theory": theory.to_dict()}
-    if args.plot and not args.simulate:
-        raise ValueError("--plot draws the measured spectrum: add --simulate")
     if args.simulate:
         from ..experiments import compare_fim
 
-        cmp = compare_fim(
-            args.spec,
-            args.sigma_w2,
-            args.sigma_b2,
-            args.depth,
-            (args.width,),
-            args.outputs,
-            args.samples,
-            alphas,
-            seeds=args.seeds,
-        )
+        with args._progress.stage(f"measuring {args.seeds} random network(s)"):
+            cmp = compare_fim(
+                args.spec,
+                args.sigma_w2,
+                args.sigma_b2,
+                args.depth,
+                (args.width,),
+                args.outputs,
+                args.samples,
+                alphas,
+                seeds=args.seeds,
+            )
         row = cmp.rows[0]
         out["measured"] = {"mean": row.measured_mean, "se": row.measured_se}
         out["ratio"] = row.ratio
-        if args.plot:
+        if plot:
             _plot_spectrum(
-                args.plot, cmp.spectrum, float(theory.m_lambda), float(theory.lambda_max)
+                str(plot), cmp.spectrum, float(theory.m_lambda), float(theory.lambda_max)
             )
+            out["plot"] = str(plot)
     if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        print()
+        print(dumps(out, indent=2))
         return 0
     t = out["theory"]
     print(
@@ -112,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
         if args.simulate and name in out["ratio"]:
             line += (
                 f"   measured {out['measured']['mean'][name]:.6g} "
-                f"± {out['measured']['se'][name]:.2g}   ratio {out['ratio'][name]:.4f}"
+                f"{_pm(out['measured']['se'][name])}   ratio {out['ratio'][name]:.4f}"
             )
         print(line)
-    if args.plot:
-        print(f"spectrum plot written to {args.plot}")
+    if plot:
+        print(f"spectrum plot written to {plot}")
     return 0

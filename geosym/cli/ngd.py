@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from ..nn.optimizers import METHODS
+from ._output import dumps, output_path
 
 __all__ = ["add_parser", "run"]
 
-_ALL = (*METHODS, "ngd-unit-mf")
+# the names of geosym.nn.optimizers.METHODS, spelled out so that ``geosym --help`` need not
+# import NumPy (tests/test_cli.py checks they agree); the default runs every method that is not a
+# variant of another (ngd-unit-mf is ngd-unit with mean-field blocks)
+_ALL = ("gd", "ngd", "ngd-layer", "kfac", "ngd-unit", "ngd-unit-mf")
+_DEFAULT = "gd,ngd,ngd-layer,kfac,ngd-unit"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sigma-b2", type=float, default=0.1, help="default 0.1")
     p.add_argument(
         "--methods",
-        default="gd,ngd,ngd-layer,kfac,ngd-unit",
+        default=_DEFAULT,
         help=f"comma list from {','.join(_ALL)}",
     )
     p.add_argument("--threshold", type=float, default=1e-2, help="target loss / initial loss")
@@ -54,31 +56,35 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
     if not 0 < args.threshold < 1:
         raise ValueError(f"--threshold must be in (0, 1), got {args.threshold}")
+    plot = output_path(args.plot, "ngd.png", "--plot") if args.plot else None
     sw2 = args.sigma_w2 if args.sigma_w2 is not None else (2.0 if args.spec == "relu" else 3.0)
-    tc = training_comparison(
-        args.spec,
-        sw2,
-        args.sigma_b2,
-        depth=args.depth,
-        width=args.width,
-        samples=args.samples,
-        outputs=args.outputs,
-        methods=methods,
-        threshold=args.threshold,
-        max_steps=args.max_steps,
-        seed=args.seed,
-    )
-    if args.plot:
-        tc.plot(args.plot)
+    with args._progress.stage(
+        f"training {', '.join(methods)} for up to {args.max_steps} steps each"
+    ):
+        tc = training_comparison(
+            args.spec,
+            sw2,
+            args.sigma_b2,
+            depth=args.depth,
+            width=args.width,
+            samples=args.samples,
+            outputs=args.outputs,
+            methods=methods,
+            threshold=args.threshold,
+            max_steps=args.max_steps,
+            seed=args.seed,
+        )
+    if plot:
+        tc.plot(str(plot))
+        args._progress.done(f"plot {plot}")
     if args.json:
-        json.dump(tc.to_dict(), sys.stdout, indent=2)
-        print()
+        print(dumps({**tc.to_dict(), "plot": None if plot is None else str(plot)}, indent=2))
         return 0
     print(
         f"{tc.activation}: widths {list(tc.widths)}, N = {tc.samples}, sigma_w2 = {sw2}, "
         f"sigma_b2 = {args.sigma_b2}; steps to loss <= {tc.threshold:g} x initial"
     )
     print(tc.table())
-    if args.plot:
-        print(f"plot written to {args.plot}")
+    if plot:
+        print(f"plot written to {plot}")
     return 0

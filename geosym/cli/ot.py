@@ -12,29 +12,46 @@ squared Euclidean distance on the regular grid ``[0, extent]^d`` of the histogra
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from ..transport import Grid, ako_divergence, barycenter, sinkhorn, sinkhorn_divergence
+from ..errors import NumericalError
+from ._output import dumps, output_path
 
 __all__ = ["add_parser", "run"]
 
 _PLAN_PLOT_MAX = 4096  # plot the dense plan only up to this many bins
 
 
-def _read(path: str, invert: bool) -> np.ndarray:
+def _load_npy(path: str) -> Any:
+    """A real-valued array from ``.npy`` (complex or object arrays are refused, as by the API)."""
+    import numpy as np
+
+    arr = np.load(path, allow_pickle=False)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{path}: expected an array of real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _read(path: str, invert: bool) -> Any:
     """A 1-D or 2-D non-negative array from ``.npy`` or ``.png``."""
+    import numpy as np
+
     suffix = Path(path).suffix.lower()
     if suffix == ".npy":
-        arr = np.load(path, allow_pickle=False)
+        arr = _load_npy(path)
     elif suffix == ".png":
         import matplotlib.image
 
-        arr = matplotlib.image.imread(path)
+        try:
+            arr = matplotlib.image.imread(path)
+        except FileNotFoundError:
+            raise
+        except (OSError, SyntaxError, ValueError) as exc:  # PIL: SyntaxError for a broken PNG
+            raise ValueError(f"{path}: not a readable PNG image ({exc})") from None
         if arr.ndim == 3:  # RGB(A): grey level from the colour channels
             arr = arr[..., :3].mean(axis=-1)
         if invert:
@@ -46,7 +63,7 @@ def _read(path: str, invert: bool) -> np.ndarray:
     return np.asarray(arr, dtype=float)
 
 
-def _read_all(paths: list[str], invert: bool) -> list[np.ndarray]:
+def _read_all(paths: list[str], invert: bool) -> list[Any]:
     hists = [_read(p, invert) for p in paths]
     for path, h in zip(paths[1:], hists[1:], strict=True):
         if h.shape != hists[0].shape:
@@ -54,110 +71,169 @@ def _read_all(paths: list[str], invert: bool) -> list[np.ndarray]:
     return hists
 
 
-def _cost(args: argparse.Namespace, shape: tuple[int, ...]) -> np.ndarray | Grid:
+def _cost(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
+    from ..transport import Grid
+
     if args.cost is None:
         return Grid(shape, args.extent)
     if len(shape) != 1:
         raise ValueError("--cost needs 1-D histograms; images use the grid cost (--extent)")
-    return np.load(args.cost, allow_pickle=False)
+    return _load_npy(args.cost)
+
+
+def _plot_path(args: argparse.Namespace) -> Path | None:
+    return output_path(args.plot, f"ot-{args.ot_command}.png", "--plot") if args.plot else None
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _written(what: str, path: Path | None) -> list[str]:
+    return [] if path is None else [f"{what} written to {path}"]
 
 
 def _emit(args: argparse.Namespace, record: dict, lines: list[str]) -> None:
     if args.json:
-        print(json.dumps(record, allow_nan=False))
+        print(dumps(record))
     else:
         print("\n".join(lines))
 
 
 def _run_distance(args: argparse.Namespace) -> dict:
+    from ..transport import sinkhorn
+
+    plot = _plot_path(args)
     a, b = _read_all([args.p, args.q], args.invert)
     cost = _cost(args, a.shape)
-    res = sinkhorn(
-        a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter, eps_scaling=args.eps_scaling
-    )
-    if args.plot:
+    with args._progress.stage(f"Sinkhorn on {a.size} bins"):
+        res = sinkhorn(
+            a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter,
+            eps_scaling=args.eps_scaling,
+        )
+    if plot:
         from ..transport.figures import plot_transport
 
         plot_transport(
-            a / a.sum(), b / b.sum(), res.plan if a.size <= _PLAN_PLOT_MAX else None, args.plot
+            a / a.sum(), b / b.sum(), res.plan if a.size <= _PLAN_PLOT_MAX else None, plot
         )
     keys = ("value", "transport_cost", "entropy", "n_iter", "converged", "marginal_error")
     record = {k: v for k, v in res.to_dict().items() if k in keys}
     _emit(
         args,
-        {"command": "distance", "reg": args.reg, **record},
+        {"command": "distance", "reg": args.reg, **record, "plot": _str(plot)},
         [
             f"entropic cost C_reg      {res.value:.10g}",
             f"transport cost <M,P>     {res.transport_cost:.10g}",
             f"entropy H(P)             {res.entropy:.10g}",
             f"iterations               {res.n_iter} (converged: {res.converged}, "
             f"marginal error {res.marginal_error:.2g})",
+            *_written("plot", plot),
         ],
     )
     return record
 
 
 def _run_divergence(args: argparse.Namespace) -> dict:
+    from ..transport import ako_divergence, sinkhorn_divergence
+
+    plot = _plot_path(args)
     a, b = _read_all([args.p, args.q], args.invert)
     cost = _cost(args, a.shape)
     fn = {"sinkhorn": sinkhorn_divergence, "ako": ako_divergence}[args.kind]
-    value = fn(
-        a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter, eps_scaling=args.eps_scaling
-    )
-    if args.plot:
+    with args._progress.stage(f"{args.kind} divergence on {a.size} bins"):
+        value = float(
+            fn(
+                a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter,
+                eps_scaling=args.eps_scaling,
+            )
+        )
+    # +inf is a value (the AKO divergence off the support of p); -inf or NaN is a failure
+    if math.isnan(value) or value == -math.inf:
+        raise NumericalError(
+            f"the {args.kind} divergence came out {value} (floating-point overflow or "
+            f"cancellation at reg={args.reg:g}, extent={args.extent:g}); rescale the cost "
+            "(--extent) or change --reg"
+        )
+    if plot:
         from ..transport.figures import plot_transport
 
-        plot_transport(a / a.sum(), b / b.sum(), None, args.plot)
-    finite = bool(np.isfinite(value))  # the AKO divergence is +inf off the support of p
+        plot_transport(a / a.sum(), b / b.sum(), None, plot)
     record = {
         "command": "divergence",
         "kind": args.kind,
         "reg": args.reg,
-        "value": value if finite else None,
+        "value": value,  # +inf -> null in the JSON
+        "plot": _str(plot),
     }
-    _emit(args, record, [f"{args.kind} divergence (reg={args.reg:g})  {value:.10g}"])
+    _emit(
+        args,
+        record,
+        [f"{args.kind} divergence (reg={args.reg:g})  {value:.10g}", *_written("plot", plot)],
+    )
     return record
 
 
 def _run_barycenter(args: argparse.Namespace) -> dict:
+    from ..transport import barycenter
+
+    plot = _plot_path(args)
+    out = (
+        output_path(args.out, "barycenter.npy", "--out", suffixes=(".npy", ".png"))
+        if args.out
+        else None
+    )
     hists = _read_all(args.inputs, args.invert)
     cost = _cost(args, hists[0].shape)
-    bary = barycenter(
-        hists,
-        cost,
-        args.reg,
-        weights=args.weights,
-        method=args.method,
-        tol=args.tol,
-        max_iter=args.max_iter,
-        q_tol=args.q_tol,
-        anderson=args.anderson,
-    )
-    if args.out:
-        if Path(args.out).suffix.lower() == ".png":
+    with args._progress.stage(
+        f"{args.method} barycenter of {len(hists)} histograms of shape {hists[0].shape}"
+    ):
+        bary = barycenter(
+            hists,
+            cost,
+            args.reg,
+            weights=args.weights,
+            method=args.method,
+            tol=args.tol,
+            max_iter=args.max_iter,
+            q_tol=args.q_tol,
+            anderson=args.anderson,
+        ).q
+    if out:
+        if out.suffix.lower() == ".png":
             from ..transport.figures import save_image
 
-            save_image(bary, args.out)
+            save_image(bary, out)
         else:
-            np.save(args.out, bary)
-    if args.plot:
+            import numpy as np
+
+            np.save(out, bary)
+        args._progress.done(f"barycenter {out}")
+    if plot:
         from ..transport.figures import plot_histograms
 
         named = {Path(p).stem: h for p, h in zip(args.inputs, hists, strict=True)}
-        plot_histograms({**named, f"{args.method} barycenter": bary}, args.plot)
+        plot_histograms({**named, f"{args.method} barycenter": bary}, plot)
     record = {
         "command": "barycenter",
         "method": args.method,
         "reg": args.reg,
         "shape": list(bary.shape),
-        "out": args.out,
-        "barycenter": None if args.out else bary.tolist(),
+        "out": _str(out),
+        "barycenter": None if out else bary.tolist(),
+        "plot": _str(plot),
     }
+    if out:
+        body = [f"written to {out}"]
+    else:
+        import numpy as np
+
+        body = [np.array2string(bary, precision=4)]
     _emit(
         args,
         record,
-        [f"{args.method} barycenter of {len(hists)} histograms, shape {bary.shape}"]
-        + ([f"written to {args.out}"] if args.out else [np.array2string(bary, precision=4)]),
+        [f"{args.method} barycenter of {len(hists)} histograms, shape {bary.shape}", *body]
+        + _written("plot", plot),
     )
     return record
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-import numpy as np
-
-from ..meanfield import MeanField
+from ._output import dumps, output_path
 
 __all__ = ["add_parser", "run"]
 
@@ -28,7 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _grid(text: str, name: str) -> np.ndarray:
+def _grid(text: str, name: str):
+    import numpy as np
+
     try:
         start, stop, num = text.split(",")
         return np.linspace(float(start), float(stop), int(num))
@@ -37,13 +35,19 @@ def _grid(text: str, name: str) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..meanfield import MeanField
+
     sw2, sb2 = _grid(args.sw2, "sw2"), _grid(args.sb2, "sb2")
-    diagram = MeanField(args.spec, 1.0, 0.0).phase_diagram(sw2, sb2)
-    if args.plot:
-        diagram.plot(args.plot)
+    plot = output_path(args.plot, "phase.png", "--plot") if args.plot else None
+    with args._progress.stage(f"phase diagram, {sw2.size} x {sb2.size} grid"):
+        diagram = MeanField(args.spec, 1.0, 0.0).phase_diagram(sw2, sb2)
+    if plot:
+        diagram.plot(str(plot))
+        args._progress.done(f"plot {plot}")
     if args.json:
-        json.dump(diagram.to_dict(), sys.stdout)
-        print()
+        print(dumps({**diagram.to_dict(), "plot": None if plot is None else str(plot)}))
         return 0
     print(f"{args.spec}: edge of chaos (chi_1 = 1), sigma_w2 at each sigma_b2:")
     for b, w in zip(sb2, diagram.boundary, strict=False):
@@ -52,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
             if np.isfinite(w)
             else f"  sigma_b2 = {b:.4g}: no crossing in the grid"
         )
-    if args.plot:
-        print(f"phase diagram written to {args.plot}")
+    if plot:
+        print(f"phase diagram written to {plot}")
     return 0

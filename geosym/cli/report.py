@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..report import SECTIONS, build_report
+from ._output import dumps
 
 __all__ = ["add_parser", "run"]
+
+# the keys of geosym.report.SECTIONS (spelled out so that ``geosym --help`` need not import
+# NumPy; tests/test_cli.py checks the two agree)
+SECTION_KEYS = ("fisher", "natgrad", "committee", "transport")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -15,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="every theory checked against simulation (HTML + Markdown)",
         description="Run the Fisher, natural-gradient, committee and transport "
         "comparisons and write DIR/index.html (self-contained) and DIR/index.md "
-        "with PNG figures, tables and pass/fail checks.",
+        "with PNG figures, tables and pass/fail checks. The files are made in a temporary "
+        "folder and moved into DIR at the end: an interrupted run leaves DIR as it was. "
+        "Exit status 1 when a check fails.",
     )
     p.add_argument("--out", default="report", help="output folder (default: ./report)")
     size = p.add_mutually_exclusive_group()
@@ -31,21 +37,33 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--section",
         action="append",
-        choices=list(SECTIONS),
+        choices=SECTION_KEYS,
         default=None,
         help="run only these sections (repeatable)",
     )
+    p.add_argument("--json", action="store_true", help="print the sections and checks as JSON")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..report import build_report
+
     sections = build_report(
-        args.out, full=args.full, activations=args.activation, sections=args.section
+        args.out,
+        full=args.full,
+        activations=args.activation,
+        sections=args.section,
+        progress=args._progress,
     )
+    status = 0 if all(s.passed for s in sections) else 1
+    index = [f"{args.out}/index.html", f"{args.out}/index.md"]
+    if args.json:
+        print(dumps({"passed": status == 0, "files": index,
+                     "sections": [s.to_dict() for s in sections]}, indent=2))
+        return status
     for s in sections:
-        status = "PASS" if s.passed else ("ERROR" if s.error else "FAIL")
-        print(f"{status:5s} {s.title} ({s.seconds:.1f} s)")
+        print(f"{s.status:5s} {s.title} ({s.seconds:.1f} s)")
         if s.error:
             print(f"      {s.error.splitlines()[0]}")
-    print(f"report written to {args.out}/index.html and {args.out}/index.md")
-    return 0 if all(s.passed for s in sections) else 1
+    print(f"report written to {index[0]} and {index[1]}")
+    return status

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-import numpy as np
-
-from ..natgrad import unit_fisher
+from ._output import dumps
 
 __all__ = ["add_parser", "run"]
 
@@ -35,6 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..natgrad import unit_fisher
+
     if args.fan_in < 1:
         raise ValueError(f"--fan-in must be >= 1, got {args.fan_in}")
     if not args.w_norm >= 0:
@@ -49,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.latex:
         out["latex"] = G.latex()
     if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        print()
+        print(dumps(out, indent=2))
         return 0
     print(
         f"{G.activation}: |w| = {args.w_norm}, b = {args.bias}, r = {G.r:.6g}, b' = {G.offset:.6g}"

@@ -27,7 +27,7 @@ from ..activations import Activation
 from ..activations import activation as _activation
 from ..natgrad import mean_subtraction, offblock_ratio, unit_fisher
 from ..nn import MLP, gaussian_inputs, gram_matrix, random_targets, teacher_student
-from ..nn.optimizers import default_learning_rate
+from ..nn.optimizers import METHODS, default_learning_rate
 
 __all__ = [
     "UnitBlockCheck",
@@ -105,7 +105,7 @@ def unit_block_check(
     cache = net.forward(X)
     h = cache.inputs[layer - 1]
     u = cache.preacts[layer - 1][:, unit]
-    g = np.asarray(net._dphi(u), dtype=float) ** 2
+    g = net.activation_derivative(u) ** 2
     Ht = np.concatenate([h, np.ones((samples, 1))], axis=1)
     mc = (Ht * g[:, None]).T @ Ht / samples
     sq = (Ht * g[:, None]) ** 2
@@ -240,10 +240,10 @@ class OneStepConvergence:
         return next(r for r in self.rows if r.method == method)
 
 
-def _method_key(spec: str) -> tuple[str, str]:
-    if spec == "ngd-unit-mf":
-        return "ngd-unit", "mean-field"
-    return spec, "measured"
+#: the registry's methods that are not a variant of another (``"ngd-unit-mf"`` is one of ``"ngd-unit"``)
+_MAIN_METHODS = tuple(name for name, m in METHODS.items() if m.variant_of is None)
+#: those with an infinite-width one-step rate (all but plain GD)
+_ONE_STEP_METHODS = tuple(name for name in _MAIN_METHODS if name != "gd")
 
 
 def one_step_convergence(
@@ -254,7 +254,7 @@ def one_step_convergence(
     width: int = 1024,
     samples: int = 64,
     outputs: int = 1,
-    methods: Sequence[str] = ("ngd", "ngd-layer", "kfac", "ngd-unit"),
+    methods: Sequence[str] = _ONE_STEP_METHODS,
     wrong_factor: float = 0.5,
     seed: int = 0,
 ) -> OneStepConvergence:
@@ -269,15 +269,14 @@ def one_step_convergence(
     r0 = float(np.linalg.norm(net0(X) - Y))
     cache = net0.forward(X)
     rows = []
-    for spec in methods:
-        method, blocks = _method_key(spec)
-        eta = default_learning_rate(net0, cache, method, blocks)
+    for method in methods:
+        eta = default_learning_rate(net0, cache, method)
         res = []
         for factor in (1.0, wrong_factor):
             net = net0.copy()
-            net.train(X, Y, eta=eta * factor, steps=1, method=method, blocks=blocks)
+            net.train(X, Y, eta=eta * factor, steps=1, method=method)
             res.append(float(np.linalg.norm(net(X) - Y)) / r0)
-        rows.append(OneStepRow(spec, float(eta), res[0], float(wrong_factor), res[1]))
+        rows.append(OneStepRow(method, float(eta), res[0], float(wrong_factor), res[1]))
     return OneStepConvergence(net0.activation.name, depth, width, samples, outputs, tuple(rows))
 
 
@@ -353,7 +352,7 @@ def training_comparison(
     width: int = 256,
     samples: int = 64,
     outputs: int = 1,
-    methods: Sequence[str] = ("gd", "ngd", "ngd-layer", "kfac", "ngd-unit"),
+    methods: Sequence[str] = _MAIN_METHODS,
     threshold: float = 1e-2,
     max_steps: int = 200,
     seed: int = 0,
@@ -379,9 +378,8 @@ def training_comparison(
     student = MLP.random(ws, activation_spec, sigma_w2, sigma_b2, seed=rng)
     cache = student.forward(data.X)
     rows, curves = [], {}
-    for spec in methods:
-        method, blocks = _method_key(spec)
-        eta = default_learning_rate(student, cache, method, blocks)
+    for method in methods:
+        eta = default_learning_rate(student, cache, method)
         net = student.copy()
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -392,7 +390,6 @@ def training_comparison(
                 eta=eta,
                 steps=max_steps,
                 method=method,
-                blocks=blocks,
                 on_divergence="stop",
             )
         elapsed = time.perf_counter() - t0
@@ -401,7 +398,7 @@ def training_comparison(
         steps = int(hit[0]) if hit.size else None
         rows.append(
             TrainingRow(
-                spec,
+                method,
                 float(eta),
                 steps,
                 None if steps is None else steps * per_step,
@@ -409,7 +406,7 @@ def training_comparison(
                 float(curve[-1] / curve[0]),
             )
         )
-        curves[spec] = curve
+        curves[method] = curve
     return TrainingComparison(
         student.activation.name, tuple(ws), samples, threshold, max_steps, tuple(rows), curves
     )

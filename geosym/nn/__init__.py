@@ -5,7 +5,8 @@ Mean Field Approach", AISTATS 2019. The network is :class:`MLP` (standard parame
 linear output); :func:`fim_statistics` measures :math:`m_\lambda, s_\lambda, \lambda_{\max}`, the
 :math:`\lambda_2` group mean and the whole non-zero spectrum of the empirical FIM from the
 CT x CT Gram matrix (:func:`gram_matrix`), never forming the P x P FIM or the CT x P Jacobian;
-:meth:`MLP.train` runs full-batch gradient descent on the mean squared error.
+:meth:`MLP.train` (:func:`train`) runs full-batch gradient descent or one of the natural-gradient
+methods of :data:`METHODS` on the mean squared error.
 
 >>> import geosym.nn as nn
 >>> net = nn.MLP.random([100, 300, 300, 2], "tanh", sigma_w2=3.0, sigma_b2=0.64, seed=0)
@@ -22,11 +23,18 @@ True
 
 from .data import RegressionData, gaussian_inputs, random_targets, teacher_student
 from .fim import MeasuredFIMStatistics, fim_statistics, gram_matrix, jacobian
-from .mlp import MLP, DivergenceWarning, ForwardCache, resolve_activation
+from .mlp import MLP, resolve_activation
+from .network import ForwardCache, Network
+from .optimizers import METHODS, Method
+from .training import DivergenceWarning, train
 
 __all__ = [
     "MLP",
     "ForwardCache",
+    "Network",
+    "Method",
+    "METHODS",
+    "train",
     "DivergenceWarning",
     "resolve_activation",
     "MeasuredFIMStatistics",

@@ -1,8 +1,7 @@
 r"""A small fully connected network in NumPy with exact, vectorised backpropagation.
 
 The model is the one of Karakida, Akaho & Amari, "Universal Statistics of Fisher Information in
-Deep Neural Networks: Mean Field Approach", AISTATS 2019 (PMLR 89:1032-1041, arXiv:1806.01316);
-research note ``fim.md`` §1.2:
+Deep Neural Networks: Mean Field Approach", AISTATS 2019 (PMLR 89:1032-1041, arXiv:1806.01316):
 
 .. math::
 
@@ -21,23 +20,21 @@ what the Gram-matrix route to the Fisher information (:mod:`geosym.nn.fim`) need
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from .. import _checks
+from ..activations import activation as _activation
 from ..errors import NumericalError
+from .network import ForwardCache
+from .optimizers import Method, make_step
+from .training import DivergenceWarning, train
 
 __all__ = ["MLP", "ForwardCache", "DivergenceWarning", "resolve_activation"]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Training stopped early because the loss diverged (``on_divergence="stop"``)."""
 
 
 def resolve_activation(spec: Any) -> tuple[Any, ArrayFn, ArrayFn]:
@@ -59,13 +56,6 @@ def resolve_activation(spec: Any) -> tuple[Any, ArrayFn, ArrayFn]:
     if callable(spec) and hasattr(spec, "derivative") and not isinstance(spec, str):
         act = spec
     else:
-        try:
-            from ..activations import activation as _activation
-        except ImportError as exc:  # pragma: no cover - only before geosym.activations exists
-            raise TypeError(
-                f"activation={spec!r}: cannot parse it because geosym.activations is not "
-                "available; pass an Activation object (callable with a .derivative() method)"
-            ) from exc
         act = _activation(spec)
     phi: ArrayFn = act
     dphi: ArrayFn = act.derivative()
@@ -81,28 +71,6 @@ def resolve_activation(spec: Any) -> tuple[Any, ArrayFn, ArrayFn]:
         if not np.isfinite(val).all():
             raise ValueError(f"{name} of {spec!r} is not finite on [-3, 3]: {val}")
     return act, phi, dphi
-
-
-@dataclass(frozen=True)
-class ForwardCache:
-    """Everything the backward pass needs from one forward pass.
-
-    Attributes
-    ----------
-    inputs
-        ``inputs[l]`` is :math:`h^l` of shape ``(T, M_l)`` for ``l = 0..L-1`` (``inputs[0]`` is X),
-        i.e. the input of weight layer ``l + 1``.
-    preacts
-        ``preacts[l - 1]`` is :math:`u^l` of shape ``(T, M_l)`` for ``l = 1..L``.
-    """
-
-    inputs: tuple[np.ndarray, ...]
-    preacts: tuple[np.ndarray, ...]
-
-    @property
-    def output(self) -> np.ndarray:
-        """The network output :math:`f = u^L`, shape ``(T, C)``."""
-        return self.preacts[-1]
 
 
 class MLP:
@@ -258,6 +226,10 @@ class MLP:
             self.biases[l] = theta[pos : pos + nb].copy()
             pos += nb
 
+    def activation_derivative(self, u: np.ndarray) -> np.ndarray:
+        r""":math:`\phi'(u)` elementwise, as float64 (the hidden layers' activation derivative)."""
+        return np.asarray(self._dphi(u), dtype=np.float64)
+
     # ------------------------------------------------------------------ forward / backward
     def check_inputs(self, X: Any, name: str = "X") -> np.ndarray:
         """Validate ``X`` (2-D, ``(T, M_0)``, finite) and return it as float64."""
@@ -375,17 +347,7 @@ class MLP:
         """
         X, Y = self._targets(X, Y)
         cache = self.forward(X, check=False)
-        return self._loss_and_grads(cache, Y)
-
-    def _loss_and_grads(
-        self, cache: ForwardCache, Y: np.ndarray
-    ) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
-        T = Y.shape[0]
-        r = cache.output - Y
-        loss = 0.5 * float(np.vdot(r, r)) / T
-        deltas = self.backward(cache, r / T)
-        grads = [(d.T @ h, d.sum(axis=0)) for d, h in zip(deltas, cache.inputs, strict=True)]
-        return loss, grads
+        return make_step(self, "gd")(cache, Y)
 
     # ------------------------------------------------------------------ training
     def train(
@@ -394,10 +356,10 @@ class MLP:
         Y: Any,
         eta: float | None = None,
         steps: int = 100,
-        method: Literal["gd", "ngd", "ngd-layer", "kfac", "ngd-unit"] = "gd",
+        method: str | Method = "gd",
         *,
         damping: float | None = None,
-        blocks: Literal["measured", "mean-field"] = "measured",
+        blocks: Literal["measured", "mean-field"] | None = None,
         on_divergence: Literal["raise", "stop"] = "raise",
         divergence_factor: float = 1e6,
     ) -> np.ndarray:
@@ -405,8 +367,8 @@ class MLP:
 
         :math:`\theta\leftarrow\theta-\eta\nabla_\theta E`,
         :math:`E=\frac1{2T}\sum_t\|f(x(t))-y(t)\|^2`. Near a zero-residual minimum GD
-        converges iff :math:`\eta<2/\lambda_{\max}(F)` (Karakida et al., AISTATS 2019;
-        ``fim.md`` §1.6); above it the loss first rises ("catapult") and eventually diverges.
+        converges iff :math:`\eta<2/\lambda_{\max}(F)` (Karakida et al., AISTATS 2019);
+        above it the loss first rises ("catapult") and eventually diverges.
 
         Parameters
         ----------
@@ -414,20 +376,26 @@ class MLP:
             Inputs ``(T, M_0)`` and targets ``(T, C)``, finite.
         eta
             Learning rate, > 0. Default (None): the theory's value for ``method``, computed
-            once on the initial network (:func:`geosym.nn.optimizers.default_learning_rate`:
+            once on the initial network (:attr:`geosym.nn.optimizers.Method.learning_rate`:
             :math:`1/\lambda_{\max}` for GD, the Karakida-Osawa one-step rates for NGD).
         steps
             Number of steps, >= 0.
         method
-            ``"gd"`` (full-batch gradient descent) or a natural-gradient variant of
-            :mod:`geosym.nn.optimizers`: ``"ngd"`` (exact, via the Gram matrix),
-            ``"ngd-layer"``, ``"kfac"``, ``"ngd-unit"``.
+            A name of :data:`geosym.nn.optimizers.METHODS` (or a
+            :class:`~geosym.nn.optimizers.Method` record): ``"gd"`` (full-batch gradient
+            descent) or a natural-gradient variant: ``"ngd"`` (exact, via the Gram matrix),
+            ``"ngd-layer"``, ``"kfac"``, ``"ngd-unit"``, ``"ngd-unit-mf"`` (unit-wise with
+            mean-field blocks, the same as ``"ngd-unit"`` with ``blocks="mean-field"``).
         damping
-            Relative damping of the NGD variants (> 0; default
-            :data:`geosym.nn.optimizers.DEFAULT_DAMPING`). Ignored by ``"gd"``.
+            Relative damping of the NGD variants (> 0). Default (None): the method's own
+            (:attr:`geosym.nn.optimizers.Method.damping`): 1e-6 for ``"ngd"``,
+            ``"ngd-layer"`` and ``"kfac"``; 1e-2 for ``"ngd-unit"`` and ``"ngd-unit-mf"``
+            (unit-wise NGD divides by near-zero back-propagated signals on some samples).
+            Ignored by ``"gd"``.
         blocks
-            ``"ngd-unit"`` only: ``"measured"`` (empirical unit blocks) or ``"mean-field"``
-            (closed-form unit blocks of :func:`geosym.natgrad.unit_fisher`).
+            Unit-wise methods only: ``"measured"`` (empirical unit blocks) or ``"mean-field"``
+            (closed-form unit blocks of :func:`geosym.natgrad.unit_fisher`); None (default)
+            keeps the method's own (``"measured"`` for ``"ngd-unit"``). Ignored otherwise.
         on_divergence
             What to do when the loss diverges (becomes NaN/inf, overflows in the forward or
             backward pass, or exceeds ``divergence_factor`` times the larger of the initial
@@ -449,72 +417,15 @@ class MLP:
             Loss curve :math:`E_0, E_1, \dots, E_{\rm steps}` (length ``steps + 1``, the
             initial loss first), all finite.
         """
-        X, Y = self._targets(X, Y)
-        if eta is not None:
-            eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
-        steps = _checks.positive_int(steps, "steps", allow_zero=True)
-        from . import optimizers
-
-        if method not in optimizers.METHODS:
-            raise ValueError(f"method must be one of {optimizers.METHODS}, got {method!r}")
-        step_fn = (
-            None
-            if method == "gd"
-            else optimizers.make_step(self, method, damping=damping, blocks=blocks)
+        return train(
+            self,
+            X,
+            Y,
+            eta,
+            steps,
+            method,
+            damping=damping,
+            blocks=blocks,
+            on_divergence=on_divergence,
+            divergence_factor=divergence_factor,
         )
-        if eta is None:
-            eta = optimizers.default_learning_rate(
-                self, self.forward(X, check=False), method, blocks
-            )
-        if on_divergence not in ("raise", "stop"):
-            raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
-        factor = _checks.real(divergence_factor, "divergence_factor", minimum=1.0, strict=True)
-
-        T = X.shape[0]
-        curve = np.empty(steps + 1)
-        threshold = np.inf
-        prev: tuple[list[np.ndarray], list[np.ndarray]] | None = None
-        for k in range(steps + 1):
-            reason = None
-            try:
-                cache = self.forward(X, check=False)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    if k < steps and step_fn is not None:
-                        loss, grads = step_fn(cache, Y)
-                    elif k < steps:
-                        loss, grads = self._loss_and_grads(cache, Y)
-                    else:  # last point of the curve: no gradient needed
-                        r = cache.output - Y
-                        loss, grads = 0.5 * float(np.vdot(r, r)) / T, []
-                if not np.isfinite(loss):
-                    reason = f"loss is {loss}"
-                elif loss > threshold:
-                    reason = f"loss {loss:.3g} exceeds {factor:.3g} x initial scale"
-                elif not all(np.isfinite(gw).all() and np.isfinite(gb).all() for gw, gb in grads):
-                    reason = "non-finite gradient"
-            except NumericalError as exc:
-                reason = str(exc)
-            if reason is not None:
-                if prev is None:
-                    raise NumericalError(
-                        f"train: the initial network is not finite on X ({reason})"
-                    )
-                self.weights[:], self.biases[:] = prev
-                msg = (
-                    f"train: {method} diverged at step {k} of {steps} with eta={eta:g}: "
-                    f"{reason}; parameters left at step {k - 1}"
-                )
-                if on_divergence == "raise":
-                    raise NumericalError(msg)
-                warnings.warn(msg, DivergenceWarning, stacklevel=2)
-                return curve[:k].copy()
-            curve[k] = loss
-            if k == 0:
-                threshold = factor * max(loss, 0.5 * float(np.vdot(Y, Y)) / T, 1e-300)
-            if k == steps:
-                break
-            prev = (list(self.weights), list(self.biases))
-            for l, (gw, gb) in enumerate(grads):
-                self.weights[l] = self.weights[l] - eta * gw
-                self.biases[l] = self.biases[l] - eta * gb
-        return curve

@@ -5,44 +5,54 @@ output gradient :math:`g=\partial E/\partial f=(f-y)/T` (shape ``(T, C)``) of th
 error :math:`E=\frac1{2T}\|f-y\|^2`, and returns the preconditioned gradient
 :math:`(\hat F+\rho I)^{-1}\nabla E` as a list ``[(dW^1, db^1), ...]``; the step is
 :math:`\theta\leftarrow\theta-\eta\cdot` direction. :math:`F=J^\top J/T` is the empirical Fisher
-(Gauss-Newton) matrix of Karakida, Akaho & Amari (AISTATS 2019), fim.md §1.3. No P x P matrix
+(Gauss-Newton) matrix of Karakida, Akaho & Amari (AISTATS 2019). No P x P matrix
 is formed: every inverse goes through T x T or CT x CT Gram matrices (push-through identity
 :math:`(A^\top A/T+\rho I)^{-1}A^\top=A^\top(AA^\top/T+\rho I)^{-1}`) or the closed-form unit
-block of :mod:`geosym.natgrad`.
+block of :mod:`geosym.natgrad`. The functions see the network only through the
+:class:`~geosym.nn.network.Network` protocol.
 
-Methods (Karakida & Osawa, NeurIPS 2020; fim.md §5) and their default (one-step) learning rates,
-from :func:`geosym.natgrad.one_step_learning_rates`:
+Every method is one :class:`Method` record in :data:`METHODS` (name, direction, default
+damping, default learning rate from the theory); adding a method is adding one record there.
+Methods (Karakida & Osawa, NeurIPS 2020) and their default (one-step) learning rates, from
+:func:`geosym.natgrad.one_step_learning_rates`:
 
-================  ===============================================================  =============
-``"gd"``          plain gradient                                                   1/λ_max
-``"ngd"``         exact: :math:`J^\top(JJ^\top+\rho T I)^{-1}(f-y)`                 1
-``"ngd-layer"``   layer block-diagonal: per layer :math:`J_l^\top(J_lJ_l^\top+\rho T)^{-1}(f-y)`  1/L
-``"kfac"``        :math:`(B_l+\rho_B)^{-1}\nabla_{W_l}(A_l+\rho_A)^{-1}`, A, B the K-FAC factors  1/(N(L-1)+1)
-``"ngd-unit"``    unit-wise blocks, ``blocks="measured"`` (empirical unit blocks,   1/(γΣM_l/C+1)
-                  T x T systems sharing one Gram per layer: batched CG over all
-                  units, or batched LU) or ``blocks="mean-field"`` (closed form     T/P
-                  :func:`geosym.natgrad.unit_fisher`, O(n) per unit)
-================  ===============================================================  =============
+=================  ===============================================================  =============
+``"gd"``           plain gradient                                                   1/λ_max
+``"ngd"``          exact: :math:`J^\top(JJ^\top+\rho T I)^{-1}(f-y)`                 1
+``"ngd-layer"``    layer block-diagonal: per layer :math:`J_l^\top(J_lJ_l^\top+\rho T)^{-1}(f-y)`  1/L
+``"kfac"``         :math:`(B_l+\rho_B)^{-1}\nabla_{W_l}(A_l+\rho_A)^{-1}`, A, B the K-FAC factors  1/(N(L-1)+1)
+``"ngd-unit"``     unit-wise blocks, measured (empirical unit blocks, T x T systems   1/(γΣM_l/C+1)
+                   sharing one Gram per layer: batched CG over all units, or
+                   batched LU)
+``"ngd-unit-mf"``  unit-wise blocks, mean-field (closed form                        T/P
+                   :func:`geosym.natgrad.unit_fisher`, O(n) per unit); the same as
+                   ``"ngd-unit"`` with ``blocks="mean-field"``
+=================  ===============================================================  =============
 
 ``damping`` is *relative*: the multiple of the identity added to each matrix that is inverted
-is ``damping`` times that matrix's mean diagonal entry (it must be > 0; defaults
-:data:`METHOD_DAMPING`: 1e-6, and 1e-2 for ``"ngd-unit"``).
+is ``damping`` times that matrix's mean diagonal entry (it must be > 0). Defaults
+(:attr:`Method.damping`, also :data:`METHOD_DAMPING`): 1e-6, and 1e-2 for the unit-wise methods.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ..errors import NumericalError
-from .mlp import MLP, ForwardCache
+from .network import ForwardCache, Network, Updates
 
 __all__ = [
+    "Method",
     "METHODS",
+    "BLOCKS",
     "DEFAULT_DAMPING",
     "METHOD_DAMPING",
+    "get_method",
     "gd_direction",
     "ngd_direction",
     "ngd_layer_direction",
@@ -52,20 +62,14 @@ __all__ = [
     "make_step",
 ]
 
-METHODS = ("gd", "ngd", "ngd-layer", "kfac", "ngd-unit")
 DEFAULT_DAMPING = 1e-6
-#: per-method default relative damping. Unit-wise NGD divides by delta_i(t), which is near 0 on
-#: some samples; with 1e-6 the full one-step update leaves the linear regime at finite width
-#: (measured, M=1024, N=64, L=3: residual 0.42 ReLU / 1.5 tanh), with 1e-2 it does not (0.09 / 0.15).
-METHOD_DAMPING = {"ngd": 1e-6, "ngd-layer": 1e-6, "kfac": 1e-6, "ngd-unit": 1e-2, "gd": 0.0}
-_BLOCKS = ("measured", "mean-field")
+#: the kinds of unit block of unit-wise NGD (``blocks=`` of :meth:`geosym.nn.MLP.train`)
+BLOCKS = ("measured", "mean-field")
 _CHUNK_DIRECT = 2_000_000  # max elements of a batched (units, T, T) system held at once
 #: ngd-unit batched CG: relative residual per unit (direction error ~1e-10 measured at M=1000, T=64)
 _PCG_TOL = 1e-8
 _MF_CHUNK = 65_536  # elements of (units, fan-in) work arrays per chunk in the mean-field blocks
 _PCG_MIN_UNITS = 32  # below this many units per layer the batched direct solve is cheaper
-
-Updates = list[tuple[np.ndarray, np.ndarray]]
 
 
 def _check_damping(damping: Any) -> float:
@@ -120,14 +124,14 @@ def _layer_gram(d: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- directions
-def gd_direction(net: MLP, cache: ForwardCache, grad_output: np.ndarray) -> Updates:
+def gd_direction(net: Network, cache: ForwardCache, grad_output: np.ndarray) -> Updates:
     r"""Plain gradient :math:`\nabla E=J^\top g` (one backward pass)."""
     deltas = net.backward(cache, grad_output)
     return [(d.T @ h, d.sum(axis=0)) for d, h in zip(deltas, cache.inputs, strict=True)]
 
 
 def ngd_direction(
-    net: MLP, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
+    net: Network, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
 ) -> Updates:
     r"""Exact damped NGD through the CT x CT Gram matrix (never a P x P inverse).
 
@@ -162,7 +166,7 @@ def ngd_direction(
 
 
 def ngd_layer_direction(
-    net: MLP, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
+    net: Network, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
 ) -> Updates:
     r"""Layer block-diagonal NGD: :math:`J_l^\top(J_lJ_l^\top+\rho_lT\,I)^{-1}Tg` for each layer l."""
     rho = _check_damping(damping)
@@ -193,7 +197,7 @@ def _damped_inverse_apply(Z: np.ndarray, X: np.ndarray, rho: float, where: str) 
 
 
 def kfac_direction(
-    net: MLP, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
+    net: Network, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
 ) -> Updates:
     r"""K-FAC: :math:`\Delta\tilde W_l=(B_l+\rho_B I)^{-1}\nabla_{\tilde W_l}E\,(A_l+\rho_A I)^{-1}`.
 
@@ -377,7 +381,7 @@ def _unit_measured(
 
 
 def _unit_mean_field(
-    net: MLP,
+    net: Network,
     l: int,
     d: np.ndarray,
     h: np.ndarray,
@@ -404,7 +408,7 @@ def _unit_mean_field(
         c, _, _ = unit_coefficients(
             net.activation, r, b + W @ mu, engine=False, error_estimate=False
         )
-        dphi2 = np.mean(np.asarray(net._dphi(u), dtype=float) ** 2, axis=0)
+        dphi2 = np.mean(np.asarray(net.activation_derivative(u), dtype=float) ** 2, axis=0)
         dsq = np.einsum("kti,kti->i", d, d) / d.shape[1]
         beta2 = np.where(dphi2 > 0, dsq / np.where(dphi2 > 0, dphi2, 1.0), 0.0)
     c0, c1, c2 = c
@@ -463,7 +467,7 @@ def _unit_mean_field(
 
 
 def ngd_unit_direction(
-    net: MLP,
+    net: Network,
     cache: ForwardCache,
     grad_output: np.ndarray,
     damping: float = DEFAULT_DAMPING,
@@ -486,8 +490,8 @@ def ngd_unit_direction(
     layer, in cache-sized chunks; a batched 3 x 3 solve per unit); no T-dependent solve.
     """
     rho = _check_damping(damping)
-    if blocks not in _BLOCKS:
-        raise ValueError(f"blocks must be one of {_BLOCKS}, got {blocks!r}")
+    if blocks not in BLOCKS:
+        raise ValueError(f"blocks must be one of {BLOCKS}, got {blocks!r}")
     deltas = net.output_deltas(cache)
     out: Updates = []
     if blocks == "measured":
@@ -505,65 +509,204 @@ def ngd_unit_direction(
     return out
 
 
-# ------------------------------------------------------------------------------- glue for train
-def default_learning_rate(
-    net: MLP, cache: ForwardCache, method: str, blocks: str = "measured"
-) -> float:
-    r"""The theory's learning rate for ``method`` on this net and batch.
+# ------------------------------------------------------------------------------- default rates
+def _gd_rate(net: Network, cache: ForwardCache) -> float:
+    r""":math:`1/\lambda_{\max}` of the measured FIM (removes the sharpest mode in one step)."""
+    T = cache.output.shape[0]
+    deltas = net.output_deltas(cache)
+    gram = sum(_layer_gram(d, h) for d, h in zip(deltas, cache.inputs, strict=True))
+    return 1.0 / (float(np.linalg.eigvalsh(gram)[-1]) / T)
 
-    ``gd``: :math:`1/\lambda_{\max}` of the measured FIM (removes the sharpest mode in one step,
-    fim.md §1.6); NGD variants: the one-step rates of
-    :func:`geosym.natgrad.one_step_learning_rates` for the net's widths, with the active
-    fraction :math:`\gamma` measured on the batch.
+
+def _one_step_rate(name: str) -> Callable[[Network, ForwardCache], float]:
+    """The infinite-width one-step rate of ``name`` for this net's widths and batch size."""
+
+    def rate(net: Network, cache: ForwardCache) -> float:
+        from ..natgrad import one_step_learning_rates
+
+        T, C = cache.output.shape
+        ws = net.widths
+        rates = one_step_learning_rates(net.activation, net.depth, max(ws[1], 1), T, C, widths=ws)
+        return rates.for_method(name)
+
+    return rate
+
+
+def _unit_measured_rate(net: Network, cache: ForwardCache) -> float:
+    r""":math:`1/(\gamma\sum_{l<L}M_l/C+1)` with the active units counted on the batch."""
+    C = cache.output.shape[1]
+    active = sum(
+        float(np.mean(np.asarray(net.activation_derivative(u)) != 0)) * u.shape[1]
+        for u in cache.preacts[:-1]
+    )
+    return 1.0 / (active / C + 1.0)
+
+
+def _unit_mean_field_rate(net: Network, cache: ForwardCache) -> float:
+    """T / P: each unit's mean-field block contributes its fan-in + 1 (Karakida & Osawa 2020)."""
+    return cache.output.shape[0] / net.n_params
+
+
+# ------------------------------------------------------------------------------- the registry
+Direction = Callable[[Network, ForwardCache, np.ndarray, float], Updates]
+LearningRate = Callable[[Network, ForwardCache], float]
+
+
+@dataclass(frozen=True)
+class Method:
+    r"""One optimizer: everything :func:`make_step` and :func:`geosym.nn.training.train` need.
+
+    Attributes
+    ----------
+    name
+        The name :meth:`geosym.nn.MLP.train` and ``geosym ngd --methods`` accept.
+    direction
+        ``direction(net, cache, grad_output, damping) -> [(dW^l, db^l), ...]``, the
+        preconditioned gradient (the step is :math:`-\eta\cdot` direction).
+    damping
+        Default relative damping (0 for a method that inverts nothing).
+    learning_rate
+        ``learning_rate(net, cache) -> eta``: the theory's default rate on this net and batch.
+    summary
+        One line for tables and ``--help``.
+    blocks
+        For unit-wise methods, the kind of unit block (one of :data:`BLOCKS`), else None.
+    variant_of
+        The method this one is a variant of (same algorithm, other ``blocks``), else None.
     """
-    from ..natgrad import one_step_learning_rates
 
-    T, C = cache.output.shape
-    if method == "gd":
-        deltas = net.output_deltas(cache)
-        gram = sum(_layer_gram(d, h) for d, h in zip(deltas, cache.inputs, strict=True))
-        lam = float(np.linalg.eigvalsh(gram)[-1]) / T
-        return 1.0 / lam
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    ws = net.widths
-    rates = one_step_learning_rates(net.activation, net.depth, max(ws[1], 1), T, C, widths=ws)
-    if method == "ngd-unit":
-        if blocks == "mean-field":
-            return T / net.n_params
-        active = sum(
-            float(np.mean(np.asarray(net._dphi(u)) != 0)) * u.shape[1] for u in cache.preacts[:-1]
+    name: str
+    direction: Direction
+    damping: float
+    learning_rate: LearningRate
+    summary: str
+    blocks: str | None = None
+    variant_of: str | None = None
+
+
+def _unit(blocks: str) -> Direction:
+    def direction(net: Network, cache: ForwardCache, g: np.ndarray, rho: float) -> Updates:
+        return ngd_unit_direction(net, cache, g, rho, blocks)
+
+    return direction
+
+
+#: Unit-wise NGD divides by delta_i(t), which is near 0 on some samples; with damping 1e-6 the full
+#: one-step update leaves the linear regime at finite width (measured, M=1024, N=64, L=3: residual
+#: 0.42 ReLU / 1.5 tanh), with 1e-2 it does not (0.09 / 0.15).
+_UNIT_DAMPING = 1e-2
+
+#: Every optimizer, by name (read-only). Adding a method is adding one record here.
+METHODS: Mapping[str, Method] = MappingProxyType(
+    {
+        m.name: m
+        for m in (
+            Method(
+                "gd",
+                lambda net, cache, g, rho: gd_direction(net, cache, g),
+                0.0,
+                _gd_rate,
+                "gradient descent, eta = 1/lambda_max",
+            ),
+            Method(
+                "ngd",
+                ngd_direction,
+                DEFAULT_DAMPING,
+                _one_step_rate("ngd"),
+                "exact natural gradient (CT x CT Gram solve)",
+            ),
+            Method(
+                "ngd-layer",
+                ngd_layer_direction,
+                DEFAULT_DAMPING,
+                _one_step_rate("ngd-layer"),
+                "layer block-diagonal natural gradient",
+            ),
+            Method(
+                "kfac",
+                kfac_direction,
+                DEFAULT_DAMPING,
+                _one_step_rate("kfac"),
+                "K-FAC (Kronecker-factored layer blocks)",
+            ),
+            Method(
+                "ngd-unit",
+                _unit("measured"),
+                _UNIT_DAMPING,
+                _unit_measured_rate,
+                "unit-wise natural gradient, measured unit blocks",
+                blocks="measured",
+            ),
+            Method(
+                "ngd-unit-mf",
+                _unit("mean-field"),
+                _UNIT_DAMPING,
+                _unit_mean_field_rate,
+                "unit-wise natural gradient, mean-field closed-form unit blocks",
+                blocks="mean-field",
+                variant_of="ngd-unit",
+            ),
         )
-        return 1.0 / (active / C + 1.0)
-    return rates.for_method(method)
+    }
+)
+#: default relative damping per method (derived from :data:`METHODS`)
+METHOD_DAMPING: Mapping[str, float] = MappingProxyType({k: m.damping for k, m in METHODS.items()})
+
+
+def get_method(method: str | Method, blocks: str | None = None) -> Method:
+    """The :class:`Method` record of ``method`` (a name of :data:`METHODS` or a record).
+
+    ``blocks`` (one of :data:`BLOCKS`) selects the variant of a unit-wise method with that kind of
+    unit block (``get_method("ngd-unit", "mean-field")`` is ``METHODS["ngd-unit-mf"]``); methods
+    without unit blocks ignore it. None keeps the method's own blocks.
+    """
+    if isinstance(method, Method):
+        rec = method
+    elif isinstance(method, str) and method in METHODS:
+        rec = METHODS[method]
+    else:
+        raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+    if blocks is not None and blocks not in BLOCKS:
+        raise ValueError(f"blocks must be one of {BLOCKS}, got {blocks!r}")
+    if blocks is None or rec.blocks in (None, blocks):
+        return rec
+    family = rec.variant_of or rec.name
+    return next(
+        m for m in METHODS.values() if (m.variant_of or m.name) == family and m.blocks == blocks
+    )
+
+
+def default_learning_rate(
+    net: Network, cache: ForwardCache, method: str | Method, blocks: str | None = None
+) -> float:
+    r"""The theory's learning rate for ``method`` on this net and batch (:attr:`Method.learning_rate`).
+
+    ``gd``: :math:`1/\lambda_{\max}` of the measured FIM (removes the sharpest mode in one step;
+    Karakida, Akaho & Amari, AISTATS 2019); NGD variants: the one-step rates of
+    :func:`geosym.natgrad.one_step_learning_rates` for the net's widths, with the active
+    fraction :math:`\gamma` of ``"ngd-unit"`` measured on the batch.
+    """
+    return get_method(method, blocks).learning_rate(net, cache)
 
 
 def make_step(
-    net: MLP,
-    method: str,
+    net: Network,
+    method: str | Method,
     *,
     damping: float | None = None,
-    blocks: str = "measured",
+    blocks: str | None = None,
 ) -> Callable[[ForwardCache, np.ndarray], tuple[float, Updates]]:
-    """A function ``(cache, Y) -> (loss, direction)`` for :meth:`MLP.train`."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    rho = METHOD_DAMPING[method] if damping is None else _check_damping(damping)
-    if blocks not in _BLOCKS:
-        raise ValueError(f"blocks must be one of {_BLOCKS}, got {blocks!r}")
-    table: dict[str, Callable[..., Updates]] = {
-        "ngd": lambda c, g: ngd_direction(net, c, g, rho),
-        "ngd-layer": lambda c, g: ngd_layer_direction(net, c, g, rho),
-        "kfac": lambda c, g: kfac_direction(net, c, g, rho),
-        "ngd-unit": lambda c, g: ngd_unit_direction(net, c, g, rho, blocks),
-        "gd": lambda c, g: gd_direction(net, c, g),  # rho unused
-    }
-    fn = table[method]
+    """A function ``(cache, Y) -> (loss, direction)`` for :func:`geosym.nn.training.train`.
+
+    ``damping`` None uses the method's default (:attr:`Method.damping`).
+    """
+    rec = get_method(method, blocks)
+    rho = rec.damping if damping is None else _check_damping(damping)
 
     def step(cache: ForwardCache, Y: np.ndarray) -> tuple[float, Updates]:
         T = Y.shape[0]
         r = cache.output - Y
         loss = 0.5 * float(np.vdot(r, r)) / T
-        return loss, fn(cache, r / T)
+        return loss, rec.direction(net, cache, r / T, rho)
 
     return step

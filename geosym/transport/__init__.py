@@ -8,7 +8,7 @@ et al. 2020). Depends only on numpy, scipy, sympy and :mod:`geosym.errors`.
 """
 
 from ._grid import Grid
-from .barycenter import barycenter
+from .barycenter import BarycenterResult, barycenter
 from .geometry import (
     ako_divergence,
     entropic_cost,
@@ -34,6 +34,7 @@ __all__ = [
     "metric",
     "unregularized_ot",
     "barycenter",
+    "BarycenterResult",
     "fwhm",
     "translation_study",
     "TranslationStudy",

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..results import Result
+
 __all__ = ["Grid"]
 
 
 @dataclass(frozen=True)
-class Grid:
+class Grid(Result):
     """Squared Euclidean cost on a regular 1-D or 2-D grid.
 
     Parameters
@@ -84,7 +86,3 @@ class Grid:
         """The dense ``(size, size)`` cost matrix (for small grids, tests and plans)."""
         x = self.points()
         return ((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=-1)
-
-    def to_dict(self) -> dict:
-        """JSON-ready description."""
-        return {"shape": list(self.shape), "extent": self.extent}

@@ -33,19 +33,21 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
+import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from ..errors import ConvergenceError, NumericalError
+from ..errors import NumericalError
+from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
-from .sinkhorn import _STAGE_MAX_ITER, _STAGE_TOL, _schedule
+from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
 
-__all__ = ["barycenter"]
+__all__ = ["BarycenterResult", "barycenter"]
 
 METHODS = ("entropic", "debiased")
 #: the debiased barycenter has exact zeros, where log d decreases linearly without bound; it is
@@ -73,6 +75,57 @@ _TINY = float(np.finfo(float).tiny)
 _MAX_COEF = 1e3
 
 
+@dataclass(frozen=True, eq=False)
+class BarycenterResult(Result):
+    """A barycenter with its convergence record (returned by :func:`barycenter`).
+
+    Attributes
+    ----------
+    q : numpy.ndarray
+        The barycenter histogram, shape of each input, summing to 1.
+    method : str
+        ``"entropic"``, ``"debiased"`` or ``"sharp"``.
+    reg : float
+        The regularisation λ.
+    n_iter : int
+        Iterations over all ε stages.
+    converged : bool
+        Both stopping criteria met (:meth:`checks`).
+    residual : float
+        The optimality residual at the last check: the marginal residual ``r`` of
+        :func:`barycenter` ("entropic", "debiased").
+    q_step : float
+        The q-step ``δ`` at the last check (``inf`` before three checks).
+    tol, q_tol : float
+        The tolerances on ``residual`` and ``q_step`` (``q_tol`` may be ``inf``: off).
+    history : numpy.ndarray, shape (n_checks, 3)
+        One row per check: iteration, residual, q-step (all ε stages; ``inf`` q-steps become
+        ``None`` in :meth:`to_dict`).
+    seconds : float
+        Wall time of the solve.
+    """
+
+    q: np.ndarray
+    method: str
+    reg: float
+    n_iter: int
+    converged: bool
+    residual: float
+    q_step: float
+    tol: float
+    q_tol: float
+    history: np.ndarray = field(repr=False)
+    seconds: float
+
+    def checks(self) -> tuple[Check, ...]:
+        """The residual and the q-step against their tolerances (the stopping rule)."""
+        return (
+            Check("barycenter residual", self.residual, self.tol, "solver tol"),
+            Check(f"barycenter q-step (L1 per {_CHECK_EVERY} it)", self.q_step, self.q_tol,
+                  "solver q_tol; an estimate of the error, not a bound"),
+        )
+
+
 def _check_hists(hists: object, shape: tuple[int, ...]) -> np.ndarray:
     """Stack the input histograms into ``(K, *shape)``, each normalised."""
     try:
@@ -88,10 +141,6 @@ def _check_weights(weights: object, n_hists: int) -> np.ndarray:
     if weights is None:
         return np.full(n_hists, 1.0 / n_hists)
     return as_histogram(weights, "weights", (n_hists,))
-
-
-def _cost_scale(cost: np.ndarray | Grid) -> float:
-    return cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
 
 
 class _Anderson:
@@ -171,13 +220,16 @@ def _bregman(
     tol: tuple[float, float],
     max_iter: int,
     anderson: int,
+    history: list[tuple[int, float, float]],
+    offset: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float], int]:
     """Iterative Bregman projections at one ``reg`` from the scalings ``log v_k``, ``log d``.
 
     One evaluation of the map ``G: (log v, log d) ↦ (log v⁺, log d⁺)`` is one iteration; with
     ``anderson > 0`` the iterates are extrapolated by :class:`_Anderson`. The residuals
     (marginal, q-step; see :func:`barycenter`) are measured every ``_CHECK_EVERY`` iterations
-    and after the last one, at the point ``G`` was evaluated at. Returns ``log v``, ``log d``,
+    and after the last one, at the point ``G`` was evaluated at, and appended to ``history`` as
+    ``(offset + iteration, marginal, q-step)``. Returns ``log v``, ``log d``,
     ``log q`` of the last evaluation, the two residuals and the iteration count.
     """
     n_hist, shape = log_p.shape[0], log_p.shape[1:]
@@ -205,6 +257,7 @@ def _bregman(
             steps.append(float(np.abs(q - q_prev).sum()) if q_prev is not None else np.inf)
             step = max(steps) if len(steps) == _Q_CHECKS else float("inf")
             err, q_prev = (marginal, step), q
+            history.append((offset + n_iter, marginal, step))
             if np.isnan(marginal):
                 raise NumericalError(f"barycenter: nan at iteration {n_iter}")
             if (marginal <= tol[0] and step <= tol[1]) or n_iter == max_iter:
@@ -247,7 +300,7 @@ def barycenter(
     on_fail: Literal["warn", "raise"] = "warn",
     q_tol: float | None = None,
     anderson: int = 5,
-) -> np.ndarray:
+) -> BarycenterResult:
     r"""Wasserstein barycenter of histograms with entropic regularisation ``reg``.
 
     .. math::
@@ -327,8 +380,19 @@ def barycenter(
 
     Returns
     -------
-    numpy.ndarray
-        The barycenter histogram, same shape as each input, summing to 1.
+    BarycenterResult
+        ``.q`` is the barycenter histogram (same shape as each input, summing to 1); with it
+        the iteration count, the residuals at every check, the convergence flag and the time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport import Grid, barycenter
+    >>> x = np.linspace(0, 1, 50)
+    >>> bumps = np.stack([np.exp(-(x - c) ** 2 / 0.005) for c in (0.3, 0.7)])
+    >>> res = barycenter(bumps / bumps.sum(1, keepdims=True), Grid((50,)), 1e-3)
+    >>> res.converged, round(float(x @ res.q), 3)
+    (True, 0.5)
     """
     cost = check_cost(cost_or_grid)
     reg = check_reg(reg)
@@ -344,8 +408,7 @@ def barycenter(
         raise ValueError(f"anderson must lie in [0, {_MAX_DEPTH}], got {anderson}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if on_fail not in ("warn", "raise"):
-        raise ValueError(f"on_fail must be 'warn' or 'raise', got {on_fail!r}")
+    check_on_fail(on_fail)
     src, dst = histogram_shapes(cost)
     if src != dst:
         raise ValueError(f"cost_or_grid must be square, got shape {src + dst}")
@@ -353,34 +416,58 @@ def barycenter(
         raise ValueError("method='debiased' needs a symmetric cost matrix")
     p = _check_hists(hists, src)
     w = _check_weights(weights, p.shape[0])
+    start = time.perf_counter()
 
-    stages = _schedule(reg, eps_scaling, max(_cost_scale(cost), reg))
+    stages = schedule(reg, eps_scaling, cost)
     debiased = method == "debiased"
     with np.errstate(divide="ignore"):
         log_p = np.log(p)
     g = np.zeros_like(p)  # unscaled potentials reg·log v_k and reg·log d, carried across stages
     h = np.zeros(src)
-    n_iter, err = 0, (float("inf"), float("inf"))
-    for k, lam in enumerate(stages):
-        final = k == len(stages) - 1
-        budget = max_iter - n_iter if final else min(_STAGE_MAX_ITER, max_iter - n_iter - 1)
-        if budget < 1:
-            continue
-        stage_tol = (tol, q_tol) if final else (max(tol, _STAGE_TOL), float("inf"))
+    history: list[tuple[int, float, float]] = []
+
+    def solve(lam: float, budget: int, final: bool):
+        nonlocal g, h
+        stage_tol = (tol, q_tol) if final else (max(tol, STAGE_TOL), float("inf"))
+        done = int(history[-1][0]) if history else 0  # iterations of the earlier stages
         log_v, log_d, log_q, err, used = _bregman(
-            LogKernel(cost, lam), log_p, w, g / lam, h / lam, debiased, stage_tol, budget, anderson
+            LogKernel(cost, lam),
+            log_p,
+            w,
+            g / lam,
+            h / lam,
+            debiased,
+            stage_tol,
+            budget,
+            anderson,
+            history,
+            done,
         )
-        n_iter += used
         g, h = lam * log_v, lam * log_d
-    if err[0] > tol or err[1] > q_tol:
-        msg = (
+        return (log_q, err), used
+
+    (log_q, err), n_iter = run_stages(stages, max_iter, solve)
+    converged = err[0] <= tol and err[1] <= q_tol
+    if not converged:
+        report_failure(
             f"barycenter ({method}) did not converge in {n_iter} iterations: marginal residual "
             f"{err[0]:.3g} (tol {tol:.3g}), L1 change of q per {_CHECK_EVERY} iterations "
             f"(largest of the last {_Q_CHECKS}) {err[1]:.3g} (q_tol {q_tol:.3g}); "
-            f"reg={reg:.3g}. Raise max_iter or reg"
+            f"reg={reg:.3g}. Raise max_iter or reg",
+            on_fail,
+            stacklevel=2,
         )
-        if on_fail == "raise":
-            raise ConvergenceError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
     q = np.exp(log_q)
-    return q / q.sum()
+    return BarycenterResult(
+        q=q / q.sum(),
+        method=method,
+        reg=reg,
+        n_iter=n_iter,
+        converged=bool(converged),
+        residual=err[0],
+        q_step=err[1],
+        tol=tol,
+        q_tol=float(q_tol),
+        history=np.array(history, dtype=float).reshape(-1, 3),
+        seconds=time.perf_counter() - start,
+    )

@@ -11,10 +11,11 @@ error to the exact barycenter for both methods at several ``reg``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..results import Result
 from ._checks import as_histogram, check_positive_int
 from ._grid import Grid
 from .barycenter import METHODS, barycenter
@@ -45,7 +46,7 @@ def fwhm(profile: np.ndarray, x: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class SharpnessRow:
+class SharpnessRow(Result):
     """One barycenter of the study: method, ``reg``, FWHM (and the exact one), L1 error."""
 
     method: str
@@ -55,13 +56,9 @@ class SharpnessRow:
     l1_error: float
     profile: tuple[float, ...]
 
-    def to_dict(self) -> dict:
-        """JSON-ready fields."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class TranslationStudy:
+class TranslationStudy(Result):
     """Barycenters of a pattern shifted by ``±shift`` pixels along its last axis."""
 
     shift: int
@@ -69,16 +66,6 @@ class TranslationStudy:
     x: tuple[float, ...]
     exact_profile: tuple[float, ...]
     rows: tuple[SharpnessRow, ...]
-
-    def to_dict(self) -> dict:
-        """JSON-ready fields."""
-        return {
-            "shift": self.shift,
-            "shape": list(self.shape),
-            "x": list(self.x),
-            "exact_profile": list(self.exact_profile),
-            "rows": [r.to_dict() for r in self.rows],
-        }
 
     def row(self, method: str, reg: float) -> SharpnessRow:
         """The row for ``method`` at ``reg``."""
@@ -132,7 +119,7 @@ def translation_study(
     rows = []
     for method in methods:
         for reg in regs:
-            bary = barycenter(hists, grid, reg, method=method, **kwargs)
+            bary = barycenter(hists, grid, reg, method=method, **kwargs).q
             prof = profile(bary)
             rows.append(
                 SharpnessRow(

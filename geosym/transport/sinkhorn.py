@@ -12,29 +12,20 @@ without underflow (Peyré & Cuturi 2019, Computational OT, §4.4; Schmitzer 2019
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
-from ..errors import ConvergenceError, NumericalError
+from ..errors import NumericalError
+from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
 from ._kernel import LogKernel
+from ._stages import STAGE_TOL, check_on_fail, report_failure, run_stages, schedule
 
 __all__ = ["SinkhornResult", "sinkhorn"]
-
-#: marginal error at which an intermediate ε-scaling stage hands over to the next one
-_STAGE_TOL = 1e-3
-#: at most this many iterations per intermediate ε-scaling stage
-_STAGE_MAX_ITER = 100
-
-
-def _json_array(x: np.ndarray) -> list:
-    """Nested lists with non-finite entries (potentials on zero-mass bins) as ``None``."""
-    return np.where(np.isfinite(x), x, None).tolist()
 
 
 def _support_dot(potential: np.ndarray, mass: np.ndarray) -> float:
@@ -44,8 +35,11 @@ def _support_dot(potential: np.ndarray, mass: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class SinkhornResult:
+class SinkhornResult(Result):
     """Solution of the entropic transport problem between two histograms.
+
+    ``to_dict()`` (strict JSON, :mod:`geosym.results`) holds every field but the cost, with the
+    potentials as nested lists (``None`` on zero-mass bins); the plan is never serialised.
 
     Attributes
     ----------
@@ -70,6 +64,8 @@ class SinkhornResult:
         marginals have this error.
     reg : float
         The regularisation λ.
+    tol : float
+        The tolerance on ``marginal_error`` (:meth:`checks`).
     cost : numpy.ndarray or Grid
         The cost the problem was solved for.
     """
@@ -83,7 +79,8 @@ class SinkhornResult:
     converged: bool
     marginal_error: float
     reg: float
-    cost: np.ndarray | Grid = field(repr=False)
+    tol: float
+    cost: np.ndarray | Grid = field(repr=False, metadata={"json": False})
 
     @cached_property
     def plan(self) -> np.ndarray:
@@ -103,30 +100,11 @@ class SinkhornResult:
             "\\end{align*}"
         )
 
-    def to_dict(self) -> dict:
-        """JSON-ready summary (potentials as lists, ``None`` on zero-mass bins; no plan)."""
-        return {
-            "value": self.value,
-            "transport_cost": self.transport_cost,
-            "entropy": self.entropy,
-            "n_iter": self.n_iter,
-            "converged": self.converged,
-            "marginal_error": self.marginal_error,
-            "reg": self.reg,
-            "alpha": _json_array(self.alpha),
-            "beta": _json_array(self.beta),
-        }
-
-
-def _schedule(reg: float, eps_scaling: float | None, cost_scale: float) -> list[float]:
-    """Decreasing regularisations ``max(cost), max(cost)·s, ..., reg`` (or just ``[reg]``)."""
-    if eps_scaling is None:
-        return [reg]
-    factor = float(eps_scaling)
-    if not 0 < factor < 1:
-        raise ValueError(f"eps_scaling must be a factor in (0, 1), got {eps_scaling!r}")
-    n_stages = max(int(np.ceil(np.log(reg / cost_scale) / np.log(factor))), 0)
-    return [cost_scale * factor**k for k in range(n_stages)] + [reg]
+    def checks(self) -> tuple[Check, ...]:
+        """The column marginal error against the solver tolerance."""
+        return (
+            Check("sinkhorn marginal error ‖Pᵀ1 − b‖₁", self.marginal_error, self.tol, "solver tol"),
+        )
 
 
 def _is_symmetric(a: np.ndarray, b: np.ndarray, cost: np.ndarray | Grid) -> bool:
@@ -256,44 +234,39 @@ def sinkhorn(
     reg = check_reg(reg)
     tol = check_reg(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
-    if on_fail not in ("warn", "raise"):
-        raise ValueError(f"on_fail must be 'warn' or 'raise', got {on_fail!r}")
+    check_on_fail(on_fail)
     src_shape, dst_shape = histogram_shapes(cost)
     a = as_histogram(a, "a", src_shape)
     b = as_histogram(b, "b", dst_shape)
-    scale = cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
-    stages = _schedule(reg, eps_scaling, max(scale, reg))
+    stages = schedule(reg, eps_scaling, cost)
 
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     symmetric = _is_symmetric(a, b, cost)
     g = np.zeros(dst_shape)  # unscaled potential, carried across ε stages
-    n_iter = 0
-    for k, lam in enumerate(stages):
-        final = k == len(stages) - 1
-        budget = max_iter - n_iter if final else min(_STAGE_MAX_ITER, max_iter - n_iter - 1)
-        if budget < 1:
-            continue
+
+    def solve(lam: float, budget: int, final: bool):
+        nonlocal g
         kernel = LogKernel(cost, lam)
-        stage_tol = tol if final else max(tol, _STAGE_TOL)
+        stage_tol = tol if final else max(tol, STAGE_TOL)
         if symmetric:
             g_s, err, col, used = _iterate_symmetric(kernel, log_a, g / lam, stage_tol, budget)
             f_s, row = g_s, col
         else:
             f_s, g_s, err, col, used = _iterate(kernel, log_a, log_b, g / lam, stage_tol, budget)
             row = a
-        n_iter += used
         g = lam * g_s
+        return (kernel, f_s, g_s, err, row, col), used
 
+    (kernel, f_s, g_s, err, row, col), n_iter = run_stages(stages, max_iter, solve)
     converged = err <= tol
     if not converged:
-        msg = (
+        report_failure(
             f"sinkhorn did not converge in {n_iter} iterations: marginal error {err:.3g} > "
-            f"tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg, or pass eps_scaling"
+            f"tol {tol:.3g} (reg={reg:.3g}); raise max_iter or reg, or pass eps_scaling",
+            on_fail,
+            stacklevel=2,
         )
-        if on_fail == "raise":
-            raise ConvergenceError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
     alpha = reg * (log_a + f_s)
     beta = reg * (log_b + g_s)
@@ -309,5 +282,6 @@ def sinkhorn(
         converged=bool(converged),
         marginal_error=err,
         reg=reg,
+        tol=tol,
         cost=cost,
     )

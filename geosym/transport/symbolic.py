@@ -21,11 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from ..results import Result
+
 __all__ = ["SymbolicOT2", "entropic_ot_2x2"]
 
 
 @dataclass(frozen=True)
-class SymbolicOT2:
+class SymbolicOT2(Result):
     """Entropic OT between ``(p1, 1 − p1)`` and ``(q1, 1 − q1)`` with cost ``[[0, m12], [m21, 0]]``.
 
     Attributes

@@ -132,7 +132,7 @@ def barycenter_case(size: int, repeat: int) -> None:
                 t_ours, bary = median_time(
                     lambda m=method, e=eps: barycenter(
                         imgs, grid, reg, method=m, tol=1e-4, max_iter=5000, eps_scaling=e
-                    ),
+                    ).q,
                     repeat,
                 )
                 diff = np.abs(bary - ref / ref.sum()).sum()
@@ -181,8 +181,8 @@ def debiased_case(size: int, ref_iter: int) -> None:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        half = barycenter(imgs, grid, reg, tol=1e-300, max_iter=ref_iter // 2)
-        ref = barycenter(imgs, grid, reg, tol=1e-300, max_iter=ref_iter)
+        half = barycenter(imgs, grid, reg, tol=1e-300, max_iter=ref_iter // 2).q
+        ref = barycenter(imgs, grid, reg, tol=1e-300, max_iter=ref_iter).q
     print(
         f"reference: {ref_iter} Anderson iterations ({time.perf_counter() - t0:.0f} s with the "
         f"{ref_iter // 2}-iteration run); L1 to the {ref_iter // 2}-iteration run "
@@ -201,7 +201,7 @@ def debiased_case(size: int, ref_iter: int) -> None:
     title = f"debiased 4x{size}x{size} reg {reg:g}"
     print(f"{title:<46} {'time':>8} {'iter':>6} {'L1 to ref':>10} {'blurred':>9}  note")
     for name, kw in runs:
-        t, q, n_iter, msg = _run(lambda kw=kw: barycenter(imgs, grid, reg, **kw))
+        t, q, n_iter, msg = _run(lambda kw=kw: barycenter(imgs, grid, reg, **kw).q)
         note = msg.split(": ", 1)[1].split("; reg")[0] if msg else "converged"
         err, blur = np.abs(q - ref).sum(), _blurred_l1(q - ref, reg)
         print(f"{name:<46} {t:7.2f}s {n_iter:6.0f} {err:10.3g} {blur:9.2g}  {note}")

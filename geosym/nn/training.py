@@ -1,0 +1,102 @@
+r"""Full-batch training on the mean squared error with any optimizer of :data:`~geosym.nn.optimizers.METHODS`.
+
+:func:`train` is the loop behind :meth:`geosym.nn.MLP.train`; it sees the network only through
+the :class:`~geosym.nn.network.Network` protocol. Each step is
+:math:`\theta\leftarrow\theta-\eta\cdot\mathrm{direction}`, the direction of the chosen
+:class:`~geosym.nn.optimizers.Method` (the plain gradient for ``"gd"``), and
+:math:`E=\frac1{2T}\sum_t\|f(x(t))-y(t)\|^2`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+
+from .. import _checks
+from ..errors import NumericalError
+from .network import Network, Updates
+from .optimizers import Method, default_learning_rate, get_method, make_step
+
+__all__ = ["DivergenceWarning", "train"]
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training stopped early because the loss diverged (``on_divergence="stop"``)."""
+
+
+def train(
+    net: Network,
+    X: Any,
+    Y: Any,
+    eta: float | None = None,
+    steps: int = 100,
+    method: str | Method = "gd",
+    *,
+    damping: float | None = None,
+    blocks: str | None = None,
+    on_divergence: Literal["raise", "stop"] = "raise",
+    divergence_factor: float = 1e6,
+) -> np.ndarray:
+    """Train ``net`` in place; the arguments and the return value are those of :meth:`geosym.nn.MLP.train`."""
+    X = net.check_inputs(X)
+    Y = _checks.matrix(
+        Y, "Y", columns=net.n_outputs, rows=X.shape[0], what="samples x outputs C"
+    )
+    if eta is not None:
+        eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
+    steps = _checks.positive_int(steps, "steps", allow_zero=True)
+    rec = get_method(method, blocks)
+    step_fn = make_step(net, rec, damping=damping)
+    if eta is None:
+        eta = default_learning_rate(net, net.forward(X, check=False), rec)
+    if on_divergence not in ("raise", "stop"):
+        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+    factor = _checks.real(divergence_factor, "divergence_factor", minimum=1.0, strict=True)
+
+    T = X.shape[0]
+    curve = np.empty(steps + 1)
+    threshold = np.inf
+    prev: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+    for k in range(steps + 1):
+        reason = None
+        grads: Updates = []
+        try:
+            cache = net.forward(X, check=False)
+            with np.errstate(over="ignore", invalid="ignore"):
+                if k < steps:
+                    loss, grads = step_fn(cache, Y)
+                else:  # last point of the curve: no direction needed
+                    r = cache.output - Y
+                    loss = 0.5 * float(np.vdot(r, r)) / T
+            if not np.isfinite(loss):
+                reason = f"loss is {loss}"
+            elif loss > threshold:
+                reason = f"loss {loss:.3g} exceeds {factor:.3g} x initial scale"
+            elif not all(np.isfinite(gw).all() and np.isfinite(gb).all() for gw, gb in grads):
+                reason = "non-finite gradient"
+        except NumericalError as exc:
+            reason = str(exc)
+        if reason is not None:
+            if prev is None:
+                raise NumericalError(f"train: the initial network is not finite on X ({reason})")
+            net.weights[:], net.biases[:] = prev
+            msg = (
+                f"train: {rec.name} diverged at step {k} of {steps} with eta={eta:g}: "
+                f"{reason}; parameters left at step {k - 1}"
+            )
+            if on_divergence == "raise":
+                raise NumericalError(msg)
+            warnings.warn(msg, DivergenceWarning, stacklevel=3)
+            return curve[:k].copy()
+        curve[k] = loss
+        if k == 0:
+            threshold = factor * max(loss, 0.5 * float(np.vdot(Y, Y)) / T, 1e-300)
+        if k == steps:
+            break
+        prev = (list(net.weights), list(net.biases))
+        for l, (gw, gb) in enumerate(grads):
+            net.weights[l] = net.weights[l] - eta * gw
+            net.biases[l] = net.biases[l] - eta * gb
+    return curve
