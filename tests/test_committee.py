@@ -461,6 +461,21 @@ def test_cli_json(capsys, tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 1000
 
 
+def test_cli_reports_all_symmetric_fixed_points(capsys):
+    rc = _cli(["committee", ERF, "-K", "2", "-M", "2", "--eta", "0.1", "--alpha-max", "600",
+               "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    fps = out["fixed_points"]
+    assert len(fps) == 2 and fps[0]["eps_g"] < fps[1]["eps_g"]
+    assert fps[0]["Q12"] == pytest.approx(0.332031, abs=1e-6)
+    assert [p["unstable_directions"] for p in fps] == [1, 3]
+    # a random start creeps to the q_d > q_o point; its height is the plateau's eps*
+    assert out["plateau_fixed_point"] == 0
+    assert out["plateau"]["eps_star"] == fps[0]["eps_g"]
+    assert out["fixed_point"]["eps_g"] == fps[1]["eps_g"]  # the continuation, as before
+
+
 def test_cli_simulate_and_latex(capsys):
     rc = _cli(["committee", ERF, "-K", "2", "-M", "2", "--outputs", "2", "--eta", "0.5",
                "--alpha-max", "2", "--simulate", "200", "--seeds", "2", "--latex"])
