@@ -673,6 +673,35 @@ def _mixture_i4(a: np.ndarray, b: np.ndarray, *entries: np.ndarray) -> np.ndarra
     return out.reshape(shape)
 
 
+def _mixture_2d(a: np.ndarray, b: np.ndarray, family: str, c11: Any, c12: Any,
+                c22: Any) -> np.ndarray:
+    r"""2-D expectations of :math:`g(x)=\sum_k a_k\,\mathrm{erf}(b_kx)` in closed form.
+
+    ``family``: ``"I2"`` :math:`\langle g(u_1)g(u_2)\rangle`, ``"J2"``
+    :math:`\langle g'(u_1)g'(u_2)\rangle` or ``"X"`` :math:`\langle g''(u_1)g(u_2)\rangle`
+    (the Stein factor of :math:`I_3`), each a sum over :math:`k, l` of the erf(x/√2) closed
+    forms (Saad & Solla 1995) at the covariance scaled by :math:`s_k=\sqrt2b_k`,
+    :math:`s_l`; ``X`` is :math:`\partial I_3/\partial C_{12}` of that closed form.
+    """
+    shape = np.broadcast_shapes(np.shape(c11), np.shape(c12), np.shape(c22))
+    c11, c12, c22 = (np.broadcast_to(np.asarray(c, float), shape).reshape(-1, 1, 1)
+                     for c in (c11, c12, c22))
+    s = np.sqrt(2.0) * b
+    sk, sl = s[:, None], s[None, :]
+    x11, x12, x22 = c11 * sk**2, c12 * (sk * sl), c22 * sl**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if family == "I2":
+            f = np.arcsin(np.clip(x12 / np.sqrt((1 + x11) * (1 + x22)), -1.0, 1.0))
+            w = np.outer(a, a)
+        elif family == "J2":
+            f = 1.0 / np.sqrt((1 + x11) * (1 + x22) - x12**2)
+            w = np.outer(a * s, a * s)
+        else:
+            f = -x12 / ((1 + x11) * np.sqrt((1 + x11) * (1 + x22) - x12**2))
+            w = np.outer(a * s**2, a)
+    return (2.0 / np.pi) * (f.reshape(f.shape[0], -1) @ w.ravel()).reshape(shape)
+
+
 # --------------------------------------------------------------------------------------------
 # the provider
 # --------------------------------------------------------------------------------------------
@@ -710,6 +739,7 @@ class IntegralProvider:
     error: dict[str, float] = field(init=False)
     _cache4: dict = field(init=False, repr=False, default_factory=dict)
     _mixture_error: float | None = field(init=False, repr=False, default=None)
+    _i3_mix: tuple | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         if int(self.n2) < 2 or int(self.n4) < 2:
@@ -718,6 +748,24 @@ class IntegralProvider:
         self.kernels = _engine_kernels(self.act)
         a = self.act
         n2, n4 = int(self.n2), int(self.n4)
+        mix = _erf_mixture(a) if self.erf_mixture else None
+        if mix is not None:
+            ma, mb = mix
+            eg, edg = _mixture_sup_errors(a, ma, mb)
+            note = f"erf-mixture closed form ({len(ma)} terms)"
+            for fam in ("I2", "J2"):
+                if fam not in self.kernels:
+                    self.kernels[fam] = _Kernel(
+                        lambda c11, c12, c22, fam=fam: _mixture_2d(ma, mb, fam, c11, c12, c22),
+                        note)
+            if "I3" not in self.kernels:
+                self.kernels["I3"] = _Kernel(
+                    lambda c11, c12, c13, c22, c23, c33: (
+                        c12 * _mixture_2d(ma, mb, "X", c11, c13, c33)
+                        + c23 * _mixture_2d(ma, mb, "J2", c11, c13, c33)),
+                    f"Stein reduction + {note}")
+                self._i3_mix = (lambda p, q, r: _mixture_2d(ma, mb, "X", p, q, r),
+                                lambda p, q, r: _mixture_2d(ma, mb, "J2", p, q, r))
         if "I2" not in self.kernels:
             self.kernels["I2"] = _Kernel(
                 lambda c11, c12, c22: _gh2(a.g, a.g, c11, c12, c22, n2),
@@ -741,10 +789,7 @@ class IntegralProvider:
                 return c12 * _gh2(a.d2g, a.g, c11, c13, c33, n2) + c23 * j2(c11, c13, c33)
 
             self.kernels["I3"] = _Kernel(i3, f"Stein reduction + Gauss-Hermite 2-D, n={n2}")
-        mix = _erf_mixture(a) if self.erf_mixture and "I4" not in self.kernels else None
-        if mix is not None:
-            ma, mb = mix
-            eg, edg = _mixture_sup_errors(a, ma, mb)
+        if mix is not None and "I4" not in self.kernels:
             # first-order bound of the I4 error (|g| <= 1, |g'| <= 1 for the tabulated ones)
             self._mixture_error = 2.0 * edg + 2.0 * eg
             self.kernels["I4"] = _Kernel(
@@ -796,6 +841,8 @@ class IntegralProvider:
                     safe_x = _wrap_safe(xe, (c11, c13, c33))
                     safe_j = _wrap_safe(je, (c11, c13, c33))
                     split = (_Guarded(xf, safe_x), _Guarded(jf, safe_j))
+        if split is None and self._i3_mix is not None:
+            split = self._i3_mix
         if split is None and k3.expr is None:
             split = (lambda p, q, r: _gh2(a.d2g, a.g, p, q, r, n2), self._fast["J2"])
         self._i3_split = split
@@ -1024,7 +1071,8 @@ class IntegralProvider:
         return covs
 
     def _estimate_errors(self) -> dict[str, float]:
-        """Numeric families: |rule(n) - rule(2n)| (4-D: n -> n+8) on test covariances."""
+        """Numeric families: |rule(n) - rule(2n)| (4-D: n -> n+8) on test covariances; erf-mixture
+        2-D families: against the 2-D rule at 2 n2; erf-mixture I4: the bound of _mixture_i4."""
         err = {}
         a = self.act
         for fam in _FAMILIES:
@@ -1032,7 +1080,7 @@ class IntegralProvider:
             if fam == "I4" and self._mixture_error is not None:
                 err[fam] = self._mixture_error
                 continue
-            if not m.startswith(("Gauss", "Stein")):
+            if not m.startswith(("Gauss", "Stein", "erf-mixture")):
                 err[fam] = 0.0
                 continue
             k = {"I2": 2, "J2": 2, "I3": 3, "I4": 4}[fam]
