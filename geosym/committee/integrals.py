@@ -46,7 +46,8 @@ For tanh the 4-D rule converges slowly (the poles of :math:`\mathrm{sech}^2` at
 :math:`K=M=3` run), so its :math:`I_4` is instead the exact :math:`I_4` of a six-term erf mixture
 :math:`\sum_k a_k\,\mathrm{erf}(b_kx)` (:func:`_mixture_i4`): a sum of the closed form of Saad &
 Solla (1995) at scaled covariances, with an error bound from the measured sup errors of
-:math:`g` and :math:`g'` (2.7e-6).
+:math:`g` and :math:`g'` (2.7e-6).  Its :math:`I_2`, :math:`J_2` and the Stein factors of
+:math:`I_3` come from the same mixture (:func:`_mixture_2d`).
 
 The quadrature error of the numeric route is estimated when the provider is built, by comparing
 the rule with one of twice the node count (per dimension) on a set of test covariances; it is
