@@ -1,6 +1,6 @@
 """Soft committee machine ODEs for any activation (Saad & Solla 1995; Goldt et al. 2019).
 
-Run: ``python derivations/committee_odes.py``. The integrals I2, I3, I4, J2 of committee.md §1
+Run: ``python derivations/committee_odes.py``. The integrals I2, I3, I4, J2 of Saad & Solla (1995)
 come from the Gaussian engine; each identity is asserted, then written to
 ``derivations/out/committee_odes.tex``.
 """

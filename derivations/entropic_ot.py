@@ -1,7 +1,9 @@
 """Entropic optimal transport through information geometry (Amari, Karakida & Oizumi 2018).
 
 Run: ``python derivations/entropic_ot.py``. The n = 2 problem in closed form, its Legendre
-structure, and the Bregman divergence = lambda * KL between optimal plans (ot.md §1, eqs. 2-4);
+structure, and the Bregman divergence = lambda * KL between optimal plans
+(Amari, Karakida & Oizumi 2018, Information geometry connecting Wasserstein distance and
+Kullback-Leibler divergence via the entropy-relaxed transportation problem);
 each identity is asserted, then written to ``derivations/out/entropic_ot.tex``.
 """
 
@@ -73,7 +75,7 @@ def main() -> None:
         ),
     )
 
-    # Bregman divergence of C_lambda = lambda * KL between optimal plans (ot.md eq. 4)
+    # Bregman divergence of C_lambda = lambda * KL between optimal plans (Amari, Karakida & Oizumi 2018)
     rng = np.random.default_rng(0)
     n = 12
     x = np.linspace(0, 1, n)

@@ -4,9 +4,9 @@ Run: ``python derivations/meanfield_fisher.py``. Steps, each asserted, then writ
 ``derivations/out/meanfield_fisher.tex``:
 1. the large-width Gram matrix alpha M [kappa1 I_T + kappa2 (11^T - I_T)] (x) I_C has eigenvalues
    lambda_1 = alpha M (kappa1 + (T-1) kappa2)/T (C times), lambda_2 = alpha M (kappa1 - kappa2)/T
-   (C(T-1) times), so trace and sum of squares give m_lambda and s_lambda (fim.md §1.5);
+   (C(T-1) times), so trace and sum of squares give m_lambda and s_lambda (Karakida, Akaho & Amari 2019, Theorem 1);
 2. exact kappa1, kappa2 of a ReLU network as SymPy numbers;
-3. the erf fixed point and chi_1 in closed form (fim.md TC2).
+3. the erf fixed point and chi_1 in closed form.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main() -> None:
         sp.simplify(chi - SIGMA_W2 / 2) == 0,
     )
 
-    # 3. erf fixed point (fim.md TC2)
+    # 3. erf fixed point
     mf = gs.MeanField("erf", 2.0, 0.5)
     fp = mf.fixed_point()
     q = sp.Symbol("q", positive=True)

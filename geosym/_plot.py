@@ -8,14 +8,19 @@ from typing import Any
 
 
 @contextmanager
-def figure(path: Any, figsize: tuple[float, float] = (5.5, 3.8), dpi: int = 120) -> Iterator[Any]:
-    """``with figure(path) as (fig, ax): ...`` writes ``path`` as a PNG on exit."""
+def figure(
+    path: Any, figsize: tuple[float, float] = (5.5, 3.8), dpi: int = 120, ncols: int = 1
+) -> Iterator[Any]:
+    """``with figure(path) as (fig, ax): ...`` writes ``path`` as a PNG on exit.
+
+    With ``ncols > 1``, ``ax`` is an array of that many side-by-side axes.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=figsize)
+    fig, ax = plt.subplots(1, ncols, figsize=figsize)
     try:
         yield fig, ax
         fig.tight_layout()

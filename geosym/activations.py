@@ -63,7 +63,8 @@ class sigmoid(sp.Function):  # noqa: N801 - a mathematical function name
     """
 
     @classmethod
-    def eval(cls, arg):  # noqa: D102
+    def eval(cls, arg):
+        """The value at a number (SymPy's automatic evaluation); unevaluated otherwise."""
         if arg.is_Number:
             return 1 / (1 + sp.exp(-arg))
         return None
@@ -94,7 +95,8 @@ class softplus(sp.Function):  # noqa: N801 - a mathematical function name
     """
 
     @classmethod
-    def eval(cls, arg):  # noqa: D102
+    def eval(cls, arg):
+        """The value at a number (SymPy's automatic evaluation); unevaluated otherwise."""
         if arg.is_Number:
             return sp.log(1 + sp.exp(arg))
         return None
@@ -132,7 +134,7 @@ _NUMPY_MODULE = {
     "softplus": _np_softplus,
     "DiracDelta": _np_dirac,
 }
-_MPMATH_MODULE = {
+_MPMATH_MODULE: dict[str, Callable[..., Any]] = {
     "sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)),
     "softplus": lambda z: (
         mpmath.log1p(mpmath.exp(z)) if z < 30 else z + mpmath.log1p(mpmath.exp(-z))

@@ -23,12 +23,36 @@ __all__ = ["NumericalError", "IntegrationError", "ConvergenceError"]
 
 
 class NumericalError(ArithmeticError):
-    """A computation left its valid range: overflow, NaN, a singular matrix, a blown-up run."""
+    """A computation left its valid range: overflow, NaN, a singular matrix, a blown-up run.
+
+    Examples
+    --------
+    >>> import geosym as gs
+    >>> try:
+    ...     raise gs.NumericalError("sinkhorn: NaN in the potentials after 12 iterations")
+    ... except ArithmeticError as err:
+    ...     print(err)
+    sinkhorn: NaN in the potentials after 12 iterations
+    """
 
 
 class IntegrationError(NumericalError):
-    """An expectation could not be computed to the requested, certified accuracy."""
+    """An expectation could not be computed to the requested, certified accuracy.
+
+    Examples
+    --------
+    >>> import geosym as gs
+    >>> issubclass(gs.IntegrationError, gs.NumericalError)
+    True
+    """
 
 
 class ConvergenceError(NumericalError):
-    """An iterative solver (root finder, Sinkhorn, ODE integrator) did not converge."""
+    """An iterative solver (root finder, Sinkhorn, ODE integrator) did not converge.
+
+    Examples
+    --------
+    >>> import geosym as gs
+    >>> issubclass(gs.ConvergenceError, gs.NumericalError)
+    True
+    """

@@ -1,7 +1,8 @@
 r"""Fisher-information statistics of wide random networks (Karakida, Akaho & Amari, AISTATS 2019).
 
 For an L-layer net with widths :math:`M_l=\alpha_l M` (l < L), C linear outputs and T i.i.d.
-Gaussian inputs, the empirical FIM :math:`F = J^\top J/T` has, as :math:`M\to\infty` (fim.md §1.5)
+Gaussian inputs, the empirical FIM :math:`F = J^\top J/T` has, as :math:`M\to\infty` (Karakida, Akaho
+& Amari 2019, arXiv:1806.01316, Theorem 1)
 
 .. math::
 
@@ -14,7 +15,8 @@ with :math:`\alpha=\sum_{l=1}^{L-1}\alpha_l\alpha_{l-1}` and the order-parameter
 :math:`\kappa_2=\sum_{l=1}^{L}\frac{\alpha_{l-1}}{\alpha}\tilde q_2^l\hat q_2^{l-1}`
 (:mod:`geosym.meanfield`).  The C(T-1) eigenvalues below the C outliers sit at
 :math:`\lambda_2 = \alpha M(\kappa_1-\kappa_2)/T`; all others are zero.  Gradient descent on the
-squared loss is stable near a minimum for :math:`\eta < \eta_c = 2/\lambda_{\max}` (fim.md §1.6).
+squared loss is stable near a minimum for :math:`\eta < \eta_c = 2/\lambda_{\max}` (the stability
+condition of gradient descent on a quadratic, as used in the same paper).
 """
 
 from __future__ import annotations
@@ -31,13 +33,24 @@ from .activations import Activation
 from .errors import NumericalError
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth, _is_symbolic
+from .results import Result
 
 __all__ = ["FIMStatistics", "fim_statistics", "order_parameter_sums", "layer_widths"]
 
 
 @dataclass(frozen=True)
-class FIMStatistics:
-    """Theoretical FIM eigenvalue statistics (fields broadcast over sigma arrays)."""
+class FIMStatistics(Result):
+    """Theoretical FIM eigenvalue statistics (fields broadcast over sigma arrays).
+
+    Examples
+    --------
+    >>> import geosym as gs
+    >>> s = gs.fim_statistics("tanh", 3.0, 0.64, depth=3, width=500, samples=10)
+    >>> round(float(s.lambda_max), 4), round(float(s.eta_critical), 6), s.n_params
+    (202.306, 0.009886, 501501)
+    >>> s.latex().splitlines()[0].endswith("0.118615")  # kappa_1, kappa_2 first
+    True
+    """
 
     m_lambda: Any
     s_lambda: Any
@@ -52,17 +65,6 @@ class FIMStatistics:
     depth: int
     outputs: int
     samples: int
-
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary (arrays as lists, symbols as strings)."""
-
-        def conv(v: Any) -> Any:
-            if isinstance(v, sp.Basic):
-                return float(v) if v.is_number else str(v)
-            arr = np.asarray(v)
-            return arr.item() if arr.ndim == 0 else arr.tolist()
-
-        return {k: conv(v) for k, v in self.__dict__.items()}
 
     def latex(self) -> str:
         r"""The statistics with their defining formulas, paper notation."""
@@ -94,7 +96,16 @@ def order_parameter_sums(
     q1_0: Any = 1.0,
     q2_0: Any = 0.0,
 ) -> tuple[Any, Any, float]:
-    r"""(:math:`\kappa_1`, :math:`\kappa_2`, :math:`\alpha`) from the forward/backward recursions."""
+    r"""(:math:`\kappa_1`, :math:`\kappa_2`, :math:`\alpha`) from the forward/backward recursions.
+
+    Examples
+    --------
+    >>> from geosym.fisher import order_parameter_sums
+    >>> from geosym.meanfield import MeanField
+    >>> k1, k2, alpha = order_parameter_sums(MeanField("tanh", 3.0, 0.64), depth=3)
+    >>> round(float(k1), 6), round(float(k2), 6), alpha
+    (0.955522, 0.118615, 2.0)
+    """
     _check_depth(depth)
     if depth < 2:
         raise ValueError("depth must be >= 2 (at least one hidden layer) for FIM statistics")
@@ -103,8 +114,7 @@ def order_parameter_sums(
     if _is_symbolic(mf.sigma_w2, mf.sigma_b2, q1_0, q2_0):
         a = [sp.Rational(repr(x)) for x in a]
     alpha = sum(a[l] * a[l - 1] for l in range(1, depth))
-    fwd = mf.forward(depth, alphas, q1_0, q2_0)
-    bwd = mf.backward(depth, alphas, q1_0, q2_0, forward=fwd)
+    fwd, bwd = mf.propagate(depth, alphas, q1_0, q2_0)
     kappa1 = sum((a[l - 1] / alpha) * bwd.qt1[l] * fwd.qh1[l - 1] for l in range(1, depth + 1))
     kappa2 = sum((a[l - 1] / alpha) * bwd.qt2[l] * fwd.qh2[l - 1] for l in range(1, depth + 1))
     return kappa1, kappa2, float(alpha)
@@ -113,7 +123,14 @@ def order_parameter_sums(
 def layer_widths(
     width: int, depth: int, alphas: Sequence[float] | None = None, outputs: int = 1
 ) -> list[int]:
-    r"""``[M_0, ..., M_{L-1}, C]`` with :math:`M_l = \mathrm{round}(\alpha_l M)` (at least 1)."""
+    r"""``[M_0, ..., M_{L-1}, C]`` with :math:`M_l = \mathrm{round}(\alpha_l M)` (at least 1).
+
+    Examples
+    --------
+    >>> from geosym.fisher import layer_widths
+    >>> layer_widths(500, depth=3, alphas=[1.0, 2.0, 0.5], outputs=10)
+    [500, 1000, 250, 10]
+    """
     a = [1.0] * depth if alphas is None else [float(x) for x in alphas]
     return [max(1, int(round(x * width))) for x in a] + [outputs]
 

@@ -1,6 +1,6 @@
 r"""Mean-field signal propagation in wide random networks, for any activation.
 
-Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, fim.md §1.4):
+Model (Poole et al. 2016; Schoenholz et al. 2017; Karakida, Akaho & Amari 2019, arXiv:1806.01316):
 :math:`u^l = W^l h^{l-1} + b^l`, :math:`W_{ij}\sim\mathcal N(0,\sigma_w^2/M_{l-1})`,
 :math:`b_i\sim\mathcal N(0,\sigma_b^2)`, :math:`h^l=\phi(u^l)`.  In the wide limit
 
@@ -36,8 +36,9 @@ from scipy import optimize
 from ._plot import figure
 from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
-from .gaussian import Expectation, expect
+from .gaussian import Expectation, evaluate_many, expect
 from .latex import latex as paper_latex
+from .results import Result
 
 __all__ = [
     "MeanField",
@@ -73,6 +74,17 @@ class Kernels:
     ``D`` :math:`=\mathbb E[\phi'(u)^2]`, ``Dc`` :math:`=\mathbb E[\phi'(u_1)\phi'(u_2)]`,
     ``uVu`` :math:`=\mathbb E[u\,\phi(u)\phi'(u)] = q\,d\,\mathbb E[\phi(u)^2]/dq` (Stein), with
     :math:`u\sim\mathcal N(0,q)` and :math:`(u_1,u_2)` of variances q1, covariance q2.
+
+    Examples
+    --------
+    >>> from geosym.meanfield import kernels
+    >>> k = kernels("erf")
+    >>> k.V.expr  # E[erf(u)^2], u ~ N(0, q)
+    2*asin(q/(q + 1/2))/pi
+    >>> k.D.expr  # E[erf'(u)^2]
+    4/(pi*sqrt(4*q + 1))
+    >>> round(float(k.evaluate("V", "q-map", 1.0)), 6)
+    0.464559
     """
 
     activation: Activation
@@ -83,16 +95,35 @@ class Kernels:
     uVu: Expectation | None
     undefined: dict[str, str]  # kernel name -> why it does not exist (None above)
 
-    def evaluate(self, key: str, label: str, *args: Any) -> Any:
-        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+    def _defined(self, key: str, label: str) -> Expectation:
         e = getattr(self, key)
         if e is None:
             raise ValueError(
                 f"the {label} of {self.activation.name} is undefined: {self.undefined[key]}"
             )
-        return _evaluate(e, label, *args)
+        return e
 
-    def items(self) -> list[tuple[str, Expectation]]:
+    def evaluate(self, key: str, label: str, *args: Any) -> Any:
+        """Evaluate kernel ``key`` at numbers (vectorised) or symbols (closed form only)."""
+        return _evaluate(self._defined(key, label), label, *args)
+
+    def evaluate_many(self, keys: Sequence[str], labels: Sequence[str], *args: Any) -> list[Any]:
+        """:meth:`evaluate` of several kernels at the same arguments; numeric kernels on the
+        same covariances share their quadrature (:func:`geosym.gaussian.evaluate_many`).
+
+        Examples
+        --------
+        >>> v, d = MeanField("tanh", 1.5, 0.1).kernels.evaluate_many(
+        ...     ("V", "D"), ("q-map", "backward map"), 1.0)
+        >>> round(float(v), 10), round(float(d), 10)  # E[tanh(u)^2], E[tanh'(u)^2], u ~ N(0, 1)
+        (0.3942944904, 0.4644029024)
+        """
+        exps = [self._defined(k, lab) for k, lab in zip(keys, labels, strict=True)]
+        if _is_symbolic(*args):
+            return [_evaluate(e, lab, *args) for e, lab in zip(exps, labels, strict=True)]
+        return evaluate_many(exps, *[np.asarray(a, dtype=float) for a in args])
+
+    def items(self) -> list[tuple[str, Expectation | None]]:
         return [("V", self.V), ("Vc", self.Vc), ("D", self.D), ("Dc", self.Dc), ("uVu", self.uVu)]
 
 
@@ -123,7 +154,16 @@ def _kernels(phi: Activation) -> Kernels:
 
 
 def kernels(phi: Activation | str) -> Kernels:
-    """The mean-field kernels of an activation (cached per activation)."""
+    """The mean-field kernels of an activation (cached per activation).
+
+    Examples
+    --------
+    >>> from geosym.meanfield import kernels
+    >>> [name for name, _ in kernels("erf").items()]
+    ['V', 'Vc', 'D', 'Dc', 'uVu']
+    >>> kernels("erf") is kernels("erf")
+    True
+    """
     return _kernels(activation(phi))
 
 
@@ -151,8 +191,17 @@ def _check_variance(name: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
-class FixedPoint:
-    """Fixed point of the q-map and the stable fixed point of the correlation map."""
+class FixedPoint(Result):
+    """Fixed point of the q-map and the stable fixed point of the correlation map.
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> fp = mf.fixed_point()
+    >>> round(fp.q_star, 6), round(fp.chi1, 6), fp.phase, fp.stable
+    (1.603785, 0.935148, 'ordered', True)
+    """
 
     q_star: float
     c_star: float
@@ -161,32 +210,42 @@ class FixedPoint:
     stable: bool  # |chi_c| < 1
     phase: str  # "ordered" (chi1 < 1), "chaotic" (chi1 > 1) or "critical"
 
-    def to_dict(self) -> dict:
-        return {
-            k: (float(v) if isinstance(v, (float, np.floating)) else v)
-            for k, v in self.__dict__.items()
-        }
-
 
 @dataclass(frozen=True)
-class DepthScales:
-    r""":math:`\xi_q = -1/\ln(\partial q^{l}/\partial q^{l-1})`, :math:`\xi_c = -1/\ln\chi_{c^*}`."""
+class DepthScales(Result):
+    r""":math:`\xi_q = -1/\ln(\partial q^{l}/\partial q^{l-1})`, :math:`\xi_c = -1/\ln\chi_{c^*}`.
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> ds = mf.depth_scales()
+    >>> round(float(ds.xi_q), 4), round(float(ds.xi_c), 4)
+    (0.6649, 14.9142)
+    """
 
     xi_q: float
     xi_c: float
     q_slope: float
     chi_c: float
 
-    def to_dict(self) -> dict:
-        return {k: float(v) for k, v in self.__dict__.items()}
-
 
 @dataclass(frozen=True)
-class PhaseDiagram:
+class PhaseDiagram(Result):
     """chi1 over a (sigma_w2, sigma_b2) grid; ``boundary`` is sigma_w2 at chi1 = 1 per sigma_b2.
 
     Where the q-map has no finite fixed point (q grows without bound) ``q_star`` is NaN and
     ``chi1`` is +inf (the chaotic side).
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> pd = mf.phase_diagram([0.5, 1.0, 2.0, 4.0], [0.0, 0.5])
+    >>> pd.chi1.shape
+    (2, 4)
+    >>> pd.boundary.round(4)  # sigma_w2 at chi1 = 1, per sigma_b2
+    array([0.9778, 2.2911])
     """
 
     sigma_w2: np.ndarray
@@ -194,9 +253,6 @@ class PhaseDiagram:
     q_star: np.ndarray  # shape (len(sigma_b2), len(sigma_w2))
     chi1: np.ndarray
     boundary: np.ndarray  # shape (len(sigma_b2),), NaN where chi1 does not cross 1
-
-    def to_dict(self) -> dict:
-        return {k: np.asarray(v).tolist() for k, v in self.__dict__.items()}
 
     def plot(self, path: str) -> None:
         """Write a PNG of log(chi1) with the order/chaos boundary chi1 = 1."""
@@ -224,6 +280,14 @@ class ForwardResult:
     ``q1[l], q2[l]`` pre-activation variance/covariance (undefined, NaN, at l = 0);
     ``qh1[l], qh2[l]`` :math:`\hat q_1^l,\hat q_2^l` of the activations h^l (for l = L the output
     is linear and these are not used).
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> fwd = mf.forward(3)
+    >>> [round(float(q), 6) for q in fwd.q1[1:]]
+    [2.5, 1.754282, 1.635468]
     """
 
     q1: Any
@@ -234,7 +298,16 @@ class ForwardResult:
 
 @dataclass(frozen=True)
 class BackwardResult:
-    r"""Per-layer backward order parameters :math:`\tilde q_1^l,\tilde q_2^l`, index l = 1..L (entry 0 unused)."""
+    r"""Per-layer backward order parameters :math:`\tilde q_1^l,\tilde q_2^l`, index l = 1..L (entry 0 unused).
+
+    Examples
+    --------
+    >>> from geosym import MeanField
+    >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+    >>> bwd = mf.backward(3)
+    >>> [round(float(q), 6) for q in bwd.qt1[1:]]
+    [0.690517, 0.899354, 1.0]
+    """
 
     qt1: Any
     qt2: Any
@@ -254,7 +327,7 @@ class MeanField:
     Examples
     --------
     >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
-    >>> round(mf.fixed_point().q_star, 10)  # fim.md TC2
+    >>> round(mf.fixed_point().q_star, 10)  # root of q = (2 sigma_w2/pi) asin(2q/(1+2q)) + sigma_b2
     1.6037847224
     """
 
@@ -281,33 +354,84 @@ class MeanField:
 
     # -- maps -------------------------------------------------------------------------------
     def q_map(self, q: Any) -> Any:
-        r"""Length map :math:`q \mapsto \sigma_w^2\mathbb E[\phi(u)^2]+\sigma_b^2`, u ~ N(0, q)."""
+        r"""Length map :math:`q \mapsto \sigma_w^2\mathbb E[\phi(u)^2]+\sigma_b^2`, u ~ N(0, q).
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.q_map(1.0)), 6)
+        1.429118
+        >>> from geosym.meanfield import Q, SIGMA_B2, SIGMA_W2
+        >>> MeanField("erf", SIGMA_W2, SIGMA_B2).q_map(Q)
+        sigma_b2 + 2*sigma_w2*asin(q/(q + 1/2))/pi
+        """
         _check_variance("q", q)
         return self.sigma_w2 * self.kernels.evaluate("V", "q-map", q) + self.sigma_b2
 
     def cross_map(self, q1: Any, q2: Any) -> Any:
-        r"""Covariance map :math:`\sigma_w^2\mathbb E[\phi(u_1)\phi(u_2)]+\sigma_b^2` (variances q1, covariance q2)."""
+        r"""Covariance map :math:`\sigma_w^2\mathbb E[\phi(u_1)\phi(u_2)]+\sigma_b^2` (variances q1, covariance q2).
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.cross_map(1.0, 0.5)), 6)
+        0.932694
+        """
         _check_variance("q1", q1)
         return self.sigma_w2 * self.kernels.evaluate("Vc", "cross map", q1, q2) + self.sigma_b2
 
     def backward_map(self, q: Any) -> Any:
-        r""":math:`\sigma_w^2\mathbb E[\phi'(u)^2]`: the factor of :math:`\tilde q_1` per layer."""
+        r""":math:`\sigma_w^2\mathbb E[\phi'(u)^2]`: the factor of :math:`\tilde q_1` per layer.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.backward_map(1.0)), 6)
+        1.13882
+        """
         _check_variance("q", q)
         return self.sigma_w2 * self.kernels.evaluate("D", "backward map", q)
 
     def backward_cross_map(self, q1: Any, q2: Any) -> Any:
-        r""":math:`\sigma_w^2\mathbb E[\phi'(u_1)\phi'(u_2)]`: the factor of :math:`\tilde q_2`."""
+        r""":math:`\sigma_w^2\mathbb E[\phi'(u_1)\phi'(u_2)]`: the factor of :math:`\tilde q_2`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.backward_cross_map(1.0, 0.5)), 6)
+        0.900316
+        """
         _check_variance("q1", q1)
         return self.sigma_w2 * self.kernels.evaluate("Dc", "backward cross map", q1, q2)
 
     def chi1(self, q: Any = None) -> Any:
-        r""":math:`\chi_1 = \sigma_w^2\mathbb E[\phi'(\sqrt{q}z)^2]`, at q* when q is None."""
+        r""":math:`\chi_1 = \sigma_w^2\mathbb E[\phi'(\sqrt{q}z)^2]`, at q* when q is None.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.chi1()), 6)  # < 1: the ordered phase
+        0.935148
+        """
         if q is None:
             q = self._q_star()
         return self.backward_map(q)
 
     def q_slope(self, q: Any) -> Any:
-        r""":math:`\partial q^{l}/\partial q^{l-1} = \sigma_w^2\,d\mathbb E[\phi(u)^2]/dq`."""
+        r""":math:`\partial q^{l}/\partial q^{l-1} = \sigma_w^2\,d\mathbb E[\phi(u)^2]/dq`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.q_slope(1.0)), 6)
+        0.379607
+        """
         return self.sigma_w2 * self.kernels.evaluate("uVu", "q-map slope", q) / q
 
     # -- fixed points -----------------------------------------------------------------------
@@ -387,7 +511,17 @@ class MeanField:
             return out
 
     def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
-        """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*."""
+        """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> mf.fixed_point().phase
+        'ordered'
+        >>> MeanField("erf", sigma_w2=4.0, sigma_b2=0.0).fixed_point().phase
+        'chaotic'
+        """
         if np.ndim(self.sigma_w2) or np.ndim(self.sigma_b2):
             raise ValueError("fixed_point needs scalar sigma_w2, sigma_b2 (use phase_diagram)")
         numeric = MeanField(self.activation, _as_float(self.sigma_w2), _as_float(self.sigma_b2))
@@ -415,15 +549,34 @@ class MeanField:
         return FixedPoint(q_star, c_star, chi1, chi_c, abs(chi_c) < 1.0, _phase(chi1))
 
     def depth_scales(self) -> DepthScales:
-        r"""Schoenholz et al. (2017) depth scales :math:`\xi_q, \xi_c` at the fixed point."""
+        r"""Schoenholz et al. (2017) depth scales :math:`\xi_q, \xi_c` at the fixed point.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> round(float(mf.depth_scales().q_slope), 6)
+        0.222254
+        """
         fp = self.fixed_point()
         slope = float(self.q_slope(fp.q_star))
         xi_q = -1.0 / np.log(slope) if 0 < slope < 1 else np.inf
         xi_c = -1.0 / np.log(fp.chi_c) if 0 < fp.chi_c < 1 else np.inf
         return DepthScales(xi_q, xi_c, slope, fp.chi_c)
 
-    def phase_diagram(self, sw2_grid: Sequence[float], sb2_grid: Sequence[float]) -> PhaseDiagram:
-        r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`."""
+    def phase_diagram(
+        self, sw2_grid: Sequence[float] | np.ndarray, sb2_grid: Sequence[float] | np.ndarray
+    ) -> PhaseDiagram:
+        r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> pd = mf.phase_diagram([0.5, 1.0, 2.0, 4.0], [0.0])
+        >>> round(float(pd.boundary[0]), 4)
+        0.9778
+        """
         sw2 = np.asarray(sw2_grid, dtype=float)
         sb2 = np.asarray(sb2_grid, dtype=float)
         if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
@@ -448,31 +601,22 @@ class MeanField:
     def forward(
         self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
     ) -> ForwardResult:
-        r"""Forward order parameters for ``depth`` = L weight layers (fim.md §1.4).
+        r"""Forward order parameters for ``depth`` = L weight layers (Karakida, Akaho & Amari 2019,
+        order parameters of their Theorem 1; Poole et al. 2016, eqs. 3-5).
 
         ``q1_0, q2_0`` are :math:`\hat q_1^0 = \|x\|^2/M_0` and :math:`\hat q_2^0 = x\cdot x'/M_0`.
         The widths do not enter the forward recursion (averages over units); ``alphas`` is
         validated only.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> fwd = mf.forward(2)
+        >>> round(float(fwd.q1[1]), 6), round(float(fwd.qh1[1]), 6)  # q^1 = sigma_w2 * 1 + sigma_b2
+        (2.5, 0.627141)
         """
-        _check_depth(depth)
-        _check_alphas(alphas, depth)
-        _check_variance("q1_0", q1_0)
-        if _is_symbolic(self.sigma_w2, self.sigma_b2):
-            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
-        q1, q2 = [np.nan], [np.nan]
-        qh1, qh2 = [q1_0], [q2_0]
-        for layer in range(1, depth + 1):
-            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
-            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
-            _check_finite(f"forward q1 at layer {layer}", q1[-1])
-            if layer < depth:
-                qh1.append(self.kernels.evaluate("V", "q-map", q1[-1]))
-                qh2.append(self.kernels.evaluate("Vc", "cross map", q1[-1], q2[-1]))
-                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
-            else:
-                qh1.append(np.nan)
-                qh2.append(np.nan)
-        return ForwardResult(q1, q2, qh1, qh2)
+        return self._propagate(depth, alphas, q1_0, q2_0, backward=False)[0]
 
     def backward(
         self,
@@ -482,20 +626,92 @@ class MeanField:
         q2_0: Any = 0.0,
         forward: ForwardResult | None = None,
     ) -> BackwardResult:
-        r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`."""
+        r"""Backward order parameters :math:`\tilde q_{1,2}^l`, l = L..1, with :math:`\tilde q^L = 1`.
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> [round(float(q), 6) for q in mf.backward(2).qt2[1:]]
+        [0.430434, 1.0]
+        """
         fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
-        qt1 = [np.nan] * (depth + 1)
-        qt2 = [np.nan] * (depth + 1)
-        qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+        chi1, chi2 = [np.nan] * depth, [np.nan] * depth
         for layer in range(depth - 1, 0, -1):
-            qt1[layer] = self.backward_map(fwd.q1[layer]) * qt1[layer + 1]
-            qt2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer]) * qt2[layer + 1]
-            _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
-        return BackwardResult(qt1, qt2)
+            chi1[layer] = self.backward_map(fwd.q1[layer])
+            chi2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer])
+        return _backward_products(fwd, chi1, chi2)
+
+    def propagate(
+        self, depth: int, alphas: Sequence[float] | None = None, q1_0: Any = 1.0, q2_0: Any = 0.0
+    ) -> tuple[ForwardResult, BackwardResult]:
+        r""":meth:`forward` and :meth:`backward` in one pass (the same values, faster).
+
+        The kernels of :math:`\phi` and :math:`\phi'` of a layer are expectations under the
+        same covariances (:math:`q_1^l`, :math:`q_2^l`), so they are evaluated together
+        (:meth:`Kernels.evaluate_many`: numeric kernels share their quadrature nodes and
+        Gaussian weights).
+
+        Examples
+        --------
+        >>> mf = MeanField("tanh", 1.5, 0.1)
+        >>> fwd, bwd = mf.propagate(3)
+        >>> round(float(bwd.qt1[1]), 10), round(float(bwd.qt2[1]), 10)
+        (0.4326912703, 0.2517693306)
+        >>> bool(bwd.qt2[1] == mf.backward(3).qt2[1])
+        True
+        """
+        fwd, chi1, chi2 = self._propagate(depth, alphas, q1_0, q2_0, backward=True)
+        return fwd, _backward_products(fwd, chi1, chi2)
+
+    def _propagate(
+        self, depth: int, alphas: Sequence[float] | None, q1_0: Any, q2_0: Any, backward: bool
+    ) -> tuple[ForwardResult, list, list]:
+        r"""Forward recursion; with ``backward``, also the backward factors of each layer
+        (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version, NaN otherwise)."""
+        _check_depth(depth)
+        _check_alphas(alphas, depth)
+        _check_variance("q1_0", q1_0)
+        if _is_symbolic(self.sigma_w2, self.sigma_b2):
+            q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
+        q1, q2 = [np.nan], [np.nan]
+        qh1, qh2 = [q1_0], [q2_0]
+        chi1, chi2 = [np.nan] * depth, [np.nan] * depth
+        k = self.kernels
+        for layer in range(1, depth + 1):
+            q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
+            q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
+            _check_finite(f"forward q1 at layer {layer}", q1[-1])
+            if layer == depth:
+                qh1.append(np.nan)
+                qh2.append(np.nan)
+            elif backward:
+                v, d = k.evaluate_many(("V", "D"), ("q-map", "backward map"), q1[-1])
+                vc, dc = k.evaluate_many(
+                    ("Vc", "Dc"), ("cross map", "backward cross map"), q1[-1], q2[-1]
+                )
+                qh1.append(v)
+                qh2.append(vc)
+                chi1[layer], chi2[layer] = self.sigma_w2 * d, self.sigma_w2 * dc
+            else:
+                qh1.append(k.evaluate("V", "q-map", q1[-1]))
+                qh2.append(k.evaluate("Vc", "cross map", q1[-1], q2[-1]))
+            if layer < depth:
+                _check_finite(f"forward q-hat at layer {layer}", qh1[-1])
+        return ForwardResult(q1, q2, qh1, qh2), chi1, chi2
 
     # -- printing ---------------------------------------------------------------------------
     def latex(self) -> str:
-        """LaTeX of every map (closed forms where they exist, else the defining expectation)."""
+        """LaTeX of every map (closed forms where they exist, else the defining expectation).
+
+        Examples
+        --------
+        >>> from geosym import MeanField
+        >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
+        >>> first = mf.latex().splitlines()[0]
+        >>> first.startswith("q^{l} = "), "arcsin" in first
+        (True, True)
+        """
         k = self.kernels
         sw2 = self.sigma_w2 if isinstance(self.sigma_w2, sp.Basic) else sp.Float(self.sigma_w2, 6)
         sb2 = self.sigma_b2 if isinstance(self.sigma_b2, sp.Basic) else sp.Float(self.sigma_b2, 6)
@@ -516,6 +732,20 @@ class MeanField:
                 rhs = paper_latex(wrap(sp.Symbol("E"))).replace("E", e.lhs_latex(), 1)
             lines.append(f"{lhs} = {rhs}")
         return "\n".join(lines)
+
+
+def _backward_products(fwd: ForwardResult, chi1: list, chi2: list) -> BackwardResult:
+    r""":math:`\tilde q^l = \chi^l\,\tilde q^{l+1}` from the per-layer factors ``chi[l]``
+    (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version), l = L-1..1."""
+    depth = len(fwd.q1) - 1
+    qt1 = [np.nan] * (depth + 1)
+    qt2 = [np.nan] * (depth + 1)
+    qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+    for layer in range(depth - 1, 0, -1):
+        qt1[layer] = chi1[layer] * qt1[layer + 1]
+        qt2[layer] = chi2[layer] * qt2[layer + 1]
+        _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
+    return BackwardResult(qt1, qt2)
 
 
 def _as_float(value: Any) -> Any:

@@ -54,6 +54,7 @@ from .fisher import fim_statistics, layer_widths
 from .gaussian import expect
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth
+from .results import Result, jsonable
 
 __all__ = [
     "UnitFisher",
@@ -299,7 +300,7 @@ def unit_coefficients(
 # the unit block and its inverse
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class UnitFisher:
+class UnitFisher(Result):
     r"""The Fisher block of one unit, :math:`G=\mathbb E[\phi'(u)^2\tilde x\tilde x^\top]`, in closed form.
 
     Amari, Karakida & Oizumi (AISTATS 2019) [ABS: "diagonal plus rank 2"]; formulas fim.md §4.1
@@ -322,6 +323,16 @@ class UnitFisher:
         Absolute error bounds of the c_k.
     method : str
         How the c_k were obtained.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.natgrad import unit_fisher
+    >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+    >>> G.n, G.zero_mean, G.c.round(5)
+    (3, True, array([ 0.40567, -0.08614,  0.09512]))
+    >>> bool(np.allclose(G.inverse() @ G.matrix(), np.eye(4)))  # the explicit inverse
+    True
     """
 
     activation: str
@@ -339,12 +350,30 @@ class UnitFisher:
     # -- structure ------------------------------------------------------------------------
     @property
     def zero_mean(self) -> bool:
-        """True for zero-mean inputs with one common variance (the explicit-formula case)."""
+        """True for zero-mean inputs with one common variance (the explicit-formula case).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> G.zero_mean
+        True
+        """
         return bool(not np.any(self.input_mean) and np.ptp(self.input_var) == 0.0)
 
     @property
     def determinant_ratio(self) -> float:
-        r""":math:`(c_0c_2-c_1^2)/(c_0c_2)\in[0,1]` (Cauchy-Schwarz); 0 means singular."""
+        r""":math:`(c_0c_2-c_1^2)/(c_0c_2)\in[0,1]` (Cauchy-Schwarz); 0 means singular.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> round(G.determinant_ratio, 6)
+        0.807705
+        """
         c0, c1, c2 = (float(x) for x in self.c)
         return (c0 * c2 - c1 * c1) / (c0 * c2) if c0 * c2 > 0 else 0.0
 
@@ -368,7 +397,16 @@ class UnitFisher:
         return dvec, U, S
 
     def matrix(self) -> np.ndarray:
-        """The dense (n+1) x (n+1) block G."""
+        """The dense (n+1) x (n+1) block G.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> G.matrix().shape  # (w_1, w_2, w_3, b)
+        (4, 4)
+        """
         dvec, U, S = self._factors()
         return np.diag(dvec) + U @ S @ U.T
 
@@ -425,6 +463,14 @@ class UnitFisher:
         ------
         geosym.errors.NumericalError
             If the block is singular (dead unit, :math:`c_0c_2\approx c_1^2`) and ``damping`` = 0.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> bool(np.allclose(G.inverse(damping=1e-3) @ (G.matrix() + 1e-3 * np.eye(4)), np.eye(4)))
+        True
         """
         self._check(damping)
         n1 = self.n + 1
@@ -473,6 +519,15 @@ class UnitFisher:
             Right-hand side(s).
         damping : float
             :math:`\rho\ge0`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> v = np.array([1.0, 2.0, 3.0, 4.0])
+        >>> bool(np.allclose(G.matrix() @ G.solve(v), v))
+        True
         """
         self._check(damping)
         y = np.asarray(v, dtype=float)
@@ -499,7 +554,16 @@ class UnitFisher:
 
     # -- printing -------------------------------------------------------------------------
     def latex(self) -> str:
-        """LaTeX of the c_k (definition and values), G and G^{-1} with symbolic c_0, c_1, c_2."""
+        """LaTeX of the c_k (definition and values), G and G^{-1} with symbolic c_0, c_1, c_2.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> G.latex().startswith("c_k = ")
+        True
+        """
         c0, c1, c2 = sp.symbols("c_0 c_1 c_2")
         dphi = r"\phi'"
         lines = [
@@ -540,22 +604,31 @@ class UnitFisher:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (vectors only through their norms/means)."""
-        return {
+        """JSON-ready summary (vectors only through their norms/means).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.natgrad import unit_fisher
+        >>> G = unit_fisher("tanh", [1.0, -0.5, 0.25], 0.3)
+        >>> sorted(G.to_dict())[:4]
+        ['activation', 'b', 'c0', 'c1']
+        """
+        return jsonable({
             "activation": self.activation,
-            "n": int(self.n),
+            "n": self.n,
             "w_norm": float(np.linalg.norm(self.w)),
-            "b": float(self.b),
-            "r": float(self.r),
-            "offset": float(self.offset),
-            "c0": float(self.c[0]),
-            "c1": float(self.c[1]),
-            "c2": float(self.c[2]),
-            "error": [float(x) for x in self.error],
-            "determinant_ratio": float(self.determinant_ratio),
-            "zero_mean": bool(self.zero_mean),
+            "b": self.b,
+            "r": self.r,
+            "offset": self.offset,
+            "c0": self.c[0],
+            "c1": self.c[1],
+            "c2": self.c[2],
+            "error": self.error,
+            "determinant_ratio": self.determinant_ratio,
+            "zero_mean": self.zero_mean,
             "method": self.method,
-        }
+        })
 
 
 def _vector(value: Any, n: int, name: str, positive: bool = False) -> np.ndarray:
@@ -657,7 +730,7 @@ def unit_fisher(
 # mean-field predictions for a unit in layer l of a random net
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class UnitBlockPrediction:
+class UnitBlockPrediction(Result):
     r"""Mean-field prediction of the Fisher block of a typical unit in layer l (fim.md §1.4, §4.1).
 
     The empirical FIM block of unit i of layer l is
@@ -675,6 +748,13 @@ class UnitBlockPrediction:
 
     Predicted entries: weight diagonal :math:`\beta^2\bar c_0(v+\mu_j^2)+\dots`, mean over the
     weight diagonal :math:`\beta^2(\bar c_0\hat q_1^{l-1}+O(1/n))`, bias entry :math:`\beta^2\bar c_0`.
+
+    Examples
+    --------
+    >>> from geosym.natgrad import unit_block_prediction
+    >>> pred = unit_block_prediction("tanh", 2.0, 0.1, depth=3, width=500, layer=1)
+    >>> pred.fan_in, round(pred.r, 6), round(pred.c[0], 6)
+    (500, 1.414214, 0.342182)
     """
 
     layer: int
@@ -688,11 +768,6 @@ class UnitBlockPrediction:
     c: tuple[float, float, float]
     bias_entry: float
     weight_diagonal_mean: float
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["c"] = list(self.c)
-        return d
 
 
 def unit_block_prediction(
@@ -711,6 +786,13 @@ def unit_block_prediction(
 
     See :class:`UnitBlockPrediction` for the formulas; order parameters from
     :class:`geosym.MeanField` (fim.md §1.4).
+
+    Examples
+    --------
+    >>> from geosym.natgrad import unit_block_prediction
+    >>> pred = unit_block_prediction("tanh", 2.0, 0.1, depth=3, width=500, layer=1)
+    >>> round(pred.bias_entry / pred.beta2, 6)  # = c_0 for the bias entry
+    0.342182
     """
     _check_depth(depth)
     _check_alphas(alphas, depth)
@@ -761,7 +843,7 @@ def unit_block_prediction(
 
 
 @dataclass(frozen=True)
-class OffBlockPrediction:
+class OffBlockPrediction(Result):
     r"""Mean-field size of the off-block (unit i != j, same layer) Fisher terms relative to the blocks.
 
     ``ratio[m]`` is the predicted RMS over pairs of :math:`\|F_{ij}\|_F` divided by the mean
@@ -771,6 +853,15 @@ class OffBlockPrediction:
     ``coherence`` :math:`\rho=\tilde q_2^l/\tilde q_1^l`; ``backward_coherence``
     :math:`\tilde q_2^{l+1}/\tilde q_1^{l+1}` (the sample correlation of the back-propagated
     factor, 1 for the last hidden layer).
+
+    Examples
+    --------
+    >>> from geosym.natgrad import offblock_ratio
+    >>> off = offblock_ratio("tanh", 2.0, 0.1, depth=3, widths=[100, 1000], layer=1)
+    >>> [round(r, 2) for r in off.ratio]  # does not shrink with width
+    [0.6, 0.61]
+    >>> round(off.coherence, 4)
+    0.4983
     """
 
     layer: int
@@ -783,9 +874,6 @@ class OffBlockPrediction:
     kappa: tuple[float, ...] = ()
     backward_coherence: float = 1.0
     mc_units: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
 def _input_fourth_moments(mf: MeanField, fwd: Any, layer: int) -> tuple[float, float]:
@@ -896,6 +984,13 @@ def offblock_ratio(
         between 2^14 and 2^17).
     seed
         Seed of that Monte Carlo.
+
+    Examples
+    --------
+    >>> from geosym.natgrad import offblock_ratio
+    >>> off = offblock_ratio("tanh", 2.0, 0.1, depth=3, widths=[100, 1000], layer=1)
+    >>> [round(k, 5) for k in off.kappa]  # the input-Gram factor does shrink, ~1/M
+    [0.00971, 0.001]
     """
     _check_depth(depth)
     if (
@@ -974,6 +1069,12 @@ def btd_coefficient(depth: int) -> float | None:
     Block tri-diagonal NGD moves the training outputs by :math:`-\eta(\mathbf 1^\top\mathcal
     T^{-1}\mathbf 1)(f-y)` (Karakida & Osawa 2020; fim.md §5 [DER; CODE]). Returns None when
     :math:`\mathcal T` is singular (L = 2 mod 3). Numerically :math:`\lceil L/3\rceil`.
+
+    Examples
+    --------
+    >>> from geosym.natgrad import btd_coefficient
+    >>> btd_coefficient(3), btd_coefficient(4), btd_coefficient(5)
+    (1.0, 2.0, None)
     """
     _check_depth(depth)
     Tm = np.eye(depth) + np.eye(depth, k=1) + np.eye(depth, k=-1)
@@ -983,12 +1084,21 @@ def btd_coefficient(depth: int) -> float | None:
 
 
 @dataclass(frozen=True)
-class OneStepRates:
+class OneStepRates(Result):
     r"""One-step learning rates :math:`\eta_{\rm opt}` (f = y after one step, infinite width).
 
     Attributes: ``exact`` = 1, ``layer`` = 1/L, ``btd`` (None when undefined), ``kfac``,
     ``kfac_ko`` = 1/(NL) (Karakida-Osawa code), ``unit``, ``unit_ko`` = 1/(γ(L-1)M) (code),
     ``unit_mean_field`` = T/P, ``gamma`` (fraction of active units per hidden layer, averaged).
+
+    Examples
+    --------
+    >>> from geosym.natgrad import one_step_learning_rates
+    >>> rates = one_step_learning_rates("relu", depth=3, width=100, samples=10)
+    >>> rates.exact, round(rates.layer, 6), rates.gamma
+    (1.0, 0.333333, 0.5)
+    >>> round(rates.kfac, 6), round(rates.kfac_ko, 6)  # 1/(N(L-1)+1) here, 1/(NL) in the published code
+    (0.047619, 0.033333)
     """
 
     depth: int
@@ -1007,9 +1117,6 @@ class OneStepRates:
     unit_mean_field: float
     n_params: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
     #: the field holding each optimizer's rate, by the names of :data:`geosym.nn.optimizers.METHODS`
     #: (block tri-diagonal NGD, ``btd``, has a rate but no optimizer in :mod:`geosym.nn`)
     METHOD_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType(
@@ -1023,7 +1130,15 @@ class OneStepRates:
     )
 
     def for_method(self, method: str) -> float:
-        """The rate for an optimizer name of :meth:`geosym.nn.MLP.train` (:attr:`METHOD_FIELDS`)."""
+        """The rate for an optimizer name of :meth:`geosym.nn.MLP.train` (:attr:`METHOD_FIELDS`).
+
+        Examples
+        --------
+        >>> from geosym.natgrad import one_step_learning_rates
+        >>> rates = one_step_learning_rates("relu", depth=3, width=100, samples=10)
+        >>> round(rates.for_method("kfac"), 6)
+        0.047619
+        """
         if method not in self.METHOD_FIELDS:
             raise ValueError(
                 f"no one-step rate for method {method!r}; known: {sorted(self.METHOD_FIELDS)}"
@@ -1091,6 +1206,13 @@ def one_step_learning_rates(
         Used only for :math:`\gamma` (the active fraction at the layer variances).
     widths
         Full ``[M_0, ..., M_L]`` (default ``[M]*L + [C]``).
+
+    Examples
+    --------
+    >>> from geosym.natgrad import one_step_learning_rates
+    >>> rates = one_step_learning_rates("relu", depth=3, width=100, samples=10)
+    >>> round(rates.unit, 6), round(rates.unit_mean_field, 8)
+    (0.009901, 0.00049259)
     """
     _check_depth(depth)
     M = _checks.positive_int(width, "width")
@@ -1136,12 +1258,19 @@ def one_step_learning_rates(
 # mean subtraction at the output
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class MeanSubtraction:
+class MeanSubtraction(Result):
     r"""Theory of output mean subtraction (Karakida, Akaho & Amari NeurIPS 2019; fim.md §3).
 
     ``lambda_max_before`` :math:`=\alpha M(\kappa_1+(T-1)\kappa_2)/T` (C outliers),
     ``lambda_max_after`` :math:`=\alpha M(\kappa_1-\kappa_2)/T` (the mean of the remaining
     group; at finite M/T the top of that group lies above it), ``factor`` = before / after.
+
+    Examples
+    --------
+    >>> from geosym.natgrad import mean_subtraction
+    >>> ms = mean_subtraction("tanh", 2.0, 0.1, depth=3, width=1000, samples=10)
+    >>> round(ms.lambda_max_before, 3), round(ms.lambda_max_after, 3)
+    (205.618, 142.172)
     """
 
     lambda_max_before: float
@@ -1152,9 +1281,6 @@ class MeanSubtraction:
     alpha: float
     width: int
     samples: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def mean_subtraction(
@@ -1173,6 +1299,13 @@ def mean_subtraction(
     :math:`(I_C\otimes H)JJ^\top(I_C\otimes H)`, :math:`H=I_T-\mathbf 1\mathbf 1^\top/T`, which
     removes exactly the C outlier directions (the mean gradients): :math:`\lambda_{\max}` falls
     from :math:`O(M)` to :math:`O(M/T)` [DER+NUM].
+
+    Examples
+    --------
+    >>> from geosym.natgrad import mean_subtraction
+    >>> ms = mean_subtraction("tanh", 2.0, 0.1, depth=3, width=1000, samples=10)
+    >>> round(ms.factor, 4)
+    1.4463
     """
     st = fim_statistics(activation_spec, sigma_w2, sigma_b2, depth, width, outputs, samples, alphas)
     before, after = float(st.lambda_max), float(st.lambda_2)

@@ -61,6 +61,16 @@ class Check:
         The largest accepted value.
     why : str
         Why the tolerance is fair (finite width, sample count, solver tolerance).
+
+    Examples
+    --------
+    >>> c = Check("lambda_max relative error", 0.012, 0.05, why="finite width M = 200")
+    >>> c.passed
+    True
+    >>> print(c)
+    lambda_max relative error: 0.012 <= 0.05 [ok]
+    >>> Check("nan never passes", float("nan"), 1.0).to_dict()["passed"]
+    False
     """
 
     name: str
@@ -89,7 +99,20 @@ class Check:
 
 
 class Result:
-    """Base class of geosym's result dataclasses (see the module docstring for the contract)."""
+    """Base class of geosym's result dataclasses (see the module docstring for the contract).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Measured(Result):
+    ...     value: float
+    ...     def checks(self):
+    ...         return (Check("value", abs(self.value), 0.1),)
+    >>> m = Measured(0.03)
+    >>> m.passed, m.to_json()
+    (True, '{"value": 0.03}')
+    """
 
     __slots__ = ()
 
@@ -126,7 +149,9 @@ def _array(arr: np.ndarray) -> Any:
         return arr.tolist()
     if arr.dtype.kind == "f":
         if arr.size and not np.isfinite(arr).all():
-            return np.where(np.isfinite(arr), arr, None).tolist()
+            out = arr.astype(object)
+            out[~np.isfinite(arr)] = None
+            return out.tolist()
         return arr.tolist()
     if arr.dtype.kind == "c":
         raise TypeError("complex arrays have no JSON form; pass the real and imaginary parts")
@@ -140,6 +165,15 @@ def jsonable(value: Any) -> Any:
     ------
     TypeError
         For values with no faithful JSON form (complex numbers, arbitrary objects).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jsonable({"x": np.array([1.0, np.inf]), "n": np.int64(3), "ok": np.bool_(True)})
+    {'x': [1.0, None], 'n': 3, 'ok': True}
+    >>> import sympy as sp
+    >>> jsonable(sp.Rational(1, 4)), jsonable(sp.Symbol("q") + 1)
+    (0.25, 'q + 1')
     """
     if value is None or isinstance(value, (bool, str)):
         return value

@@ -8,7 +8,16 @@ import nbformat as nbf
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent
 
 
+BOOKS: dict[pathlib.Path, nbf.NotebookNode] = {}
+"""Every notebook this script writes, by path (tests/test_notebooks.py compares them with the
+committed files)."""
+
+
 def nb(cells, path):
+    """Register the notebook of ``cells`` (``("md"|"code", source)`` pairs) under ``path``.
+
+    Cell ids are ``<notebook stem>-<index>``: generating twice gives the same bytes.
+    """
     book = nbf.v4.new_notebook()
     book.metadata["kernelspec"] = {
         "name": "python3",
@@ -19,7 +28,9 @@ def nb(cells, path):
         nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1])
         for c in cells
     ]
-    nbf.write(book, path)
+    for index, cell in enumerate(book.cells):
+        cell["id"] = f"{path.stem}-{index}"
+    BOOKS[path] = book
 
 
 nb(
@@ -97,7 +108,7 @@ nb(
 
 nb([
  ("md", "# Natural gradient with the unit-wise Fisher block\n\nAmari, Karakida & Oizumi (AISTATS 2019): a unit's Fisher block is diagonal plus a rank-2 weight-bias term, with an explicit inverse, so a natural-gradient step costs O(n) per unit. Karakida & Osawa (NeurIPS 2020): with the right learning rate, approximate NGD converges in one step in function space."),
- ("code", "import numpy as np\nimport geosym as gs\n\nblock = gs.unit_fisher(\"tanh\", w=np.array([1.5, 0.0, 0.0]), b=0.3)   # fim.md TC5\nprint(block.c)\nprint(block.latex())\nx = np.array([0.2, -1.0, 0.5, 1.0])\nprint(np.max(np.abs(block.solve(x) - np.linalg.solve(block.matrix(), x))))"),
+ ("code", "import numpy as np\nimport geosym as gs\n\nblock = gs.unit_fisher(\"tanh\", w=np.array([1.5, 0.0, 0.0]), b=0.3)   # a tanh unit, w = (1.5, 0, 0), b = 0.3\nprint(block.c)\nprint(block.latex())\nx = np.array([0.2, -1.0, 0.5, 1.0])\nprint(np.max(np.abs(block.solve(x) - np.linalg.solve(block.matrix(), x))))"),
  ("md", "## One-step learning rates of each approximation"),
  ("code", "rates = gs.one_step_learning_rates(\"relu\", depth=3, width=512, samples=32)\nrates.to_dict()"),
  ("md", "## Training comparison on a teacher-student task"),
@@ -113,7 +124,7 @@ nb([
  ("md", "The same model for a user activation without closed forms (numeric I4), e.g. tanh:"),
  ("code", "tanh_ode = CommitteeODE(\"tanh\", K=2, M=2, eta=0.5)\nprint(tanh_ode.integrals.kernels[\"I4\"].method if hasattr(tanh_ode.integrals, \"kernels\") else \"numeric\")\ntt = tanh_ode.integrate(50, init={\"Q\": 0.5 * np.eye(2), \"R\": 1e-3 * rng.random((2, 2))})\ntt.eps_g[[0, -1]]"),
  ("md", "## More output units shorten the plateau"),
- ("code", "from geosym.committee.studies import output_angle_study\nfor row in output_angle_study(thetas_deg=(0, 45, 90), alpha_max=2000):\n    print(row)"),
+ ("code", "from geosym.committee.studies import output_angle_study\nfor row in output_angle_study(thetas_deg=(0, 45, 90), alpha_max=2000):\n    print(row.theta_deg, row.alpha_learn)"),
 ], NOTEBOOKS / "committee_machines.ipynb")
 
 nb([
@@ -124,3 +135,11 @@ nb([
  ("code", "from geosym.transport.shapes import shape\nimgs = np.stack([shape(\"ring\", 32), shape(\"cross\", 32)])\ng2 = ot.Grid((32, 32))\nblurred = ot.barycenter(imgs, g2, 2e-3, method=\"entropic\").q\nsharp = ot.barycenter(imgs, g2, 2e-3, method=\"debiased\").q\nprint(\"max pixel, entropic vs debiased:\", blurred.max(), sharp.max())"),
 ], NOTEBOOKS / "entropic_transport.ipynb")
 
+
+def write_all() -> None:
+    for path, book in BOOKS.items():
+        nbf.write(book, path)
+
+
+if __name__ == "__main__":
+    write_all()

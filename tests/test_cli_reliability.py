@@ -380,7 +380,7 @@ def _fake_sections(monkeypatch, behaviour):
 
     def section(sec, out, *args):
         (Path(out) / "fig.png").write_bytes(b"new")
-        sec.checks.append(report.Check("ratio", float("nan"), "<= 1", False))
+        sec.checks.append(report.Check("ratio", float("nan"), 1.0))
         behaviour()
 
     monkeypatch.setitem(report.SECTIONS, "transport", ("Transport", section))

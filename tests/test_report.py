@@ -63,7 +63,7 @@ def test_failing_section_is_recorded(tmp_path, monkeypatch):
         raise RuntimeError("simulated failure")
 
     def fine(sec, *args):
-        sec.checks.append(report.Check("ok", 1.0, "always", True))
+        sec.checks.append(report.Check("ok", 1.0, 1.0, "always"))
 
     monkeypatch.setitem(report.SECTIONS, "natgrad", ("Natural gradient", boom))
     monkeypatch.setitem(report.SECTIONS, "transport", ("Transport", fine))

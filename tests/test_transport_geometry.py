@@ -1,4 +1,4 @@
-"""Legendre/dual identities, limits and divergence properties of the entropic cost (ot.md §1-§3)."""
+"""Legendre/dual identities, limits and divergence properties of the entropic cost (Amari, Karakida & Oizumi 2018)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_gradient_is_potentials(reg):
 
 
 def test_bregman_is_reg_times_kl_of_plans():
-    """B_λ = C − C' − <∇C', Δ> = λ KL(P ‖ P') (ot.md eq. 4), against dense plans."""
+    """B_λ = C − C' − <∇C', Δ> = λ KL(P ‖ P') (Amari, Karakida & Oizumi 2018), against dense plans."""
     reg = 0.05
     p, q = _pair(3)
     p2, q2 = _pair(4)
@@ -76,7 +76,7 @@ def test_plan_divergence_infinite_off_support():
 
 @pytest.mark.parametrize("reg", [0.01, 0.2])
 def test_metric_by_finite_differences(reg):
-    """g(u, u) = d/dt <β(p, p + t u), u> at t = 0 (ot.md eq. 5)."""
+    """g(u, u) = d/dt <β(p, p + t u), u> at t = 0 (the Riemannian metric of Amari, Karakida & Oizumi 2018)."""
     p, _ = _pair(6, conc=5.0)
     g = metric(p, GRID, reg, **TIGHT)
     np.testing.assert_allclose(g, g.T, atol=1e-10 * np.abs(g).max())
@@ -88,7 +88,7 @@ def test_metric_by_finite_differences(reg):
 
 
 def test_metric_fisher_limit():
-    """g_λ / λ → Σ u²/p as λ → ∞ (ot.md §1: ratio 1.0000 at λ ≥ 10)."""
+    """g_λ / λ → Σ u²/p as λ → ∞ (Fisher metric limit; ratio 1.0000 at λ ≥ 10)."""
     p, _ = _pair(8, conc=5.0)
     u = _tangent(9)
     fisher = float((u**2 / p).sum())
@@ -97,7 +97,7 @@ def test_metric_fisher_limit():
 
 
 def test_ako_divergence_limits():
-    """D_λ → W (exact LP) as λ → 0 and → KL(q ‖ p) as λ → ∞ (ot.md eq. 6)."""
+    """D_λ → W (exact LP) as λ → 0 and → KL(q ‖ p) as λ → ∞ (Amari, Karakida, Oizumi & Cuturi 2019)."""
     p, q = _pair(10, conc=5.0)
     w = unregularized_ot(p, q, COST)
     small = ako_divergence(p, q, GRID, 2e-4, max_iter=200_000, eps_scaling=0.5)

@@ -71,8 +71,8 @@ def test_grid_equals_dense(shape):
 
 def test_tiny_reg_where_pot_kernel_mode_fails():
     """reg = 1e-4 · max M: POT's kernel-mode ``ot.sinkhorn`` underflows and returns a plan whose
-    column marginal is off by ~0.6 in L1 and whose cost is ~40% low (documented failure, ot.md
-    §6); geosym converges and agrees with POT's (slow, correct) ``sinkhorn_log``."""
+    column marginal is off by ~0.6 in L1 and whose cost is ~40% low (a documented
+    failure); geosym converges and agrees with POT's (slow, correct) ``sinkhorn_log``."""
     x = np.linspace(0, 1, 60)
     cost = np.subtract.outer(x, x) ** 2
     a = np.exp(-((x - 0.25) ** 2) / 0.005) + np.exp(-((x - 0.7) ** 2) / 0.003)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 from ._output import dumps, output_path
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         args.samples,
         alphas=alphas,
     )
-    out = {"theory": theory.to_dict()}
+    out: dict[str, Any] = {"theory": theory.to_dict()}
     if args.simulate:
         from ..experiments import compare_fim
 

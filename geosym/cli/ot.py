@@ -175,6 +175,8 @@ def _run_divergence(args: argparse.Namespace) -> dict:
 
 
 def _run_barycenter(args: argparse.Namespace) -> dict:
+    import numpy as np
+
     from ..transport import barycenter
 
     plot = _plot_path(args)
@@ -189,7 +191,7 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
         f"{args.method} barycenter of {len(hists)} histograms of shape {hists[0].shape}"
     ):
         bary = barycenter(
-            hists,
+            np.stack(hists),
             cost,
             args.reg,
             weights=args.weights,
@@ -205,8 +207,6 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
 
             save_image(bary, out)
         else:
-            import numpy as np
-
             np.save(out, bary)
         args._progress.done(f"barycenter {out}")
     if plot:

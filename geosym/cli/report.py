@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ._output import dumps
 
@@ -26,7 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", default="report", help="output folder (default: ./report)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes (default; <= 5 min)")
-    size.add_argument("--full", action="store_true", help="larger sizes and more seeds")
+    size.add_argument(
+        "--full",
+        action="store_true",
+        help="larger sizes and more seeds; the grids run as resumable sweeps on Dask, their "
+        "stores kept in OUT/sweeps/",
+    )
     p.add_argument(
         "--activation",
         action="append",
@@ -41,11 +47,36 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="run only these sections (repeatable)",
     )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --full: run the grids on this running dask scheduler (default: a local Dask "
+        "cluster; see `geosym sweep`)",
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --full: local worker processes for the grids (default: one per core; "
+        "0: in this process)",
+    )
     p.add_argument("--json", action="store_true", help="print the sections and checks as JSON")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.full and (args.scheduler is not None or args.workers is not None):
+        raise ValueError("--scheduler and --workers apply to --full only (the quick report "
+                         "runs in this process)")
+    if args.full and args.workers != 0:  # the grids run on Dask: fail now, not in a section
+        from ..sweep.runner import import_distributed
+
+        try:
+            import_distributed()
+        except ImportError as exc:
+            print(f"geosym report: error: {exc}", file=sys.stderr)
+            return 2
     from ..report import build_report
 
     sections = build_report(
@@ -54,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         activations=args.activation,
         sections=args.section,
         progress=args._progress,
+        scheduler=args.scheduler,
+        workers=args.workers,
     )
     status = 0 if all(s.passed for s in sections) else 1
     index = [f"{args.out}/index.html", f"{args.out}/index.md"]

@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "unit-fisher",
         help="closed-form Fisher block of one unit, G = E[phi'(u)^2 x~x~^T], and its inverse",
         description="Coefficients c_k = E[phi'(r s + b)^2 s^k] and the block G with its explicit "
-        "inverse (Amari, Karakida & Oizumi 2019; geosym fim.md section 4.1), for x ~ N(mean, var I).",
+        "inverse (Amari, Karakida & Oizumi, AISTATS 2019), for x ~ N(mean, var I).",
     )
     p.add_argument("spec", help="activation: registry name or expression in x")
     p.add_argument("--w-norm", type=float, required=True, help="|w| (weights along the first axis)")

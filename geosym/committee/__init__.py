@@ -8,7 +8,15 @@ a vectorised online-SGD simulator that measures the same order parameters.
 from .integrals import IntegralProvider, integral_provider
 from .ode import CommitteeODE, FixedPoint, random_overlaps
 from .simulate import simulate
-from .studies import output_angle_study, output_dim_study, plateau_study, time_to_learn
+from .studies import (
+    AngleRow,
+    DimensionRow,
+    PlateauStudy,
+    output_angle_study,
+    output_dim_study,
+    plateau_study,
+    time_to_learn,
+)
 from .trajectory import Plateau, Trajectory, decay_rate, plateau
 
 __all__ = [
@@ -22,6 +30,9 @@ __all__ = [
     "plateau",
     "random_overlaps",
     "simulate",
+    "AngleRow",
+    "DimensionRow",
+    "PlateauStudy",
     "output_angle_study",
     "output_dim_study",
     "plateau_study",

@@ -728,6 +728,19 @@ class IntegralProvider:
         How each family is evaluated (``"engine: ..."`` or ``"Gauss-Hermite ..."``).
     error : dict
         Estimated absolute quadrature error of each numeric family (0 for closed forms).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.committee import integral_provider
+    >>> prov = integral_provider("erf(x/sqrt(2))")
+    >>> prov.methods["I2"]
+    'engine: closed form: arc-sine law (sign/erf pair)'
+    >>> C = np.array([[1.0, 0.5], [0.5, 1.0]])
+    >>> round(float(prov.I2(C, 0, 1)), 6)  # (2/pi) asin(C12 / sqrt((1 + C11)(1 + C22)))
+    0.160861
+    >>> round(float(2 / np.pi * np.arcsin(0.5 / 2)), 6)
+    0.160861
     """
 
     activation: Any
@@ -1038,10 +1051,6 @@ class IntegralProvider:
         r""":math:`\langle g(u_a)g(u_b)\rangle` for broadcastable index arrays ``a, b``."""
         return self.kernels["I2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
 
-    def J2(self, C: np.ndarray, a, b) -> np.ndarray:
-        r""":math:`\langle g'(u_a)g'(u_b)\rangle` for broadcastable index arrays."""
-        return self.kernels["J2"].func(C[..., a, a], C[..., a, b], C[..., b, b])
-
     def I3(self, C: np.ndarray, a, b, c) -> np.ndarray:
         r""":math:`\langle g'(u_a)\,u_b\,g(u_c)\rangle` for broadcastable index arrays."""
         return self.kernels["I3"].func(
@@ -1113,7 +1122,16 @@ _PROVIDERS: dict[tuple, IntegralProvider] = {}
 
 
 def integral_provider(activation: Any, n2: int = 48, n4: int = 12) -> IntegralProvider:
-    """Cached :class:`IntegralProvider` (building one may run symbolic integration)."""
+    """Cached :class:`IntegralProvider` (building one may run symbolic integration).
+
+    Examples
+    --------
+    >>> from geosym.committee import integral_provider
+    >>> integral_provider("erf(x/sqrt(2))") is integral_provider("erf(x/sqrt(2))")
+    True
+    >>> integral_provider("erf(x/sqrt(2))").error["I4"]
+    0.0
+    """
     key = (activation if isinstance(activation, str) else id(activation), n2, n4)
     if key not in _PROVIDERS:
         _PROVIDERS[key] = IntegralProvider(activation, n2=n2, n4=n4)

@@ -1,7 +1,7 @@
 r"""LaTeX export of the committee-machine ODE system (:meth:`CommitteeODE.latex`).
 
-The document lists the model settings, the order-parameter ODEs of committee.md §2/§5
-(Saad & Solla 1995; Goldt et al. 2019; Yoshida, Karakida, Okada & Amari 2019) and, for each
+The document lists the model settings, the order-parameter ODEs (Saad & Solla 1995; Goldt et
+al. 2019; Yoshida, Karakida, Okada & Amari 2019) and, for each
 Gaussian integral family, the closed form returned by :func:`geosym.expect` for this activation
 (in the entries :math:`c_{ab}` of the integral's covariance) or the numeric method used.
 """
@@ -39,7 +39,18 @@ _INTEGRALS = {
 
 
 def ode_latex(ode: Any) -> str:
-    """LaTeX (amsmath) of the ODE system of ``ode`` with its integrals' closed forms."""
+    """LaTeX (amsmath) of the ODE system of ``ode`` with its integrals' closed forms.
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> from geosym.committee.latex import ode_latex
+    >>> tex = ode_latex(CommitteeODE("erf(x/sqrt(2))", 2, 2, eta=0.5))
+    >>> tex.splitlines()[0]
+    '% geosym.committee: order-parameter ODEs (N -> infinity), alpha = examples / N'
+    >>> "arcsin" in tex  # the closed form of I2 for erf
+    True
+    """
     act = ode.integrals.act
     lines = [
         r"% geosym.committee: order-parameter ODEs (N -> infinity), alpha = examples / N",

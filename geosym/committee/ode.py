@@ -51,7 +51,9 @@ import numpy as np
 from scipy.integrate import ODEintWarning, odeint, solve_ivp
 from scipy.optimize import root
 
+from .. import _checks
 from ..errors import ConvergenceError, NumericalError
+from ..results import Result
 from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
 
@@ -105,21 +107,16 @@ class _LeftValidRegion(Exception):
         self.why = why
 
 
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _check_nonneg(name: str, value: Any) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
-
-
 def default_alphas(alpha_max: float, n_log: int = 300, n_lin: int = 400) -> np.ndarray:
-    """Output grid: 0, log-spaced points from ``alpha_max*1e-4`` and a linear grid."""
+    """Output grid: 0, log-spaced points from ``alpha_max*1e-4`` and a linear grid.
+
+    Examples
+    --------
+    >>> from geosym.committee.ode import default_alphas
+    >>> grid = default_alphas(100.0)
+    >>> float(grid[0]), float(grid[1]), float(grid[-1])  # 0, log-spaced from 1e-4 * alpha_max, linear
+    (0.0, 0.01, 100.0)
+    """
     lo = alpha_max * 1e-4
     a = np.concatenate([[0.0], np.geomspace(lo, alpha_max, n_log),
                         np.linspace(0.0, alpha_max, n_lin + 1)])
@@ -133,6 +130,17 @@ def random_overlaps(K: int, M: int, N: int, T: np.ndarray, rng: np.random.Genera
     Student weights :math:`w_{ij}\sim\mathcal N(0,1)` and teacher weights transformed so that
     :math:`\mathbf w^*\mathbf w^{*\top}/N = T` exactly; returns :math:`(Q, R)` with
     :math:`Q\approx I`, :math:`R=O(N^{-1/2})`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.committee import random_overlaps
+    >>> Q, R = random_overlaps(2, 2, 1000, np.eye(2), np.random.default_rng(0))
+    >>> Q.round(3)  # ~ I
+    array([[0.956, 0.059],
+           [0.059, 1.046]])
+    >>> bool(abs(R).max() < 5 / np.sqrt(1000))  # R = O(N^{-1/2})
+    True
     """
     g = rng.standard_normal((K + M, N))
     w, ws = g[:K], g[K:]
@@ -143,7 +151,7 @@ def random_overlaps(K: int, M: int, N: int, T: np.ndarray, rng: np.random.Genera
 
 
 @dataclass(frozen=True)
-class FixedPoint:
+class FixedPoint(Result):
     r"""Symmetric (unspecialised) fixed point of the ODE: all student units identical.
 
     Attributes
@@ -182,7 +190,7 @@ class FixedPoint:
     eps_g: float
     eta: float
     residual: float
-    model: Any = field(default=None, repr=False, compare=False)
+    model: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
 
     def jacobian(self) -> np.ndarray:
         r"""Jacobian of the :math:`(Q_{i\le k}, R)` flow at the fixed point (V held fixed).
@@ -241,7 +249,15 @@ class FixedPoint:
         return "saddle" if np.any(re < -1e-9) else "unstable"
 
     def plateau_length(self, r0: float) -> float:
-        r""":math:`\ln(1/r_0)/\lambda_{\max}`: predicted plateau length for asymmetry ``r0``."""
+        r""":math:`\ln(1/r_0)/\lambda_{\max}`: predicted plateau length for asymmetry ``r0``.
+
+        Examples
+        --------
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+        >>> round(ode.symmetric_fixed_point().plateau_length(1e-4), 1)
+        268.2
+        """
         return float(np.log(1.0 / r0) / self.escape_rate())
 
     def distance(self, trajectory: Trajectory) -> np.ndarray:
@@ -265,8 +281,9 @@ class FixedPoint:
         return np.sqrt(dq + dr)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"Q": self.Q.tolist(), "R": self.R.tolist(), "V": self.V.tolist(),
-             "eps_g": self.eps_g, "eta": self.eta, "residual": self.residual}
+        """The fields (:meth:`Result.to_dict`) plus ``escape_rate``, ``stability`` and
+        ``unstable_directions`` when the model is attached."""
+        d = super().to_dict()
         if self.model is not None:
             d["escape_rate"] = self.escape_rate()
             d["stability"] = self.stability
@@ -309,20 +326,27 @@ class CommitteeODE:
     Soft committee machine of Saad & Solla (1995): ``eta_v=0``, ``teacher_out`` all ones and the
     student second layer all ones.  The general equations are those of Goldt et al. (2019), and
     their L-output generalisation follows Yoshida, Karakida, Okada & Amari (2019).
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+    >>> ode
+    CommitteeODE('erf(x/sqrt(2))', K=2, M=2, outputs=1, eta=0.5, eta_v=0.0, noise=0.0, weight_decay=0.0)
+    >>> traj = ode.integrate(300.0, seed=0)
+    >>> round(float(traj.eps_g[0]), 4), bool(traj.eps_g[-1] < 1e-4)
+    (0.6935, True)
     """
 
     def __init__(self, activation: Any, K: int, M: int, outputs: int = 1, *, eta: float,
                  eta_v: float = 0.0, noise: float = 0.0, weight_decay: float = 0.0,
                  teacher_cov: Any = None, teacher_out: Any = None) -> None:
-        self.K = _check_count("K", K)
-        self.M = _check_count("M", M)
-        eta_f = float(eta)
-        if not np.isfinite(eta_f) or eta_f <= 0:
-            raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
-        self.eta = eta_f
-        self.eta_v = _check_nonneg("eta_v", eta_v)
-        self.noise = _check_nonneg("noise", noise)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.K = _checks.positive_int(K, "K")
+        self.M = _checks.positive_int(M, "M")
+        self.eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
+        self.eta_v = _checks.real(eta_v, "eta_v", minimum=0.0)
+        self.noise = _checks.real(noise, "noise", minimum=0.0)
+        self.weight_decay = _checks.real(weight_decay, "weight_decay", minimum=0.0)
         self.T = self._check_teacher_cov(teacher_cov)
         self.teacher_out, L = self._check_teacher_out(teacher_out, outputs)
         self.L = L
@@ -334,12 +358,9 @@ class CommitteeODE:
         K, M = self.K, self.M
         self.P = K + M
         self._iu = np.triu_indices(K)
-        pa, pk = self._iu
         ar = np.arange(self.P)
         # index arrays for the batched integrals (broadcast shapes keep small factors small)
         self._i3_idx = (np.arange(K)[:, None, None], ar[None, :, None], ar[None, None, :])
-        self._i4_idx = (pa[:, None, None], pk[:, None, None], ar[None, :, None],
-                        ar[None, None, :])
         self._i2_idx = (ar[:, None], ar[None, :])
         self._sign = np.concatenate([np.ones(K), -np.ones(M)])
         # the symmetric I4 block is rebuilt from its triangle c <= e
@@ -365,7 +386,7 @@ class CommitteeODE:
         return 0.5 * (t + t.T)
 
     def _check_teacher_out(self, teacher_out: Any, outputs: Any) -> tuple[np.ndarray, int]:
-        L = _check_count("outputs", outputs)
+        L = _checks.positive_int(outputs, "outputs")
         if teacher_out is None:
             if L != 1:
                 raise ValueError("teacher_out: give the teacher's M x L output vectors when "
@@ -423,6 +444,15 @@ class CommitteeODE:
         * :math:`I_4(i,k,c,e)` only for pairs :math:`i\le k` and :math:`c\le e` (symmetries),
           by :meth:`IntegralProvider.i4_tri`;
         * the covariance buffer (with its constant teacher block :math:`T`) is reused.
+
+        Examples
+        --------
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+        >>> import numpy as np
+        >>> dQ, dR, dV = ode.derivatives(0.5 * np.eye(2), np.zeros((2, 2)), np.ones((2, 1)))
+        >>> dQ.shape, dR.shape, dV.shape
+        ((2, 2), (2, 2), (2, 1))
         """
         dQ, dR, dV = self._derivs(Q[None], R[None], V[None])
         return dQ[0], dR[0], dV[0]
@@ -513,7 +543,16 @@ class CommitteeODE:
 
     def eps_g(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray) -> np.ndarray:
         r"""Generalisation error :math:`\epsilon_g` (noiseless teacher); batched over leading axes
-        of ``Q``, ``R``, ``V``."""
+        of ``Q``, ``R``, ``V``.
+
+        Examples
+        --------
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+        >>> import numpy as np
+        >>> round(float(ode.eps_g(0.5 * np.eye(2), np.zeros((2, 2)), np.ones((2, 1)))), 6)
+        0.54968
+        """
         Q, R, V = np.asarray(Q, float), np.asarray(R, float), np.asarray(V, float)
         lead = Q.shape[:-2]
         T = np.broadcast_to(self.T, lead + self.T.shape)
@@ -542,7 +581,7 @@ class CommitteeODE:
         K, M, L = self.K, self.M, self.L
         if init is None:
             rng = np.random.default_rng(seed)
-            Q, R = random_overlaps(K, M, _check_count("N", N), self.T, rng)
+            Q, R = random_overlaps(K, M, _checks.positive_int(N, "N"), self.T, rng)
             if self.K == self.M and not self.trains_second_layer:
                 V = self.teacher_out.copy()
             elif not self.trains_second_layer:
@@ -608,6 +647,14 @@ class CommitteeODE:
             If the trajectory leaves the valid region (non-finite values, overflow, or
             :math:`C=[[Q,R],[R^\top,T]]` not positive semi-definite); the message gives
             :math:`\alpha`.
+
+        Examples
+        --------
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+        >>> traj = ode.integrate(50.0, seed=0)
+        >>> traj.source, traj.K, traj.M, traj.L
+        ('ode', 2, 2, 1)
         """
         alpha_max = float(alpha_max)
         if not np.isfinite(alpha_max) or alpha_max <= 0:
@@ -835,7 +882,7 @@ class CommitteeODE:
         >>> round(cont.escape_rate(), 7), cont.unstable_directions
         (0.0066205, 3)
         """
-        starts = _check_count("starts", starts) if starts else 0
+        starts = _checks.positive_int(starts, "starts") if starts else 0
         key = (starts, int(seed), self.eta, self.eta_v, self.noise, self.weight_decay,
                self.T.tobytes(), self.teacher_out.tobytes())
         if guess is None and key in self._fixed_points:
@@ -993,7 +1040,15 @@ class CommitteeODE:
         return fps[int(np.argmin(closest))]
 
     def latex(self) -> str:
-        """LaTeX of the ODE system with this model's integrals (see :mod:`.latex`)."""
+        """LaTeX of the ODE system with this model's integrals (see :mod:`.latex`).
+
+        Examples
+        --------
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+        >>> ode.latex().splitlines()[0]
+        '% geosym.committee: order-parameter ODEs (N -> infinity), alpha = examples / N'
+        """
         from .latex import ode_latex
 
         return ode_latex(self)

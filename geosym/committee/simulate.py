@@ -1,7 +1,7 @@
 r"""Online SGD of two-layer teacher-student networks, vectorised over seeds.
 
 The ground truth that the order-parameter ODEs (:class:`~geosym.committee.CommitteeODE`) are
-checked against.  Model and scalings are those of committee.md §1 and §5 (Saad & Solla 1995;
+checked against.  Model and scalings are those of :ref:`theory-committee` (Saad & Solla 1995;
 Goldt et al. 2019; Yoshida, Karakida, Okada & Amari 2019): at every step a fresh input
 :math:`\mathbf x\sim\mathcal N(0, I_N)`,
 
@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _checks
 from ..errors import NumericalError
 from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
@@ -43,7 +44,9 @@ _BLOCK = 16
 
 
 def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+    if isinstance(seeds, bool):
+        raise TypeError("seeds must be a count (int) or a list of seeds, got a bool")
+    if isinstance(seeds, int | np.integer):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (a count) or a list of seeds, got {seeds}")
         return list(range(int(seeds)))
@@ -90,11 +93,19 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
         seed (for comparisons where the Gaussian integral is not wanted).
     chunk
         Steps whose inputs are drawn in one call.
+
+    Examples
+    --------
+    >>> from geosym.committee import simulate
+    >>> runs = simulate("erf(x/sqrt(2))", N=100, K=2, M=2, alpha_max=2.0, seeds=2)
+    >>> len(runs), type(runs[0]).__name__
+    (2, 'Trajectory')
+    >>> bool(runs[0].eps_g[-1] < runs[0].eps_g[0])
+    True
     """
     from .ode import CommitteeODE, default_alphas  # validation and eps_g formula shared
 
-    if isinstance(N, bool) or not isinstance(N, int | np.integer) or N < 1:
-        raise ValueError(f"N must be an integer >= 1, got {N!r}")
+    N = _checks.positive_int(N, "N")
     seed_list = _as_seeds(seeds)
     prov = activation if isinstance(activation, IntegralProvider) else integral_provider(
         activation)

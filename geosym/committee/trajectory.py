@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from ..results import Result
+
 __all__ = ["Trajectory", "Plateau", "plateau", "decay_rate"]
 
 
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(Result):
     """Order parameters along learning time.
 
     Attributes
@@ -46,6 +48,17 @@ class Trajectory:
         ``"ode"`` or ``"sgd"``.
     meta : dict
         Settings (activation, eta, N, seed, integrator statistics, ...).
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> traj.K, traj.M, traj.L, traj.source
+    (2, 2, 1, 'ode')
+    >>> sorted(traj.at(10.0))[:3]
+    ['Q', 'R', 'V']
+    >>> sorted(traj.initial())
+    ['Q', 'R', 'V']
     """
 
     alpha: np.ndarray
@@ -57,7 +70,7 @@ class Trajectory:
     teacher_out: np.ndarray
     source: str = "ode"
     meta: dict[str, Any] = field(default_factory=dict)
-    model: Any = field(default=None, repr=False, compare=False)
+    model: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
 
     @property
     def K(self) -> int:  # noqa: N802 - paper notation
@@ -98,28 +111,22 @@ class Trajectory:
         """The overlaps at the first stored time, as an ``init`` dict for the ODE."""
         return {"Q": self.Q[0].copy(), "R": self.R[0].copy(), "V": self.V[0].copy()}
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (nested lists)."""
-        return {
-            "source": self.source,
-            "alpha": self.alpha.tolist(),
-            "eps_g": self.eps_g.tolist(),
-            "Q": self.Q.tolist(),
-            "R": self.R.tolist(),
-            "V": self.V.tolist(),
-            "T": self.T.tolist(),
-            "teacher_out": self.teacher_out.tolist(),
-            "meta": {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                     for k, v in self.meta.items()},
-        }
-
 
 @dataclass(frozen=True)
-class Plateau:
+class Plateau(Result):
     """Symmetric-phase plateau of a learning curve (definition in :func:`plateau`).
 
     ``start``/``end``/``length``/``height`` are NaN when the curve never reaches the plateau
     band (``found=False``); ``end`` is NaN when it reaches the band but never leaves it.
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> from geosym.committee import plateau
+    >>> p = plateau(traj)  # eps_g* of the symmetric fixed point the plateau is near
+    >>> p.found, round(p.start, 1), round(p.end, 1), round(p.height, 4)
+    (True, 79.8, 166.1, 0.0136)
     """
 
     start: float
@@ -128,10 +135,6 @@ class Plateau:
     length: float
     eps_star: float
     found: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "height": self.height,
-                "length": self.length, "eps_star": self.eps_star, "found": self.found}
 
 
 def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: float = 0.05,
@@ -213,6 +216,14 @@ def decay_rate(trajectory: Trajectory, eps_range: tuple[float, float]) -> float:
     Least-squares slope of :math:`\ln\epsilon_g` against :math:`\alpha` over the points after the
     last time :math:`\epsilon_g` exceeded ``eps_range[1]`` with
     ``eps_range[0] < eps_g < eps_range[1]``.
+
+    Examples
+    --------
+    >>> from geosym.committee import CommitteeODE
+    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
+    >>> from geosym.committee import decay_rate
+    >>> round(decay_rate(traj, (1e-4, 1e-3)), 4)
+    0.0433
     """
     lo, hi = eps_range
     e, a = trajectory.eps_g, trajectory.alpha

@@ -3,15 +3,15 @@ r"""Fisher-information theory next to its simulation (Karakida, Akaho & Amari, A
 :func:`compare_fim` measures :math:`m_\lambda, s_\lambda, \lambda_{\max}, \lambda_2` on random
 :class:`geosym.nn.MLP` networks of growing width and divides by the mean-field prediction
 (:func:`geosym.fim_statistics`); the ratios go to 1 as :math:`M\to\infty`, with a positive
-finite-width bias :math:`\propto 1/M` (fim.md §1.7).  :func:`learning_rate_sweep` runs full-batch
-gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (fim.md §1.6).
+finite-width bias :math:`\propto 1/M` (:ref:`theory-fisher`).  :func:`learning_rate_sweep` runs
+full-batch gradient descent at multiples of :math:`\eta_c = 2/\lambda_{\max}` (Karakida, Akaho &
+Amari 2019, the learning-rate bound from Theorem 1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -21,11 +21,13 @@ from ..errors import NumericalError
 from ..fisher import FIMStatistics, fim_statistics, layer_widths
 from ..nn import MLP, gaussian_inputs, random_targets
 from ..nn import fim_statistics as measure_fim
+from ..results import Result
 
 __all__ = [
     "FIMComparison",
     "FIMComparisonRow",
     "compare_fim",
+    "comparison_row",
     "LRSweep",
     "LRSweepRow",
     "learning_rate_sweep",
@@ -38,8 +40,20 @@ _MONOTONE_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
-class FIMComparisonRow:
-    """Theory and measurement (mean and standard error over seeds) at one width."""
+class FIMComparisonRow(Result):
+    """Theory and measurement (mean and standard error over seeds) at one width.
+
+    Examples
+    --------
+    >>> from geosym.experiments import compare_fim
+    >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+    >>> [row.width for row in cmp.rows]
+    [50, 100]
+    >>> sorted(cmp.rows[-1].ratio)
+    ['lambda_2', 'lambda_max', 'm_lambda', 's_lambda']
+    >>> round(cmp.rows[-1].ratio["m_lambda"], 3)  # measured / theory, 2 nets of width 100
+    1.051
+    """
 
     width: int
     theory: dict[str, float]
@@ -50,8 +64,20 @@ class FIMComparisonRow:
 
 
 @dataclass(frozen=True)
-class FIMComparison:
-    """Result of :func:`compare_fim`: one row per width, plus the settings."""
+class FIMComparison(Result):
+    """Result of :func:`compare_fim`: one row per width, plus the settings.
+
+    Examples
+    --------
+    >>> from geosym.experiments import compare_fim
+    >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+    >>> cmp.activation, cmp.depth, cmp.seeds
+    ('tanh', 3, 2)
+    >>> round(cmp.max_deviation(), 3)  # largest |measured/theory - 1| at width 100
+    0.196
+    >>> sorted(cmp.to_dict())[:3]
+    ['activation', 'alphas', 'depth']
+    """
 
     activation: str
     sigma_w2: float
@@ -62,16 +88,19 @@ class FIMComparison:
     alphas: tuple[float, ...]
     seeds: int
     rows: tuple[FIMComparisonRow, ...]
-    spectrum: np.ndarray = field(repr=False)  # measured non-zero spectrum at the largest width
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("rows", "spectrum")}
-        d["alphas"] = list(self.alphas)
-        d["rows"] = [row.__dict__ for row in self.rows]
-        return d
+    #: measured non-zero spectrum at the largest width
+    spectrum: np.ndarray = field(repr=False, metadata={"json": False})
 
     def max_deviation(self, width: int | None = None) -> float:
-        """Largest |ratio - 1| over the statistics at ``width`` (default: the largest width)."""
+        """Largest ``|ratio - 1|`` over the statistics at ``width`` (default: the largest width).
+
+        Examples
+        --------
+        >>> from geosym.experiments import compare_fim
+        >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+        >>> round(cmp.max_deviation(width=50), 3)
+        0.207
+        """
         row = self.rows[-1] if width is None else next(r for r in self.rows if r.width == width)
         return max(abs(v - 1) for v in row.ratio.values())
 
@@ -96,6 +125,45 @@ class FIMComparison:
             ax.legend(fontsize=8)
 
 
+def comparison_row(
+    width: int, theory: Mapping[str, float], measured: Mapping[str, Sequence[float]]
+) -> FIMComparisonRow:
+    """One width's row: the mean and standard error over seeds of each measured statistic, and
+    their ratios to the theory.
+
+    ``measured`` maps each of ``m_lambda, s_lambda, lambda_max, lambda_2`` to its values on the
+    seeds' networks (one network and batch each); the standard error is NaN for one seed.
+    Used by :func:`compare_fim` and by sweeps of ``fisher-width`` points
+    (:func:`geosym.report.fisher_grid`).
+
+    Examples
+    --------
+    >>> from geosym.experiments.fisher import comparison_row
+    >>> theory = {"m_lambda": 1.0, "s_lambda": 2.0, "lambda_max": 10.0, "lambda_2": 3.0}
+    >>> measured = {"m_lambda": [1.1, 0.9], "s_lambda": [2.2, 2.0], "lambda_max": [11.0, 10.0],
+    ...             "lambda_2": [3.0, 3.3]}
+    >>> row = comparison_row(100, theory, measured)
+    >>> row.ratio["lambda_max"], round(row.ratio_se["lambda_max"], 6)
+    (1.05, 0.05)
+    """
+    th = {k: float(theory[k]) for k in _FIELDS}
+    mean = {k: float(np.mean(measured[k])) for k in _FIELDS}
+    se = {
+        k: float(np.std(measured[k], ddof=1) / np.sqrt(len(measured[k])))
+        if len(measured[k]) > 1
+        else float("nan")
+        for k in _FIELDS
+    }
+    return FIMComparisonRow(
+        width=int(width),
+        theory=th,
+        measured_mean=mean,
+        measured_se=se,
+        ratio={k: mean[k] / th[k] for k in _FIELDS},
+        ratio_se={k: se[k] / th[k] for k in _FIELDS},
+    )
+
+
 def compare_fim(
     activation_spec: Activation | str,
     sigma_w2: float,
@@ -108,7 +176,15 @@ def compare_fim(
     seeds: int = 4,
     seed: int = 0,
 ) -> FIMComparison:
-    """Measured/theory ratios of the FIM statistics over ``seeds`` random nets per width."""
+    """Measured/theory ratios of the FIM statistics over ``seeds`` random nets per width.
+
+    Examples
+    --------
+    >>> from geosym.experiments import compare_fim
+    >>> cmp = compare_fim("tanh", 3.0, 0.64, depth=3, widths=(50, 100), samples=8, seeds=2)
+    >>> {k: round(v, 2) for k, v in cmp.rows[0].ratio.items()}
+    {'m_lambda': 1.03, 's_lambda': 1.21, 'lambda_max': 1.12, 'lambda_2': 1.05}
+    """
     phi = activation(activation_spec)
     a = tuple(float(x) for x in (alphas if alphas is not None else [1.0] * depth))
     if len(a) != depth:
@@ -124,7 +200,7 @@ def compare_fim(
         )
         th = {name: float(getattr(theory, name)) for name in _FIELDS}
         ws = layer_widths(m, depth, a, outputs)
-        values = {name: [] for name in _FIELDS}
+        values: dict[str, list[float]] = {name: [] for name in _FIELDS}
         for _ in range(seeds):
             net = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)
             x = gaussian_inputs(samples, ws[0], seed=rng)
@@ -132,21 +208,7 @@ def compare_fim(
             for name in _FIELDS:
                 values[name].append(float(getattr(st, name)))
             spectrum = np.asarray(st.spectrum)
-        mean = {k: float(np.mean(v)) for k, v in values.items()}
-        se = {
-            k: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
-            for k, v in values.items()
-        }
-        rows.append(
-            FIMComparisonRow(
-                width=int(m),
-                theory=th,
-                measured_mean=mean,
-                measured_se=se,
-                ratio={k: mean[k] / th[k] for k in _FIELDS},
-                ratio_se={k: se[k] / th[k] for k in _FIELDS},
-            )
-        )
+        rows.append(comparison_row(m, th, values))
     return FIMComparison(
         phi.name,
         float(sigma_w2),
@@ -162,7 +224,19 @@ def compare_fim(
 
 
 @dataclass(frozen=True)
-class LRSweepRow:
+class LRSweepRow(Result):
+    """One learning rate of :func:`learning_rate_sweep`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_sweep
+    >>> sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=50, samples=20,
+    ...                             factors=(0.5, 2.5), steps=50)
+    >>> row = sweep.rows[0]
+    >>> row.factor, row.monotone, row.diverged
+    (0.5, True, False)
+    """
+
     factor: float  # eta / eta_c
     eta: float
     monotone: bool  # loss never increased
@@ -173,22 +247,25 @@ class LRSweepRow:
 
 
 @dataclass(frozen=True)
-class LRSweep:
-    """Result of :func:`learning_rate_sweep`."""
+class LRSweep(Result):
+    """Result of :func:`learning_rate_sweep`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_sweep
+    >>> sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=50, samples=20,
+    ...                             factors=(0.5, 2.5), steps=50)
+    >>> round(sweep.eta_critical, 4), round(sweep.eta_critical_measured, 4)
+    (0.1246, 0.0977)
+    >>> len(sweep.curves)
+    2
+    """
 
     activation: str
     eta_critical: float  # theory 2/lambda_max
     eta_critical_measured: float
     rows: tuple[LRSweepRow, ...]
-    curves: tuple[np.ndarray, ...] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "activation": self.activation,
-            "eta_critical": self.eta_critical,
-            "eta_critical_measured": self.eta_critical_measured,
-            "rows": [r.__dict__ for r in self.rows],
-        }
+    curves: tuple[np.ndarray, ...] = field(repr=False, metadata={"json": False})
 
 
 def learning_rate_sweep(
@@ -206,8 +283,16 @@ def learning_rate_sweep(
     r"""Full-batch GD at :math:`\eta = c\,\eta_c` from one random net and N(0,1) targets.
 
     Returns, per factor c, whether the loss decreased monotonically, its peak and final values
-    relative to the initial loss, and whether it diverged (fim.md §1.6: :math:`\eta_c` marks the
+    relative to the initial loss, and whether it diverged (:ref:`theory-fisher`: :math:`\eta_c` marks the
     onset of non-monotone "catapult" behaviour, divergence comes later).
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_sweep
+    >>> sweep = learning_rate_sweep("tanh", 3.0, 0.64, depth=3, width=50, samples=20,
+    ...                             factors=(0.5, 2.5), steps=50)
+    >>> [(r.factor, r.monotone, r.diverged) for r in sweep.rows]  # stable below eta_c, not above
+    [(0.5, True, False), (2.5, False, True)]
     """
     phi = activation(activation_spec)
     theory = fim_statistics(phi, sigma_w2, sigma_b2, depth, width, outputs, samples)
@@ -249,8 +334,21 @@ def learning_rate_sweep(
 
 
 @dataclass(frozen=True)
-class LRStudyRow:
-    """One model of :func:`learning_rate_study`."""
+class LRStudyRow(Result):
+    """One model of :func:`learning_rate_study`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_study
+    >>> study = learning_rate_study([("tanh", 3.0, 0.64, [20, 50, 50, 1])], samples=16,
+    ...                             factors=(0.5, 0.95), steps=100, batch_divisors=(1,),
+    ...                             sgd_factors=(0.5,), epochs=5)
+    >>> row = study.rows[0]
+    >>> row.model
+    'tanh L=3 widths=[20, 50, 50, 1]'
+    >>> row.steps, row.sgd_largest_stable
+    ({0.5: 17, 0.95: 9}, {16: 0.5})
+    """
 
     model: str
     eta_critical: float  # theory 2/lambda_max
@@ -262,26 +360,22 @@ class LRStudyRow:
 
 
 @dataclass(frozen=True)
-class LRStudy:
-    """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD."""
+class LRStudy(Result):
+    """Result of :func:`learning_rate_study`: the fastest learning rate vs theory, and SGD.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_study
+    >>> study = learning_rate_study([("tanh", 3.0, 0.64, [20, 50, 50, 1])], samples=16,
+    ...                             factors=(0.5, 0.95), steps=100, batch_divisors=(1,),
+    ...                             sgd_factors=(0.5,), epochs=5)
+    >>> study.factors, len(study.rows)
+    ((0.5, 0.95), 1)
+    """
 
     threshold: float
     factors: tuple[float, ...]
     rows: tuple[LRStudyRow, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "factors": list(self.factors),
-            "rows": [
-                {
-                    **r.__dict__,
-                    "steps": {str(k): v for k, v in r.steps.items()},
-                    "sgd_largest_stable": {str(k): v for k, v in r.sgd_largest_stable.items()},
-                }
-                for r in self.rows
-            ],
-        }
 
 
 def _minibatch_sgd(
@@ -334,9 +428,20 @@ def learning_rate_study(
     ``threshold`` times its initial value.  The theory estimate of the fastest rate is
     :math:`\eta_{\rm opt} = 2/(\lambda_{\max}+\lambda_2)`, which equalises the contraction
     :math:`|1-\eta\lambda|` of the outlier mode :math:`\lambda_{\max}` and of the bulk at
-    :math:`\lambda_2` (fim.md §1.5–1.6: the bulk, not the outlier, limits convergence).  Then
+    :math:`\lambda_2` (Karakida, Akaho & Amari 2019, Theorem 1: the bulk, not the outlier, limits
+    convergence).  Then
     minibatch SGD at batch sizes T/d (d in ``batch_divisors``) for ``epochs`` epochs: the largest
     factor in ``sgd_factors`` at which the loss still decreased.
+
+    Examples
+    --------
+    >>> from geosym.experiments import learning_rate_study
+    >>> study = learning_rate_study([("tanh", 3.0, 0.64, [20, 50, 50, 1])], samples=16,
+    ...                             factors=(0.5, 0.95), steps=100, batch_divisors=(1,),
+    ...                             sgd_factors=(0.5,), epochs=5)
+    >>> row = study.rows[0]
+    >>> round(row.eta_critical, 4), round(row.eta_opt_theory, 4), round(row.eta_best, 4)
+    (0.1277, 0.1028, 0.1213)
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -388,20 +493,25 @@ def learning_rate_study(
 
 
 @dataclass(frozen=True)
-class LossMap:
-    """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M)."""
+class LossMap(Result):
+    """Final GD loss over (width M, learning rate eta), with the theory line eta_c(M).
+
+    Examples
+    --------
+    >>> from geosym.experiments import loss_map
+    >>> lmap = loss_map("tanh", 3.0, 0.64, depth=2, widths=(20, 40), etas=[0.01, 1.0], samples=8,
+    ...                 steps=20)
+    >>> lmap.final_loss.shape
+    (2, 2)
+    >>> bool(lmap.final_loss[0, 0] < 1), bool(lmap.final_loss[0, 1] == float("inf"))
+    (True, True)
+    """
 
     activation: str
     widths: np.ndarray
     etas: np.ndarray
     final_loss: np.ndarray  # (len(widths), len(etas)) final/initial loss; inf if diverged
     eta_critical: np.ndarray  # theory 2/lambda_max per width
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
-            for k, v in self.__dict__.items()
-        }
 
     def plot(self, path: str) -> None:
         """Heat map of log10(final/initial loss) with the line eta = 2/lambda_max(M)."""
@@ -437,7 +547,16 @@ def loss_map(
     steps: int = 100,
     seed: int = 0,
 ) -> LossMap:
-    """Final/initial loss of full-batch GD over a (width, eta) grid, and the theory eta_c(M)."""
+    """Final/initial loss of full-batch GD over a (width, eta) grid, and the theory eta_c(M).
+
+    Examples
+    --------
+    >>> from geosym.experiments import loss_map
+    >>> lmap = loss_map("tanh", 3.0, 0.64, depth=2, widths=(20, 40), etas=[0.01, 1.0], samples=8,
+    ...                 steps=20)
+    >>> lmap.eta_critical.round(4)  # theory 2/lambda_max per width: eta_c ~ 1/M
+    array([0.3865, 0.1933])
+    """
     phi = activation(activation_spec)
     ws = np.asarray(widths, dtype=int)
     eta_c = np.array(

@@ -1,4 +1,5 @@
-r"""Natural-gradient theory next to simulation (fim.md §3-§5; TC5, TC6).
+r"""Natural-gradient theory next to simulation (Amari, Karakida & Oizumi 2019; Karakida & Osawa 2020;
+Karakida, Akaho & Amari, NeurIPS 2019).
 
 * :func:`unit_block_check` — the closed-form unit block (:func:`geosym.natgrad.unit_fisher`) of a
   unit of a random :class:`geosym.nn.MLP` against a Monte-Carlo estimate from the net itself.
@@ -23,11 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from .._plot import figure
 from ..activations import Activation
 from ..activations import activation as _activation
 from ..natgrad import mean_subtraction, offblock_ratio, unit_fisher
 from ..nn import MLP, gaussian_inputs, gram_matrix, random_targets, teacher_student
 from ..nn.optimizers import METHODS, default_learning_rate
+from ..results import Check, Result
 
 __all__ = [
     "UnitBlockCheck",
@@ -45,28 +48,20 @@ __all__ = [
 ]
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (np.floating, np.integer)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if hasattr(v, "to_dict"):
-        return v.to_dict()
-    return v
-
-
-def _dict(obj: Any, skip: Sequence[str] = ()) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in obj.__dict__.items() if k not in skip}
-
-
 # ------------------------------------------------------------------------------ unit block
 @dataclass(frozen=True)
-class UnitBlockCheck:
-    """Closed form vs Monte Carlo for one unit (G without the back-propagated factor)."""
+class UnitBlockCheck(Result):
+    """Closed form vs Monte Carlo for one unit (G without the back-propagated factor).
+
+    Examples
+    --------
+    >>> from geosym.experiments import unit_block_check
+    >>> check = unit_block_check("tanh", 2.0, 0.1, widths=(10, 10, 1), samples=20000)
+    >>> check.layer, check.samples
+    (1, 20000)
+    >>> bool(check.max_abs_error < 3 * check.standard_error)  # Monte-Carlo error only
+    True
+    """
 
     activation: str
     layer: int
@@ -77,8 +72,16 @@ class UnitBlockCheck:
     standard_error: float  # max Monte-Carlo standard error of an entry
     c: tuple[float, float, float]
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
+    def checks(self) -> tuple[Check, ...]:
+        """The closed form agrees with Monte Carlo within 6 standard errors of an entry."""
+        return (
+            Check(
+                "max |formula - Monte Carlo| / standard error",
+                self.max_abs_error / self.standard_error,
+                6.0,
+                "Monte-Carlo noise; 6 s.e. bounds the maximum over all entries of the block",
+            ),
+        )
 
 
 def unit_block_check(
@@ -94,8 +97,15 @@ def unit_block_check(
     r""":math:`\frac1N\sum_t\phi'(u_i(t))^2\tilde h(t)\tilde h(t)^\top` of a unit of a random net vs
     :func:`~geosym.natgrad.unit_fisher` with the inputs' measured mean and variance.
 
-    Exact in layer 1 (Gaussian inputs, fim.md §4.1); in deeper layers the inputs
+    Exact in layer 1 (Gaussian inputs; Amari, Karakida & Oizumi, AISTATS 2019); in deeper layers the inputs
     :math:`h=\phi(u)` are not Gaussian and the formula is the Gaussian-input approximation.
+
+    Examples
+    --------
+    >>> from geosym.experiments import unit_block_check
+    >>> check = unit_block_check("tanh", 2.0, 0.1, widths=(10, 10, 1), samples=20000)
+    >>> round(check.relative_error, 3)
+    0.022
     """
     rng = np.random.default_rng(seed)
     net = MLP.random(list(widths), activation_spec, sigma_w2, sigma_b2, seed=rng)
@@ -133,8 +143,18 @@ def unit_block_check(
 
 # ------------------------------------------------------------------------------ off-block
 @dataclass(frozen=True)
-class OffBlockMeasurement:
-    """Measured RMS cross-unit block norm / mean unit block norm, per width, vs theory."""
+class OffBlockMeasurement(Result):
+    """Measured RMS cross-unit block norm / mean unit block norm, per width, vs theory.
+
+    Examples
+    --------
+    >>> from geosym.experiments import measure_offblock
+    >>> off = measure_offblock("tanh", 2.0, 0.1, depth=2, widths=(32, 64), units=8, seeds=1)
+    >>> off.widths
+    (32, 64)
+    >>> [round(m / t, 2) for m, t in zip(off.measured, off.theory)]  # does not shrink with width
+    [0.94, 0.94]
+    """
 
     activation: str
     layer: int
@@ -144,9 +164,6 @@ class OffBlockMeasurement:
     theory: tuple[float, ...]
     samples: int
     seeds: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
 
 
 def _block_ratio(net: MLP, X: np.ndarray, layer: int, units: int, rng) -> float:
@@ -184,6 +201,13 @@ def measure_offblock(
 
     Ratio :math:`\mathrm{RMS}_{i\ne j}\|F_{ij}\|_F/\overline{\|F_{ii}\|_F}` over ``units``
     randomly chosen units of ``layer``, averaged over ``seeds`` nets per width.
+
+    Examples
+    --------
+    >>> from geosym.experiments import measure_offblock
+    >>> off = measure_offblock("tanh", 2.0, 0.1, depth=2, widths=(32, 64), units=8, seeds=1)
+    >>> [round(t, 3) for t in off.theory]
+    [0.709, 0.711]
     """
     rng = np.random.default_rng(seed)
     theory = offblock_ratio(
@@ -212,7 +236,17 @@ def measure_offblock(
 
 # ------------------------------------------------------------------------------ one step
 @dataclass(frozen=True)
-class OneStepRow:
+class OneStepRow(Result):
+    """One method of :func:`one_step_convergence`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import one_step_convergence
+    >>> row = one_step_convergence("tanh", 2.0, 0.1, depth=2, width=64, samples=16).row("kfac")
+    >>> row.method, round(row.eta, 4), bool(row.residual_ratio < row.wrong_residual_ratio)
+    ('kfac', 0.0588, True)
+    """
+
     method: str
     eta: float  # theoretical one-step rate
     residual_ratio: float  # ||f - y|| after one step / before, at eta
@@ -221,8 +255,19 @@ class OneStepRow:
 
 
 @dataclass(frozen=True)
-class OneStepConvergence:
-    """TC6: one step with the theory's learning rate."""
+class OneStepConvergence(Result):
+    """TC6: one step with the theory's learning rate.
+
+    Examples
+    --------
+    >>> from geosym.experiments import one_step_convergence
+    >>> conv = one_step_convergence("tanh", 2.0, 0.1, depth=2, width=64, samples=16)
+    >>> [r.method for r in conv.rows]
+    ['ngd', 'ngd-layer', 'kfac', 'ngd-unit']
+    >>> row = conv.row("ngd")
+    >>> row.eta, bool(row.residual_ratio < row.wrong_residual_ratio)
+    (1.0, True)
+    """
 
     activation: str
     depth: int
@@ -231,13 +276,26 @@ class OneStepConvergence:
     outputs: int
     rows: tuple[OneStepRow, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        d = _dict(self, skip=("rows",))
-        d["rows"] = [r.__dict__ for r in self.rows]
-        return d
-
     def row(self, method: str) -> OneStepRow:
         return next(r for r in self.rows if r.method == method)
+
+    def checks(self) -> tuple[Check, ...]:
+        """One step at each method's theoretical rate brings ||f - y|| below 0.3 of its start
+        (Karakida & Osawa 2020: exactly 0 at infinite width); half the rate leaves more than 0.4."""
+        return (
+            Check(
+                "largest residual ratio after one step at the theoretical rate",
+                max(r.residual_ratio for r in self.rows),
+                0.3,
+                "finite width and damping leave a residual of a few to 25 %",
+            ),
+            Check(
+                "1 - smallest residual ratio at the wrong rate",
+                1.0 - min(r.wrong_residual_ratio for r in self.rows),
+                0.6,
+                "at half the rate one step must leave about half the residual",
+            ),
+        )
 
 
 #: the registry's methods that are not a variant of another (``"ngd-unit-mf"`` is one of ``"ngd-unit"``)
@@ -261,7 +319,15 @@ def one_step_convergence(
     r"""One step of each method at its theoretical rate on ``[width]*depth + [outputs]`` (inputs of
     dimension ``width`` >= ``samples`` so that the K-FAC input factor has full rank), random
     N(0,1) targets; also at ``wrong_factor`` times that rate. ``"ngd-unit-mf"`` is unit-wise
-    with mean-field blocks."""
+    with mean-field blocks.
+
+    Examples
+    --------
+    >>> from geosym.experiments import one_step_convergence
+    >>> conv = one_step_convergence("tanh", 2.0, 0.1, depth=2, width=64, samples=16)
+    >>> {r.method: round(r.eta, 4) for r in conv.rows}  # ngd-layer: 1/L; K-FAC: 1/(N(L-1)+1)
+    {'ngd': 1.0, 'ngd-layer': 0.5, 'kfac': 0.0588, 'ngd-unit': 0.0154}
+    """
     rng = np.random.default_rng(seed)
     net0 = MLP.random([width] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
     X = gaussian_inputs(samples, width, seed=rng)
@@ -282,7 +348,18 @@ def one_step_convergence(
 
 # ------------------------------------------------------------------------------ training
 @dataclass(frozen=True)
-class TrainingRow:
+class TrainingRow(Result):
+    """One method of :func:`training_comparison`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import training_comparison
+    >>> comp = training_comparison("tanh", 2.0, 0.1, depth=2, width=32, samples=16, max_steps=50)
+    >>> row = comp.rows[0]
+    >>> row.method, row.steps_to_threshold, bool(row.final_loss_ratio < 1e-2)
+    ('gd', 10, True)
+    """
+
     method: str
     eta: float
     steps_to_threshold: int | None  # None: not reached within max_steps
@@ -292,8 +369,18 @@ class TrainingRow:
 
 
 @dataclass(frozen=True)
-class TrainingComparison:
-    """Teacher-student training: steps and wall time to ``threshold`` x initial loss."""
+class TrainingComparison(Result):
+    """Teacher-student training: steps and wall time to ``threshold`` x initial loss.
+
+    Examples
+    --------
+    >>> from geosym.experiments import training_comparison
+    >>> comp = training_comparison("tanh", 2.0, 0.1, depth=2, width=32, samples=16, max_steps=50)
+    >>> [(r.method, r.steps_to_threshold) for r in comp.rows]
+    [('gd', 10), ('ngd', 1), ('ngd-layer', 1), ('kfac', 4), ('ngd-unit', 2)]
+    >>> comp.table().split()[:3]
+    ['method', 'eta', 'steps']
+    """
 
     activation: str
     widths: tuple[int, ...]
@@ -301,12 +388,7 @@ class TrainingComparison:
     threshold: float
     max_steps: int
     rows: tuple[TrainingRow, ...]
-    curves: dict[str, np.ndarray] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = _dict(self, skip=("rows", "curves"))
-        d["rows"] = [r.__dict__ for r in self.rows]
-        return d
+    curves: dict[str, np.ndarray] = field(repr=False, metadata={"json": False})
 
     def table(self) -> str:
         """A plain-text table (one row per method)."""
@@ -325,23 +407,15 @@ class TrainingComparison:
 
     def plot(self, path: str) -> None:
         """PNG of loss / initial loss against step (log y) for every method."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
-        for name, curve in self.curves.items():
-            ax.plot(np.arange(len(curve)), curve / curve[0], label=name)
-        ax.axhline(self.threshold, color="k", lw=0.8, ls="--", label="threshold")
-        ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss / initial loss")
-        ax.set_title(f"{self.activation}: widths {list(self.widths)}, N={self.samples}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        with figure(path) as (fig, ax):
+            for name, curve in self.curves.items():
+                ax.plot(np.arange(len(curve)), curve / curve[0], label=name)
+            ax.axhline(self.threshold, color="k", lw=0.8, ls="--", label="threshold")
+            ax.set_yscale("log")
+            ax.set_xlabel("step")
+            ax.set_ylabel("loss / initial loss")
+            ax.set_title(f"{self.activation}: widths {list(self.widths)}, N={self.samples}")
+            ax.legend(fontsize=8)
 
 
 def training_comparison(
@@ -365,6 +439,13 @@ def training_comparison(
     ``max(width, 2 * samples)``: K-FAC's input factor needs :math:`M_0 \ge N` (Karakida & Osawa
     2020) and is nearly singular at :math:`M_0 \approx N` (a square Wishart matrix), where its
     one-step rate blows the loss up.
+
+    Examples
+    --------
+    >>> from geosym.experiments import training_comparison
+    >>> comp = training_comparison("tanh", 2.0, 0.1, depth=2, width=32, samples=16, max_steps=50)
+    >>> comp.widths, sorted(comp.curves)[:2]
+    ((32, 32, 1), ['gd', 'kfac'])
     """
     if "kfac" in methods and width < 2 * samples:
         raise ValueError(
@@ -414,8 +495,16 @@ def training_comparison(
 
 # ------------------------------------------------------------------------------ mean subtraction
 @dataclass(frozen=True)
-class MeanSubtractionMeasurement:
-    """λ_max before/after centring the output over the batch, measured and predicted."""
+class MeanSubtractionMeasurement(Result):
+    """λ_max before/after centring the output over the batch, measured and predicted.
+
+    Examples
+    --------
+    >>> from geosym.experiments import measure_mean_subtraction
+    >>> ms = measure_mean_subtraction("tanh", 2.0, 0.1, depth=2, width=100, samples=8)
+    >>> round(ms.lambda_max_before, 3), round(ms.theory.lambda_max_before, 3)
+    (21.962, 17.107)
+    """
 
     activation: str
     width: int
@@ -426,8 +515,16 @@ class MeanSubtractionMeasurement:
     factor: float  # measured before / after
     theory: Any
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
+    def checks(self) -> tuple[Check, ...]:
+        """The mean of the centred spectrum matches the predicted lambda_max after centring."""
+        return (
+            Check(
+                "|centred spectrum mean / theory - 1|",
+                abs(self.centred_mean / self.theory.lambda_max_after - 1),
+                0.1,
+                "finite width M and T samples",
+            ),
+        )
 
 
 def measure_mean_subtraction(
@@ -441,7 +538,15 @@ def measure_mean_subtraction(
     seed: int = 0,
 ) -> MeanSubtractionMeasurement:
     r"""Spectrum of :math:`JJ^\top/T` and of its centred version
-    :math:`(I_C\otimes H)JJ^\top(I_C\otimes H)/T`, :math:`H=I-\mathbf 1\mathbf 1^\top/T`."""
+    :math:`(I_C\otimes H)JJ^\top(I_C\otimes H)/T`, :math:`H=I-\mathbf 1\mathbf 1^\top/T`.
+
+    Examples
+    --------
+    >>> from geosym.experiments import measure_mean_subtraction
+    >>> ms = measure_mean_subtraction("tanh", 2.0, 0.1, depth=2, width=100, samples=8)
+    >>> round(ms.factor, 4), round(ms.theory.factor, 4)
+    (1.0001, 1.1493)
+    """
     rng = np.random.default_rng(seed)
     net = MLP.random([width] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
     X = gaussian_inputs(samples, width, seed=rng)

@@ -28,6 +28,8 @@ Registered experiments
 ``phase``
     The mean-field fixed point and :math:`\chi_1` at one :math:`(\sigma_w^2, \sigma_b^2)`
     (Poole et al. 2016, eq. 7; Schoenholz et al. 2017, eq. 5): the order/chaos phase diagram.
+    Where the q-map has no finite fixed point (e.g. ReLU with :math:`\sigma_w^2 > 2`) the point
+    is recorded as failed with the :class:`geosym.ConvergenceError` message.
 ``transport-translation``
     Barycenter of a bump shifted by ``±shift`` pixels at one ``reg`` and method: FWHM and L1
     error against the exact (centred) barycenter (Janati, Cuturi & Gramfort 2020, Sec. 4).
@@ -50,6 +52,17 @@ class Parameter:
     """One parameter of an experiment: name, type (int, float, str or bool), default, meaning.
 
     ``default`` is ``None`` for a required parameter.
+
+    Examples
+    --------
+    >>> from geosym.experiments.registry import get_experiment
+    >>> width = get_experiment("fisher-width").parameter("width")
+    >>> width.type.__name__, width.default, width.coerce(200)
+    ('int', 100, 200)
+    >>> width.coerce("200")
+    Traceback (most recent call last):
+    ...
+    TypeError: parameter 'width' must be int, got '200' (str)
     """
 
     name: str
@@ -84,7 +97,17 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: its name, parameters and point function (module docstring)."""
+    """A registered experiment: its name, parameters and point function (module docstring).
+
+    Examples
+    --------
+    >>> from geosym.experiments.registry import get_experiment
+    >>> exp = get_experiment("fisher-width")
+    >>> [p.name for p in exp.parameters][:4]
+    ['activation', 'sigma_w2', 'sigma_b2', 'depth']
+    >>> exp.defaults()["width"]
+    100
+    """
 
     name: str
     fn: Callable[..., Mapping[str, Any]]
@@ -291,7 +314,16 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 
 def get_experiment(name: str) -> Experiment:
-    """The registered experiment ``name``; ``ValueError`` listing the known names otherwise."""
+    """The registered experiment ``name``; ``ValueError`` listing the known names otherwise.
+
+    Examples
+    --------
+    >>> from geosym.experiments.registry import EXPERIMENTS, get_experiment
+    >>> sorted(EXPERIMENTS)
+    ['committee', 'fisher-width', 'learning-rate', 'phase', 'transport-translation']
+    >>> get_experiment("phase").name
+    'phase'
+    """
     try:
         return EXPERIMENTS[name]
     except KeyError:

@@ -26,7 +26,19 @@ __all__ = ["NotClosed", "Factor", "Term", "canonical_terms"]
 
 
 class NotClosed(Exception):
-    """Raised internally when no closed-form rule applies."""
+    """Raised internally when no closed-form rule applies.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.canonical import NotClosed, canonical_terms
+    >>> from geosym.activations import X
+    >>> try:
+    ...     canonical_terms(sp.tanh(X))
+    ... except NotClosed:
+    ...     print("no closed form: geosym.expect falls back to certified quadrature")
+    no closed form: geosym.expect falls back to certified quadrature
+    """
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,12 @@ class Factor:
 
     ``u**power * exp(-gauss*u**2 + lin*u) * sign(u)**signs * prod(erf(s*u) for s in erfs)``
     times ``delta(u)`` when ``delta`` is True.
+
+    Examples
+    --------
+    >>> from geosym.gaussian.canonical import Factor
+    >>> Factor(power=2)  # u**2
+    Factor(power=2, gauss=0, lin=0, signs=0, erfs=(), delta=False)
     """
 
     power: int = 0
@@ -71,7 +89,18 @@ class Factor:
 
 @dataclass(frozen=True)
 class Term:
-    """A coefficient times one :class:`Factor` per Gaussian variable (index -> factor)."""
+    """A coefficient times one :class:`Factor` per Gaussian variable (index -> factor).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.canonical import Factor, Term
+    >>> from geosym.gaussian.rules import reduce_term
+    >>> term = Term(sp.Integer(1), ((0, Factor(signs=1)), (1, Factor(signs=1))))  # sign(u1) sign(u2)
+    >>> r = sp.Symbol("r")
+    >>> reduce_term(term, sp.Matrix([[1, r], [r, 1]]))  # the arc-sine law
+    2*asin(r)/pi
+    """
 
     coeff: sp.Expr
     factors: tuple[tuple[int, Factor], ...]
@@ -86,9 +115,6 @@ class Term:
         items = dict(self.factors)
         items[var] = factor
         return replace(self, factors=tuple(sorted(items.items())))
-
-    def without(self, var: int) -> Term:
-        return replace(self, factors=tuple((v, f) for v, f in self.factors if v != var))
 
     def scaled(self, c: sp.Expr) -> Term:
         return replace(self, coeff=self.coeff * c)
@@ -184,7 +210,21 @@ def _classify(term: sp.Expr) -> tuple[sp.Expr, Factor]:
 
 
 def canonical_terms(expr: sp.Expr) -> list[tuple[sp.Expr, Factor]]:
-    """Write ``expr(x)`` as a list of (coefficient, Factor); raise NotClosed when impossible."""
+    """Write ``expr(x)`` as a list of (coefficient, Factor); raise NotClosed when impossible.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.activations import X
+    >>> from geosym.gaussian.canonical import NotClosed, canonical_terms
+    >>> canonical_terms(X * sp.exp(-X**2))
+    [(1, Factor(power=1, gauss=1, lin=0, signs=0, erfs=(), delta=False))]
+    >>> try:
+    ...     canonical_terms(sp.tanh(X))
+    ... except NotClosed as exc:
+    ...     print(exc)
+    no closed-form rule for the factor tanh(x)
+    """
     try:
         rewritten = _rewrite(expr)
     except (sp.PolynomialError, TypeError, ValueError) as exc:

@@ -36,7 +36,15 @@ def _entry(value: Any, i: int, j: int) -> sp.Expr:
 
 
 def is_numeric(matrix: sp.Matrix) -> bool:
-    """True when every entry is a number (no free symbols)."""
+    """True when every entry is a number (no free symbols).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.covariance import is_numeric
+    >>> is_numeric(sp.Matrix([[1, 0.5], [0.5, 1]])), is_numeric(sp.Matrix([[sp.Symbol("q")]]))
+    (True, False)
+    """
     return not matrix.free_symbols
 
 
@@ -50,6 +58,18 @@ def as_covariance(cov: Any, k: int) -> sp.ImmutableMatrix:
         matrices) a negative eigenvalue beyond rounding.
     TypeError
         Entries that are neither numbers nor SymPy expressions.
+
+    Examples
+    --------
+    >>> from geosym.gaussian.covariance import as_covariance
+    >>> as_covariance([[1, 0.5], [0.5, 1]], 2)
+    Matrix([
+    [  1, 1/2],
+    [1/2,   1]])
+    >>> as_covariance([[1, 2], [2, 1]], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: cov is not positive semi-definite (smallest eigenvalue -1); ...
     """
     if isinstance(cov, sp.MatrixBase):
         rows = cov.tolist()

@@ -106,7 +106,16 @@ def _piece_terms(piece: sp.Expr) -> list[tuple[sp.Expr, int, sp.Expr]]:
 
 
 def piecewise_expectation(act: Activation, q: sp.Expr) -> sp.Expr:
-    """Closed form of E[f(u)], u ~ N(0, q), for piecewise (polynomial x exp-linear) f."""
+    """Closed form of E[f(u)], u ~ N(0, q), for piecewise (polynomial x exp-linear) f.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.activations import activation
+    >>> from geosym.gaussian.piecewise import piecewise_expectation
+    >>> piecewise_expectation(activation("relu"), sp.Symbol("q", positive=True))  # E[max(0, u)]
+    sqrt(2)*sqrt(q)/(2*sqrt(pi))
+    """
     kinks = [sp.nsimplify(k, rational=True) for k in act.kinks]
     if not kinks:
         raise NotClosed("not piecewise")

@@ -30,37 +30,54 @@ was obtained.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import sympy as sp
 
 from .canonical import Factor, NotClosed, Term
 
-__all__ = ["reduce_term", "wick"]
+__all__ = ["RULES", "ReductionContext", "Rule", "reduce_term", "schur_remove", "wick"]
 
 #: Stein's lemma is applied to at most this total polynomial degree (expression growth)
 _MAX_STEIN_DEGREE = 8
 
 
-class _Context:
-    """Collects the names of the rules used and checks integrability of numeric cases."""
+class ReductionContext:
+    """Collects the names of the rules used and checks integrability of numeric cases.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.canonical import Factor, Term
+    >>> from geosym.gaussian.rules import ReductionContext, reduce_term
+    >>> ctx = ReductionContext()
+    >>> r = sp.Symbol("r")
+    >>> sign_pair = Term(sp.Integer(1), ((0, Factor(signs=1)), (1, Factor(signs=1))))
+    >>> reduce_term(sign_pair, sp.Matrix([[1, r], [r, 1]]), ctx), sorted(ctx.rules)
+    (2*asin(r)/pi, ['arc-sine law (sign/erf pair)'])
+    """
 
     def __init__(self) -> None:
         self.rules: set[str] = set()
         self.memo: dict = {}  # (term, covariance) -> value: Stein branches revisit terms
 
 
-def _schur_remove(sigma: sp.Matrix, index: int) -> sp.Matrix:
-    """Covariance of the other variables conditioned on variable ``index`` = 0."""
+def schur_remove(sigma: sp.Matrix, index: int) -> sp.Matrix:
+    """Covariance of the other variables conditioned on variable ``index`` = 0.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.rules import schur_remove
+    >>> r = sp.Symbol("r")
+    >>> schur_remove(sp.Matrix([[1, r], [r, 1]]), 0)  # Var(u2 | u1 = 0)
+    Matrix([[1 - r**2]])
+    """
     col = sigma[:, index]
     cond = sigma - col * col.T / sigma[index, index]
     keep = [i for i in range(sigma.shape[0]) if i != index]
     return cond.extract(keep, keep)
-
-
-def _drop(sigma: sp.Matrix, index: int) -> sp.Matrix:
-    keep = [i for i in range(sigma.shape[0]) if i != index]
-    return sigma.extract(keep, keep)
 
 
 def _relabel(term: Term, removed: int) -> Term:
@@ -78,6 +95,16 @@ def wick(
 
     Sums over perfect matchings of the multiset of variables (pairs contribute
     :math:`\Sigma_{ij}`), after a binomial expansion of the mean shift.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.rules import wick
+    >>> r, q = sp.symbols("r q")
+    >>> wick({0: 2, 1: 2}, sp.Matrix([[1, r], [r, 1]]))  # E[u1^2 u2^2]
+    2*r**2 + 1
+    >>> wick({0: 4}, sp.Matrix([[q]]))  # E[u^4] = 3 q^2
+    3*q**2
     """
     mean = mean or {}
     items = [(v, n) for v, n in powers.items() if n > 0]
@@ -202,13 +229,23 @@ def _check_absorbable(a_block: sp.Matrix, s_block: sp.Matrix) -> None:
         )
 
 
-def reduce_term(term: Term, sigma: sp.Matrix, ctx: _Context | None = None) -> sp.Expr:
-    """Closed form of E[term] for u ~ N(0, sigma); raises NotClosed when no rule applies."""
-    ctx = ctx if ctx is not None else _Context()
+def reduce_term(term: Term, sigma: sp.Matrix, ctx: ReductionContext | None = None) -> sp.Expr:
+    """Closed form of E[term] for u ~ N(0, sigma); raises NotClosed when no rule applies.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from geosym.gaussian.canonical import Factor, Term
+    >>> from geosym.gaussian.rules import reduce_term
+    >>> q = sp.Symbol("q", positive=True)
+    >>> reduce_term(Term(sp.Integer(1), ((0, Factor(power=2)),)), sp.Matrix([[q]]))  # E[u^2]
+    q
+    """
+    ctx = ctx if ctx is not None else ReductionContext()
     return _reduce(term, sigma, ctx)
 
 
-def _reduce(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
+def _reduce(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
     if term.coeff == 0:
         return sp.Integer(0)
     key = (Term(sp.Integer(1), term.factors), sp.ImmutableMatrix(sigma))
@@ -217,76 +254,115 @@ def _reduce(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
     return term.coeff * ctx.memo[key]
 
 
-def _reduce_unit(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
+# --------------------------------------------------------------------------------------------
+# the rules, in the order they are tried (module docstring); each reduces a unit-coefficient term
+# --------------------------------------------------------------------------------------------
+Factors = dict[int, Factor]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One closed-form rule: ``applies(factors)`` says whether it handles a term, ``reduce``
+    returns E[term] (recording the rule names it used in the context).
+
+    Examples
+    --------
+    >>> from geosym.gaussian.rules import RULES
+    >>> [rule.name for rule in RULES][:3]  # tried in this order
+    ['Dirac conditioning', 'Gaussian absorption', 'exponential tilting']
+    """
+
+    name: str
+    applies: Callable[[Factors], bool]
+    reduce: Callable[[Term, sp.Matrix, ReductionContext], sp.Expr]
+
+
+def _has_sign_erf(factors: Factors) -> bool:
+    return any(f.signs or f.erfs for f in factors.values())
+
+
+def _has_power(factors: Factors) -> bool:
+    return any(f.power for f in factors.values())
+
+
+def _dirac(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    r""":math:`\mathbb E[\delta(u_a)h(u)] = (2\pi\Sigma_{aa})^{-1/2}\mathbb E[h(u)\mid u_a=0]`."""
+    v, f = next((v, f) for v, f in term.factors if f.delta)
+    ctx.rules.add("Dirac conditioning")
+    if f.power or f.signs or f.erfs:
+        return sp.Integer(0)  # u^n, sign(u), erf(u) vanish at u = 0
+    weight = 1 / sp.sqrt(2 * sp.pi * sigma[v, v])
+    return weight * _reduce(_relabel(term, v), schur_remove(sigma, v), ctx)
+
+
+def _absorb(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    r"""Absorb :math:`e^{-a u^2}` factors into the covariance (determinant formula)."""
     factors = dict(term.factors)
-
-    # 1. Dirac conditioning
-    for v, f in factors.items():
-        if f.delta:
-            ctx.rules.add("Dirac conditioning")
-            if f.power or f.signs or f.erfs:
-                return sp.Integer(0)  # u^n, sign(u), erf(u) vanish at u = 0
-            weight = 1 / sp.sqrt(2 * sp.pi * sigma[v, v])
-            rest = _relabel(term, v)
-            return weight * _reduce(rest, _schur_remove(sigma, v), ctx)
-
-    # 2. absorb Gaussian factors exp(-a u^2) into the covariance
     gauss_vars = [v for v, f in factors.items() if f.gauss != 0]
-    if gauss_vars:
-        ctx.rules.add("Gaussian absorption")
-        a_block = sp.diag(*[2 * factors[v].gauss for v in gauss_vars])
-        s_block = sigma.extract(gauss_vars, gauss_vars)
-        _check_absorbable(a_block, s_block)
-        m = sp.eye(len(gauss_vars)) + s_block * a_block
-        cols = sigma.extract(list(range(sigma.shape[0])), gauss_vars)
-        new_sigma = sigma - cols * a_block * m.inv() * cols.T
-        new_sigma = new_sigma.applyfunc(sp.factor)
-        det = sp.factor((sp.eye(len(gauss_vars)) + a_block * s_block).det())
-        new_factors = tuple(
-            (v, Factor(f.power, sp.Integer(0), f.lin, f.signs, f.erfs, f.delta))
-            for v, f in term.factors
+    ctx.rules.add("Gaussian absorption")
+    a_block = sp.diag(*[2 * factors[v].gauss for v in gauss_vars])
+    s_block = sigma.extract(gauss_vars, gauss_vars)
+    _check_absorbable(a_block, s_block)
+    m = sp.eye(len(gauss_vars)) + s_block * a_block
+    cols = sigma.extract(list(range(sigma.shape[0])), gauss_vars)
+    new_sigma = sigma - cols * a_block * m.inv() * cols.T
+    new_sigma = new_sigma.applyfunc(sp.factor)
+    det = sp.factor((sp.eye(len(gauss_vars)) + a_block * s_block).det())
+    new_factors = tuple(
+        (v, Factor(f.power, sp.Integer(0), f.lin, f.signs, f.erfs, f.delta))
+        for v, f in term.factors
+    )
+    return _reduce(Term(term.coeff / sp.sqrt(det), new_factors), new_sigma, ctx)
+
+
+def _tilt(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    r""":math:`\mathbb E[e^{b^\top u}p(u)] = e^{b^\top\Sigma b/2}\mathbb E[p(u+\Sigma b)]`."""
+    factors = dict(term.factors)
+    if _has_sign_erf(factors):
+        raise NotClosed("exponential tilt together with sign/erf factors")
+    ctx.rules.add("exponential tilting")
+    b = sp.Matrix([factors.get(v, Factor()).lin for v in range(sigma.shape[0])])
+    shift = sigma * b
+    scale = sp.exp(sp.expand((b.T * sigma * b)[0, 0] / 2))
+    powers = {v: f.power for v, f in factors.items()}
+    return term.coeff * scale * wick(powers, sigma, {v: shift[v] for v in range(len(shift))})
+
+
+def _isserlis(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    """Moments of a centred Gaussian (Isserlis/Wick)."""
+    ctx.rules.add("Isserlis/Wick")
+    return term.coeff * wick({v: f.power for v, f in term.factors}, sigma)
+
+
+def _stein(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    r""":math:`\mathbb E[u_a h(u)] = \sum_b\Sigma_{ab}\mathbb E[\partial_b h(u)]`, lowering a power
+    in front of sign/erf factors."""
+    factors = dict(term.factors)
+    degree = sum(f.power for f in factors.values())
+    if degree > _MAX_STEIN_DEGREE:
+        raise NotClosed(
+            f"polynomial degree {degree} next to sign/erf factors: beyond the rule engine "
+            f"(<= {_MAX_STEIN_DEGREE}); using quadrature"
         )
-        return _reduce(Term(term.coeff / sp.sqrt(det), new_factors), new_sigma, ctx)
+    ctx.rules.add("Stein's lemma")
+    a = next(v for v, f in factors.items() if f.power)
+    f = factors[a]
+    lowered = term.with_factor(a, Factor(f.power - 1, f.gauss, f.lin, f.signs, f.erfs))
+    total = sp.Integer(0)
+    for b in range(sigma.shape[0]):
+        if sigma[a, b] == 0:
+            continue
+        for t in _derivative_terms(lowered, b):
+            total += sigma[a, b] * _reduce(t, sigma, ctx)
+    return total
 
-    # 3./4. polynomial and exponential factors
-    has_sign_erf = any(f.signs or f.erfs for f in factors.values())
-    has_lin = any(f.lin != 0 for f in factors.values())
-    if has_lin:
-        if has_sign_erf:
-            raise NotClosed("exponential tilt together with sign/erf factors")
-        ctx.rules.add("exponential tilting")
-        b = sp.Matrix([factors.get(v, Factor()).lin for v in range(sigma.shape[0])])
-        shift = sigma * b
-        scale = sp.exp(sp.expand((b.T * sigma * b)[0, 0] / 2))
-        powers = {v: f.power for v, f in factors.items()}
-        return term.coeff * scale * wick(powers, sigma, {v: shift[v] for v in range(len(shift))})
-    poly_vars = [v for v, f in factors.items() if f.power]
-    if poly_vars and not has_sign_erf:
-        ctx.rules.add("Isserlis/Wick")
-        return term.coeff * wick({v: f.power for v, f in factors.items()}, sigma)
-    if poly_vars:
-        degree = sum(f.power for f in factors.values())
-        if degree > _MAX_STEIN_DEGREE:
-            raise NotClosed(
-                f"polynomial degree {degree} next to sign/erf factors: beyond the rule engine "
-                f"(<= {_MAX_STEIN_DEGREE}); using quadrature"
-            )
-        ctx.rules.add("Stein's lemma")
-        a = poly_vars[0]
-        f = factors[a]
-        lowered = term.with_factor(a, Factor(f.power - 1, f.gauss, f.lin, f.signs, f.erfs))
-        total = sp.Integer(0)
-        for b in range(sigma.shape[0]):
-            if sigma[a, b] == 0:
-                continue
-            for t in _derivative_terms(lowered, b):
-                total += sigma[a, b] * _reduce(t, sigma, ctx)
-        return total
 
-    # 5. only sign and erf factors: the arc-sine law
+def _arcsine(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    r"""Only sign and erf factors left: :math:`\operatorname{erf}(su)=\mathbb E_n\operatorname{sign}
+    (u+n)`; odd products vanish, a pair gives :math:`\tfrac2\pi\arcsin\rho`."""
     forms: list[tuple[int, sp.Expr]] = []  # (variable, extra noise variance)
     coeff = term.coeff
-    for v, f in factors.items():
+    for v, f in term.factors:
         if f.signs:
             forms.append((v, sp.Integer(0)))
         for s in f.erfs:
@@ -307,3 +383,20 @@ def _reduce_unit(term: Term, sigma: sp.Matrix, ctx: _Context) -> sp.Expr:
             return coeff
         return coeff * 2 / sp.pi * sp.asin(cov / sp.sqrt(var1 * var2))
     raise NotClosed(f"orthant probability of {len(forms)} Gaussian signs")
+
+
+#: The rules in the order they are tried; the first whose ``applies`` holds reduces the term.
+RULES: tuple[Rule, ...] = (
+    Rule("Dirac conditioning", lambda fs: any(f.delta for f in fs.values()), _dirac),
+    Rule("Gaussian absorption", lambda fs: any(f.gauss != 0 for f in fs.values()), _absorb),
+    Rule("exponential tilting", lambda fs: any(f.lin != 0 for f in fs.values()), _tilt),
+    Rule("Isserlis/Wick", lambda fs: _has_power(fs) and not _has_sign_erf(fs), _isserlis),
+    Rule("Stein's lemma", _has_power, _stein),
+    Rule("arc-sine law", lambda fs: True, _arcsine),
+)
+
+
+def _reduce_unit(term: Term, sigma: sp.Matrix, ctx: ReductionContext) -> sp.Expr:
+    factors = dict(term.factors)
+    rule = next(r for r in RULES if r.applies(factors))
+    return rule.reduce(term, sigma, ctx)

@@ -52,6 +52,16 @@ def resolve_activation(spec: Any) -> tuple[Any, ArrayFn, ArrayFn]:
     activation, phi, dphi
         The activation object and the cached numeric callables for :math:`\phi` and
         :math:`\phi'`, both checked once on a small float64 array (same shape, finite values).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import resolve_activation
+    >>> act, phi, dphi = resolve_activation("tanh")
+    >>> act
+    Activation('tanh', tanh(x))
+    >>> phi(np.array([0.0])), dphi(np.array([0.0]))
+    (array([0.]), array([1.]))
     """
     if callable(spec) and hasattr(spec, "derivative") and not isinstance(spec, str):
         act = spec
@@ -92,6 +102,21 @@ class MLP:
     :func:`geosym.nn.jacobian`) is ordered layer by layer, ``[vec(W^1), b^1, vec(W^2), b^2, ...]``
     with ``vec`` row-major. ``weights`` and ``biases`` are public lists; :meth:`train` replaces
     their entries in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs
+    >>> net = MLP.random([20, 30, 30, 1], "tanh", sigma_w2=3.0, sigma_b2=0.64, seed=0)
+    >>> X = gaussian_inputs(8, 20, seed=1)
+    >>> net.widths, net.depth, net.n_params
+    ((20, 30, 30, 1), 3, 1591)
+    >>> net(X).shape
+    (8, 1)
+    >>> Y = np.zeros((8, 1))
+    >>> curve = net.train(X, Y, steps=20)  # GD at the theory's rate 1/lambda_max
+    >>> bool(curve[-1] < curve[0])
+    True
     """
 
     def __init__(

@@ -30,6 +30,15 @@ class ForwardCache:
         i.e. the input of weight layer ``l + 1``.
     preacts
         ``preacts[l - 1]`` is :math:`u^l` of shape ``(T, M_l)`` for ``l = 1..L``.
+
+    Examples
+    --------
+    >>> from geosym.nn import MLP, gaussian_inputs
+    >>> net = MLP.random([20, 30, 30, 1], "tanh", sigma_w2=3.0, sigma_b2=0.64, seed=0)
+    >>> X = gaussian_inputs(8, 20, seed=1)
+    >>> cache = net.forward(X)
+    >>> len(cache.inputs), cache.output.shape
+    (3, (8, 1))
     """
 
     inputs: tuple[np.ndarray, ...]
@@ -48,6 +57,12 @@ class Network(Protocol):
     ``weights[l-1]`` (shape ``(M_l, M_{l-1})``) and ``biases[l-1]`` are mutable lists that the
     training loop updates in place; ``activation`` is the hidden-layer :math:`\phi` (an
     ``Activation``). :class:`geosym.nn.MLP` implements it.
+
+    Examples
+    --------
+    >>> from geosym.nn import MLP, Network
+    >>> isinstance(MLP.random([3, 4, 1], "tanh", 1.0, 0.0, seed=0), Network)
+    True
     """
 
     weights: list[np.ndarray]

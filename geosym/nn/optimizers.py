@@ -125,7 +125,23 @@ def _layer_gram(d: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- directions
 def gd_direction(net: Network, cache: ForwardCache, grad_output: np.ndarray) -> Updates:
-    r"""Plain gradient :math:`\nabla E=J^\top g` (one backward pass)."""
+    r"""Plain gradient :math:`\nabla E=J^\top g` (one backward pass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import gd_direction
+    >>> d = gd_direction(net, cache, r / 8)
+    >>> bool(np.allclose(flat(d), J.T @ r.ravel() / 8))  # J^T g
+    True
+    """
     deltas = net.backward(cache, grad_output)
     return [(d.T @ h, d.sum(axis=0)) for d, h in zip(deltas, cache.inputs, strict=True)]
 
@@ -148,6 +164,21 @@ def ngd_direction(
     ValueError
         If CT > P (more residuals than parameters: :math:`JJ^\top` is singular and exact NGD
         cannot interpolate; use ``"ngd-layer"``/``"kfac"`` or fewer samples).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import ngd_direction
+    >>> d = flat(ngd_direction(net, cache, r / 8, damping=1e-8))
+    >>> bool(np.allclose(J @ d, r.ravel(), atol=1e-6))  # moves the outputs by exactly -eta (f - y)
+    True
     """
     rho = _check_damping(damping)
     T, C = cache.output.shape
@@ -168,7 +199,23 @@ def ngd_direction(
 def ngd_layer_direction(
     net: Network, cache: ForwardCache, grad_output: np.ndarray, damping: float = DEFAULT_DAMPING
 ) -> Updates:
-    r"""Layer block-diagonal NGD: :math:`J_l^\top(J_lJ_l^\top+\rho_lT\,I)^{-1}Tg` for each layer l."""
+    r"""Layer block-diagonal NGD: :math:`J_l^\top(J_lJ_l^\top+\rho_lT\,I)^{-1}Tg` for each layer l.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import ngd_layer_direction
+    >>> d = flat(ngd_layer_direction(net, cache, r / 8, damping=1e-8))
+    >>> bool(np.allclose(J @ d, 3 * r.ravel(), atol=1e-5))  # L = 3 layers: one-step rate 1/L
+    True
+    """
     rho = _check_damping(damping)
     T, C = cache.output.shape
     n = C * T
@@ -205,6 +252,21 @@ def kfac_direction(
     :math:`B_l=\frac1T\sum_{t,k}\delta^l_k(t)\delta^l_k(t)^\top` (Martens & Grosse 2015; as
     analysed by Karakida & Osawa 2020). Each factor is inverted on its smaller side (direct
     solve or Woodbury through the T x T / CT x CT Gram).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import kfac_direction
+    >>> d = flat(kfac_direction(net, cache, r / 8, damping=1e-6))
+    >>> np.round(J @ d / r.ravel(), 2)[:3]  # N(L - 1) + 1 = 8 * 2 + 1: one-step rate 1/17
+    array([17., 17., 17.])
     """
     rho = _check_damping(damping)
     T, C = cache.output.shape
@@ -488,6 +550,21 @@ def ngd_unit_direction(
     :func:`geosym.natgrad.unit_fisher` (inputs modelled as Gaussian with the batch's mean and
     variance), inverted in O(n) per unit by Woodbury (row-wise reductions over all units of a
     layer, in cache-sized chunks; a batched 3 x 3 solve per unit); no T-dependent solve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import ngd_unit_direction
+    >>> d = ngd_unit_direction(net, cache, r / 8, damping=1e-2, blocks="measured")
+    >>> [dW.shape for dW, _ in d]
+    [(20, 10), (20, 20), (1, 20)]
     """
     rho = _check_damping(damping)
     if blocks not in BLOCKS:
@@ -573,6 +650,16 @@ class Method:
         For unit-wise methods, the kind of unit block (one of :data:`BLOCKS`), else None.
     variant_of
         The method this one is a variant of (same algorithm, other ``blocks``), else None.
+
+    Examples
+    --------
+    >>> from geosym.nn import METHODS
+    >>> sorted(METHODS)
+    ['gd', 'kfac', 'ngd', 'ngd-layer', 'ngd-unit', 'ngd-unit-mf']
+    >>> METHODS["kfac"].summary
+    'K-FAC (Kronecker-factored layer blocks)'
+    >>> METHODS["ngd-unit-mf"].variant_of
+    'ngd-unit'
     """
 
     name: str
@@ -659,6 +746,14 @@ def get_method(method: str | Method, blocks: str | None = None) -> Method:
     ``blocks`` (one of :data:`BLOCKS`) selects the variant of a unit-wise method with that kind of
     unit block (``get_method("ngd-unit", "mean-field")`` is ``METHODS["ngd-unit-mf"]``); methods
     without unit blocks ignore it. None keeps the method's own blocks.
+
+    Examples
+    --------
+    >>> from geosym.nn.optimizers import BLOCKS, get_method
+    >>> get_method("ngd-unit", "mean-field").name
+    'ngd-unit-mf'
+    >>> BLOCKS
+    ('measured', 'mean-field')
     """
     if isinstance(method, Method):
         rec = method
@@ -685,6 +780,22 @@ def default_learning_rate(
     Karakida, Akaho & Amari, AISTATS 2019); NGD variants: the one-step rates of
     :func:`geosym.natgrad.one_step_learning_rates` for the net's widths, with the active
     fraction :math:`\gamma` of ``"ngd-unit"`` measured on the batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import default_learning_rate
+    >>> default_learning_rate(net, cache, "ngd"), round(default_learning_rate(net, cache, "ngd-layer"), 6)
+    (1.0, 0.333333)
+    >>> round(default_learning_rate(net, cache, "gd"), 6)  # 1 / lambda_max of this net and batch
+    0.178975
     """
     return get_method(method, blocks).learning_rate(net, cache)
 
@@ -699,6 +810,21 @@ def make_step(
     """A function ``(cache, Y) -> (loss, direction)`` for :func:`geosym.nn.training.train`.
 
     ``damping`` None uses the method's default (:attr:`Method.damping`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, jacobian
+    >>> net = MLP.random([10, 20, 20, 1], "tanh", 2.0, 0.1, seed=0)
+    >>> X, Y = gaussian_inputs(8, 10, seed=1), np.zeros((8, 1))
+    >>> cache = net.forward(X)
+    >>> r = cache.output - Y  # residual; the MSE gradient w.r.t. the outputs is r / T
+    >>> flat = lambda d: np.concatenate([np.r_[dW.ravel(), db] for dW, db in d])
+    >>> J = jacobian(net, X)
+    >>> from geosym.nn.optimizers import make_step
+    >>> loss, direction = make_step(net, "ngd")(cache, Y)
+    >>> round(loss, 6), len(direction)
+    (0.648355, 3)
     """
     rec = get_method(method, blocks)
     rho = rec.damping if damping is None else _check_damping(damping)

@@ -23,7 +23,20 @@ __all__ = ["DivergenceWarning", "train"]
 
 
 class DivergenceWarning(RuntimeWarning):
-    """Training stopped early because the loss diverged (``on_divergence="stop"``)."""
+    """Training stopped early because the loss diverged (``on_divergence="stop"``).
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> from geosym.nn import MLP, DivergenceWarning, gaussian_inputs
+    >>> net = MLP.random([10, 20, 1], "tanh", sigma_w2=1.0, sigma_b2=0.1, seed=0)
+    >>> X, Y = gaussian_inputs(16, 10, seed=1), np.ones((16, 1))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     curve = net.train(X, Y, eta=100.0, steps=200, on_divergence="stop")
+    >>> any(issubclass(w.category, DivergenceWarning) for w in caught)
+    True
+    """
 
 
 def train(
@@ -39,7 +52,18 @@ def train(
     on_divergence: Literal["raise", "stop"] = "raise",
     divergence_factor: float = 1e6,
 ) -> np.ndarray:
-    """Train ``net`` in place; the arguments and the return value are those of :meth:`geosym.nn.MLP.train`."""
+    """Train ``net`` in place; the arguments and the return value are those of :meth:`geosym.nn.MLP.train`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.nn import MLP, gaussian_inputs, train
+    >>> net = MLP.random([10, 20, 1], "tanh", sigma_w2=1.0, sigma_b2=0.1, seed=0)
+    >>> X, Y = gaussian_inputs(16, 10, seed=1), np.zeros((16, 1))
+    >>> curve = train(net, X, Y, steps=10, method="ngd")
+    >>> len(curve), bool(curve[-1] < 1e-3 * curve[0])  # exact NGD at its one-step rate
+    (11, True)
+    """
     X = net.check_inputs(X)
     Y = _checks.matrix(
         Y, "Y", columns=net.n_outputs, rows=X.shape[0], what="samples x outputs C"

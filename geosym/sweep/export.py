@@ -21,7 +21,16 @@ __all__ = ["axes", "records", "to_csv", "to_xarray"]
 
 
 def axes(spec: Mapping[str, Any]) -> list[str]:
-    """The coordinate names of a stored spec: grid axes, or the union of the points' keys."""
+    """The coordinate names of a stored spec: grid axes, or the union of the points' keys.
+
+    Examples
+    --------
+    >>> from geosym.sweep.export import axes
+    >>> axes({"grid": {"width": [8, 16], "depth": [2, 3]}})
+    ['width', 'depth']
+    >>> axes({"grid": [{"width": 8}, {"width": 16, "depth": 3}]})
+    ['width', 'depth']
+    """
     grid = spec["grid"]
     return list(grid) if isinstance(grid, Mapping) else list(dict.fromkeys(k for p in grid for k in p))
 
@@ -38,7 +47,23 @@ def _flatten(fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def records(store: Store) -> tuple[list[str], list[dict[str, Any]]]:
     """The finished points as flat rows — coordinates, ``rep``, ``seed``, result fields — and
-    the column names in that order (result fields in first-seen order)."""
+    the column names in that order (result fields in first-seen order).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> from geosym.sweep import Store
+    >>> from geosym.sweep.export import records
+    >>> store = Store.open(path)
+    >>> names, rows = records(store)
+    >>> names[:3], len(rows)
+    (['width', 'rep', 'seed'], 4)
+    >>> store.close()
+    """
     names = axes(store.spec)
     fields: dict[str, None] = {}
     rows = []
@@ -65,6 +90,21 @@ def to_csv(store: str | os.PathLike, out: str | os.PathLike) -> int:
     """Write one CSV row per finished point (:func:`records`) to ``out``; the row count.
 
     Missing values (a field a point did not return, or a non-finite number) are empty cells.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> from geosym.sweep.export import to_csv
+    >>> def cube(x, seed):
+    ...     return {"y": x ** 3}
+    >>> folder = tempfile.mkdtemp()
+    >>> store = os.path.join(folder, "cubes.sqlite")
+    >>> _ = sweep(cube, {"x": [1, 2]}, store=store, workers=0, progress=False)
+    >>> to_csv(store, os.path.join(folder, "cubes.csv"))
+    2
+    >>> print(open(os.path.join(folder, "cubes.csv")).read().splitlines()[0])
+    x,rep,seed,y
     """
     with Store.open(store) as st:
         columns, rows = records(st)
@@ -97,6 +137,20 @@ def to_xarray(store: str | os.PathLike) -> Any:
     """The store as an :class:`xarray.Dataset`: dimensions are the grid axes (plus ``rep`` when
     ``seeds > 1``; a single ``point`` dimension when the grid is a list of points), data
     variables the scalar result fields (NaN where a point is not done), ``seed`` and ``status``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> from geosym.sweep.export import to_xarray
+    >>> def product(a, b, seed):
+    ...     return {"ab": a * b}
+    >>> store = os.path.join(tempfile.mkdtemp(), "ab.sqlite")
+    >>> _ = sweep(product, {"a": [1, 2, 3], "b": [10, 20]}, store=store, workers=0,
+    ...           progress=False)
+    >>> ds = to_xarray(store)
+    >>> ds["ab"].sel(a=3, b=20).item()
+    60
     """
     try:
         import xarray as xr

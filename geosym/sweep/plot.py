@@ -54,6 +54,17 @@ def plot(
     -------
     Path
         The file written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> from geosym.sweep.plot import plot
+    >>> plot(path, "width", ["lambda_max_ratio"], out=os.path.join(os.path.dirname(path), "w.png")).name
+    'w.png'
     """
     y = [y] if isinstance(y, str) else list(y)
     with Store.open(store) as st:

@@ -20,7 +20,18 @@ def _duration(seconds: float) -> str:
 
 class Progress:
     """``sweep NAME: 37/200 done, 1 failed | 12 s, ETA 48 s`` — redrawn in place on a terminal,
-    otherwise one line at most every ``interval`` seconds (and at the end)."""
+    otherwise one line at most every ``interval`` seconds (and at the end).
+
+    Examples
+    --------
+    >>> import io
+    >>> from geosym.sweep.progress import Progress
+    >>> out = io.StringIO()
+    >>> progress = Progress("demo", total=4, done=0, stream=out, interval=0)
+    >>> progress.update(failed=False)
+    >>> out.getvalue().split(" |")[0]
+    'sweep demo: 1/4 done, 0 failed'
+    """
 
     def __init__(
         self,

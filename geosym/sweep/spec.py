@@ -39,7 +39,16 @@ _KEYS = {"experiment", "seed", "seeds", "grid", "fixed"}
 
 @dataclass(frozen=True)
 class Point:
-    """One task of a sweep: grid coordinates, repetition index, stable key and seed."""
+    """One task of a sweep: grid coordinates, repetition index, stable key and seed.
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8, 16]}, seeds=2)
+    >>> point = next(spec.points())
+    >>> point.index, point.coords, point.rep, len(point.key)
+    (0, {'width': 8}, 0, 32)
+    """
 
     index: int
     coords: dict[str, Any]
@@ -54,6 +63,15 @@ class SweepSpec:
 
     ``grid`` is either a mapping of axis name to values (their product; :attr:`axes` lists
     them) or a tuple of points (each a mapping of parameter name to value).
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"width": [8, 16], "depth": [2, 3]}, seeds=2)
+    >>> spec.total, spec.axes
+    (8, ('width', 'depth'))
+    >>> next(spec.coordinates())
+    {'width': 8, 'depth': 2}
     """
 
     experiment: str
@@ -70,7 +88,7 @@ class SweepSpec:
     @property
     def axes(self) -> tuple[str, ...]:
         """Coordinate names: the grid axes, or the union of the points' keys in first-seen order."""
-        if self.is_product:
+        if isinstance(self.grid, Mapping):
             return tuple(self.grid)
         return tuple(dict.fromkeys(k for p in self.grid for k in p))
 
@@ -78,7 +96,7 @@ class SweepSpec:
     def total(self) -> int:
         """Number of tasks: grid points times ``seeds``."""
         n = 1
-        if self.is_product:
+        if isinstance(self.grid, Mapping):
             for values in self.grid.values():
                 n *= len(values)
         else:
@@ -87,7 +105,7 @@ class SweepSpec:
 
     def coordinates(self) -> Iterator[dict[str, Any]]:
         """The grid points in order (last axis fastest)."""
-        if self.is_product:
+        if isinstance(self.grid, Mapping):
             names = list(self.grid)
             for values in itertools.product(*self.grid.values()):
                 yield dict(zip(names, values, strict=True))
@@ -109,7 +127,7 @@ class SweepSpec:
         """Plain-JSON form (what the store records and compares)."""
         grid = (
             {k: list(v) for k, v in self.grid.items()}
-            if self.is_product
+            if isinstance(self.grid, Mapping)
             else [dict(p) for p in self.grid]
         )
         return {
@@ -117,12 +135,12 @@ class SweepSpec:
             "seed": self.seed,
             "seeds": self.seeds,
             "grid": grid,
-            "fixed": dict(self.fixed),
+            "fixed": dict(sorted(self.fixed.items())),
         }
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces): equal specs give equal strings."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        """JSON without spaces; grid axes keep their order (it is the order of the points)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -160,14 +178,29 @@ def make_spec(
         Repetitions per grid point (>= 1), each with its own seed.
     fixed : mapping, optional
         Scalars passed to every point.
+
+    Examples
+    --------
+    >>> from geosym.sweep.spec import make_spec
+    >>> spec = make_spec("fisher-width", {"activation": ["tanh", "relu"], "width": [100, 200]},
+    ...                  seeds=3, fixed={"depth": 3})
+    >>> spec.axes, spec.total
+    (('activation', 'width'), 12)
+    >>> make_spec("fisher-width", {"widht": [100]})
+    Traceback (most recent call last):
+    ...
+    ValueError: experiment 'fisher-width' has no parameter 'widht'; its parameters: ...
     """
     seed = _int(seed, "seed", 0)
     seeds = _int(seeds, "seeds", 1)
     fixed = dict(fixed or {})
     exp = get_experiment(experiment) if isinstance(experiment, str) else None
-    if exp is None and not callable(experiment):
+    if exp is not None:
+        name = exp.name
+    elif callable(experiment):
+        name = f"{experiment.__module__}:{experiment.__qualname__}"
+    else:
         raise TypeError(f"experiment must be a registered name or a function, got {experiment!r}")
-    name = exp.name if exp else f"{experiment.__module__}:{experiment.__qualname__}"
 
     def value(param: str, v: Any, where: str) -> Any:
         if not isinstance(param, str):
@@ -210,12 +243,33 @@ def make_spec(
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
-    """Read a TOML spec (module docstring) and validate it with :func:`make_spec`."""
+    """Read a TOML spec (module docstring) and validate it with :func:`make_spec`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep.spec import load_spec
+    >>> path = os.path.join(tempfile.mkdtemp(), "fisher.toml")
+    >>> _ = open(path, "w").write('''
+    ... experiment = "fisher-width"
+    ... seed = 7
+    ... seeds = 4
+    ... [grid]
+    ... activation = ["tanh", "erf"]
+    ... width = [250, 500, 1000]
+    ... [fixed]
+    ... depth = 3
+    ... outputs = 2
+    ... ''')
+    >>> spec = load_spec(path)
+    >>> spec.experiment, spec.total, dict(spec.fixed)
+    ('fisher-width', 24, {'depth': 3, 'outputs': 2})
+    """
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         try:
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
             raise ImportError("reading TOML on Python 3.10 needs tomli: pip install tomli") from None
     with open(path, "rb") as f:

@@ -12,8 +12,10 @@ needs no shared file system and no locking across machines.
 Layout (schema 1)
 -----------------
 ``meta(key, value)``
-    ``format = "geosym-sweep"``, ``schema = "1"``, ``spec`` (canonical JSON of the
-    :class:`~geosym.sweep.spec.SweepSpec`), ``created`` (UTC ISO time).
+    ``format = "geosym-sweep"``, ``schema = "1"``, ``spec`` (JSON of the
+    :class:`~geosym.sweep.spec.SweepSpec`; a spec is "the same" when it decodes to an equal
+    value, so the order of axes in the file does not matter, the order of values does),
+    ``created`` (UTC ISO time).
 ``points``
     One row per task, inserted when the store is created: ``idx`` (order in the grid),
     ``key``, ``coords`` (JSON), ``rep``, ``seed``, ``status`` (``pending``, ``done`` or
@@ -69,7 +71,21 @@ CREATE INDEX points_status ON points(status);
 
 
 class StoreError(ValueError):
-    """The file is not a geosym sweep store, is damaged, or holds a different sweep."""
+    """The file is not a geosym sweep store, is damaged, or holds a different sweep.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import Store, StoreError
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a store")
+    >>> try:
+    ...     Store.open(path)
+    ... except StoreError as err:
+    ...     print("refused:", "not a geosym sweep store" in str(err))
+    refused: True
+    """
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -122,7 +138,23 @@ def _diff(stored: dict[str, Any], given: dict[str, Any]) -> str:
 
 
 class Store:
-    """An open sweep store (module docstring).  Use :meth:`open` or :meth:`create`."""
+    """An open sweep store (module docstring).  Use :meth:`open` or :meth:`create`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from geosym.sweep import sweep
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.sqlite")
+    >>> run = sweep("fisher-width", {"width": [8, 16]}, seeds=2, store=path, workers=0,
+    ...             progress=False)
+    >>> from geosym.sweep import Store
+    >>> store = Store.open(path)
+    >>> store.counts()
+    {'total': 4, 'done': 4, 'failed': 0, 'pending': 0}
+    >>> len(list(store.rows()))
+    4
+    >>> store.close()
+    """
 
     def __init__(self, path: Path, con: sqlite3.Connection, spec_json: str) -> None:
         self.path = path
@@ -132,12 +164,29 @@ class Store:
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike, spec: SweepSpec | None = None) -> Store:
-        """Open an existing store; with ``spec``, refuse it unless it holds that same sweep."""
+        """Open an existing store; with ``spec``, refuse it unless it holds that same sweep.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from geosym.sweep import Store
+        >>> from geosym.sweep.spec import make_spec
+        >>> path = os.path.join(tempfile.mkdtemp(), "s.sqlite")
+        >>> Store.create(path, make_spec("phase", {"sigma_w2": [1.0, 2.0]},
+        ...                               fixed={"sigma_b2": 0.1})).close()
+        >>> with Store.open(path) as st:
+        ...     st.counts()
+        {'total': 2, 'done': 0, 'failed': 0, 'pending': 2}
+        >>> Store.open(path, make_spec("phase", {"sigma_w2": [3.0]}, fixed={"sigma_b2": 0.1}))
+        Traceback (most recent call last):
+        ...
+        geosym.sweep.store.StoreError: ... holds a different sweep ...
+        """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no sweep store at {path}")
         stored = _check(path)
-        if spec is not None and stored != spec.to_json():
+        if spec is not None and json.loads(stored) != json.loads(spec.to_json()):
             raise StoreError(
                 f"{path} holds a different sweep ({_diff(json.loads(stored), spec.to_dict())}); "
                 "use another --store path, or the original spec to resume"
@@ -205,7 +254,8 @@ class Store:
             "VALUES (?, ?, ?, ?)",
             (time.time(), where, version, commit),
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by every INSERT
+        return cur.lastrowid
 
     def unfinished(self) -> list[Point]:
         """The points not yet done (pending or failed), in grid order."""

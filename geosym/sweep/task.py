@@ -25,7 +25,15 @@ __all__ = ["execute", "provenance"]
 @functools.lru_cache(maxsize=1)
 def provenance() -> tuple[str, str | None]:
     """``(geosym version, git commit)`` of the geosym this process imported; the commit is
-    ``None`` outside a git checkout and ends in ``-dirty`` with uncommitted changes."""
+    ``None`` outside a git checkout and ends in ``-dirty`` with uncommitted changes.
+
+    Examples
+    --------
+    >>> from geosym.sweep.task import provenance
+    >>> version, commit = provenance()
+    >>> import geosym; version == geosym.__version__
+    True
+    """
     from .. import __version__
 
     root = Path(__file__).resolve().parents[2]
@@ -52,6 +60,15 @@ def execute(fn: Callable[..., Any], params: Mapping[str, Any], seed: int) -> dic
     Keys: ``result`` (strict JSON text of the result's ``to_dict()`` or mapping, or ``None``),
     ``error`` (``None`` or the exception's type and message), ``wall`` (seconds), ``worker``
     (host:pid), ``version`` and ``commit`` (:func:`provenance`).
+
+    Examples
+    --------
+    >>> from geosym.sweep.task import execute
+    >>> def double(a, seed):
+    ...     return {"twice": 2 * a, "seed": seed}
+    >>> outcome = execute(double, {"a": 3}, seed=7)
+    >>> outcome["result"], outcome["error"]
+    ('{"twice":6,"seed":7}', None)
     """
     start = time.perf_counter()
     result = error = None

@@ -34,7 +34,20 @@ class Grid(Result):
     -----
     ``M[(i1, i2), (j1, j2)] = (x_{i1} - x_{j1})^2 + (y_{i2} - y_{j2})^2``: the Gibbs kernel
     factorises, ``K = K_x ⊗ K_y``, and one application costs ``O(HW(H + W))`` instead of
-    ``O(H^2 W^2)`` (research note ot.md §6).
+    ``O(H^2 W^2)`` (Solomon et al. 2015, "Convolutional Wasserstein distances").
+
+    Examples
+    --------
+    >>> from geosym.transport import Grid
+    >>> g = Grid((5,))
+    >>> g.size, g.max_cost
+    (5, 1.0)
+    >>> g.axis(0)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    >>> g.cost_matrix()[0]
+    array([0.    , 0.0625, 0.25  , 0.5625, 1.    ])
+    >>> Grid((3, 4), extent=2.0).points().shape
+    (12, 2)
     """
 
     shape: tuple[int, ...]

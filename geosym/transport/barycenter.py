@@ -103,6 +103,19 @@ class BarycenterResult(Result):
         ``None`` in :meth:`to_dict`).
     seconds : float
         Wall time of the solve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport import Grid, barycenter
+    >>> x = np.linspace(0, 1, 41)
+    >>> bumps = np.stack([np.exp(-(((x - c) / 0.05) ** 2)) for c in (0.3, 0.7)])
+    >>> bumps /= bumps.sum(axis=1, keepdims=True)
+    >>> bary = barycenter(bumps, Grid((41,)), reg=1e-2)
+    >>> bary.method, bary.converged, bary.passed
+    ('debiased', True, True)
+    >>> round(float(x @ bary.q), 6)  # centred between the two bumps
+    0.5
     """
 
     q: np.ndarray
@@ -118,7 +131,19 @@ class BarycenterResult(Result):
     seconds: float
 
     def checks(self) -> tuple[Check, ...]:
-        """The residual and the q-step against their tolerances (the stopping rule)."""
+        """The residual and the q-step against their tolerances (the stopping rule).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.transport import Grid, barycenter
+        >>> x = np.linspace(0, 1, 41)
+        >>> bumps = np.stack([np.exp(-(((x - c) / 0.05) ** 2)) for c in (0.3, 0.7)])
+        >>> bumps /= bumps.sum(axis=1, keepdims=True)
+        >>> bary = barycenter(bumps, Grid((41,)), reg=1e-2)
+        >>> [c.name for c in bary.checks()]
+        ['barycenter residual', 'barycenter q-step (L1 per 5 it)']
+        """
         return (
             Check("barycenter residual", self.residual, self.tol, "solver tol"),
             Check(f"barycenter q-step (L1 per {_CHECK_EVERY} it)", self.q_step, self.q_tol,

@@ -30,7 +30,18 @@ def _pyplot():
 
 
 def plot_histograms(hists: Mapping[str, np.ndarray], path: str | Path, title: str = "") -> Path:
-    """Plot named histograms side by side: 1-D as curves on one axis, 2-D as images."""
+    """Plot named histograms side by side: 1-D as curves on one axis, 2-D as images.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> out = tempfile.mkdtemp()
+    >>> from geosym.transport.figures import plot_histograms
+    >>> from geosym.transport.shapes import cross, ring
+    >>> plot_histograms({"ring": ring(16), "cross": cross(16)}, os.path.join(out, "h.png")).name
+    'h.png'
+    """
     plt = _pyplot()
     arrays = {k: np.asarray(v) for k, v in hists.items()}
     if all(a.ndim == 1 for a in arrays.values()):
@@ -52,7 +63,22 @@ def plot_histograms(hists: Mapping[str, np.ndarray], path: str | Path, title: st
 
 
 def plot_translation_study(study: TranslationStudy, path: str | Path) -> Path:
-    """Profiles of entropic vs debiased barycenters against the exact one, one panel per method."""
+    """Profiles of entropic vs debiased barycenters against the exact one, one panel per method.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> out = tempfile.mkdtemp()
+    >>> from geosym.transport import translation_study
+    >>> from geosym.transport.figures import plot_translation_study
+    >>> from geosym.transport.shapes import bump
+    >>> b = bump(41, 0.5, 0.04)
+    >>> b[np.abs(np.linspace(0, 1, 41) - 0.5) > 0.2] = 0
+    >>> study = translation_study(b / b.sum(), shift=6, regs=(1e-2,))
+    >>> plot_translation_study(study, os.path.join(out, "t.png")).name
+    't.png'
+    """
     plt = _pyplot()
     methods = sorted({r.method for r in study.rows})
     fig, axes = plt.subplots(1, len(methods), figsize=(5 * len(methods), 3.5), squeeze=False)
@@ -71,7 +97,20 @@ def plot_translation_study(study: TranslationStudy, path: str | Path) -> Path:
 
 
 def plot_transport(a: np.ndarray, b: np.ndarray, plan: np.ndarray | None, path: str | Path) -> Path:
-    """The two histograms (curves for 1-D, images for 2-D) and, if given, the plan as an image."""
+    """The two histograms (curves for 1-D, images for 2-D) and, if given, the plan as an image.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> out = tempfile.mkdtemp()
+    >>> from geosym.transport import Grid, sinkhorn
+    >>> from geosym.transport.figures import plot_transport
+    >>> a, b = np.array([0.1, 0.2, 0.4, 0.2, 0.1]), np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+    >>> plan = sinkhorn(a, b, Grid((5,)), 0.05).plan
+    >>> plot_transport(a, b, plan, os.path.join(out, "plan.png")).name
+    'plan.png'
+    """
     plt = _pyplot()
     a, b = np.asarray(a), np.asarray(b)
     panels = (1 if a.ndim == 1 else 2) + (plan is not None)
@@ -99,7 +138,18 @@ def plot_transport(a: np.ndarray, b: np.ndarray, plan: np.ndarray | None, path: 
 
 
 def save_image(img: np.ndarray, path: str | Path) -> Path:
-    """Write a histogram as a grey-level PNG (1-D histograms as a one-row image)."""
+    """Write a histogram as a grey-level PNG (1-D histograms as a one-row image).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> out = tempfile.mkdtemp()
+    >>> from geosym.transport.figures import save_image
+    >>> from geosym.transport.shapes import digit
+    >>> save_image(digit(3, 28), os.path.join(out, "three.png")).name
+    'three.png'
+    """
     _pyplot().imsave(path, np.atleast_2d(img), cmap="gray")
     return Path(path)
 
@@ -107,8 +157,20 @@ def save_image(img: np.ndarray, path: str | Path) -> Path:
 def plot_divergence_limits(
     p: np.ndarray, q: np.ndarray, cost: np.ndarray | Grid, regs: np.ndarray, path: str | Path
 ) -> Path:
-    """``D_λ`` (W ↔ KL, ot.md eq. 6) and ``S_λ`` (W ↔ MMD, Feydy 2019) against ``λ``, with the
-    limits ``W`` (exact LP), ``KL(q ‖ p)`` and ``−½(p−q)ᵀM(p−q)`` as horizontal lines."""
+    """``D_λ`` (W ↔ KL, AKO 2018) and ``S_λ`` (W ↔ MMD, Feydy 2019) against ``λ``, with the
+    limits ``W`` (exact LP), ``KL(q ‖ p)`` and ``−½(p−q)ᵀM(p−q)`` as horizontal lines.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> out = tempfile.mkdtemp()
+    >>> from geosym.transport import Grid
+    >>> from geosym.transport.figures import plot_divergence_limits
+    >>> p, q = np.array([0.1, 0.2, 0.4, 0.2, 0.1]), np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+    >>> plot_divergence_limits(p, q, Grid((5,)), [0.1, 1.0], os.path.join(out, "lim.png")).name
+    'lim.png'
+    """
     plt = _pyplot()
     p, q = np.asarray(p, float) / np.sum(p), np.asarray(q, float) / np.sum(q)
     matrix = cost.cost_matrix() if isinstance(cost, Grid) else np.asarray(cost, float)

@@ -86,7 +86,15 @@ def ring(
     width: float = 0.07,
     center: tuple[float, float] = (0.5, 0.5),
 ) -> np.ndarray:
-    """A ring of the given ``radius`` and stroke ``width`` (unit-square units)."""
+    """A ring of the given ``radius`` and stroke ``width`` (unit-square units).
+
+    Examples
+    --------
+    >>> from geosym.transport.shapes import ring
+    >>> img = ring(size=32)
+    >>> img.shape, round(float(img.sum()), 12), float(img.min())  # a histogram with zero background
+    ((32, 32), 1.0, 0.0)
+    """
     x, y = _pixels(check_positive_int(size, "size"))
     dist = np.abs(np.hypot(x - center[0], y - center[1]) - radius)
     return _normalise(np.maximum(0.0, 1.0 - (dist / width) ** 2), "the ring")
@@ -95,7 +103,15 @@ def ring(
 def cross(
     size: int = 32, arm: float = 0.3, width: float = 0.07, center: tuple[float, float] = (0.5, 0.5)
 ) -> np.ndarray:
-    """A '+' of half-length ``arm``."""
+    """A '+' of half-length ``arm``.
+
+    Examples
+    --------
+    >>> from geosym.transport.shapes import cross
+    >>> img = cross(size=32)
+    >>> img.shape, round(float(img.sum()), 12), float(img.min())  # a histogram with zero background
+    ((32, 32), 1.0, 0.0)
+    """
     cx, cy = center
     lines = [[(cx - arm, cy), (cx + arm, cy)], [(cx, cy - arm), (cx, cy + arm)]]
     return _strokes(lines, size, width)
@@ -108,21 +124,45 @@ def bar(
     angle: float = 0.0,
     center: tuple[float, float] = (0.5, 0.5),
 ) -> np.ndarray:
-    """A straight bar of the given ``length``, rotated by ``angle`` radians."""
+    """A straight bar of the given ``length``, rotated by ``angle`` radians.
+
+    Examples
+    --------
+    >>> from geosym.transport.shapes import bar
+    >>> img = bar(size=32)
+    >>> img.shape, round(float(img.sum()), 12), float(img.min())  # a histogram with zero background
+    ((32, 32), 1.0, 0.0)
+    """
     dx, dy = 0.5 * length * np.cos(angle), 0.5 * length * np.sin(angle)
     cx, cy = center
     return _strokes([[(cx - dx, cy - dy), (cx + dx, cy + dy)]], size, width)
 
 
 def digit(d: int, size: int = 32, width: float = 0.07) -> np.ndarray:
-    """A digit-like stroke image of ``d`` in 0..9 (hand-drawn polylines, MNIST-like zeros)."""
+    """A digit-like stroke image of ``d`` in 0..9 (hand-drawn polylines, MNIST-like zeros).
+
+    Examples
+    --------
+    >>> from geosym.transport.shapes import digit
+    >>> digit(3, size=28).shape
+    (28, 28)
+    """
     if d not in _DIGITS:
         raise ValueError(f"d must be a digit 0..9, got {d!r}")
     return _strokes(_DIGITS[d], size, width)
 
 
 def bump(n: int, center: float, width: float, extent: float = 1.0) -> np.ndarray:
-    """1-D Gaussian bump ``exp(−(x−center)²/(2 width²))`` on ``linspace(0, extent, n)``."""
+    """1-D Gaussian bump ``exp(−(x−center)²/(2 width²))`` on ``linspace(0, extent, n)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport.shapes import bump
+    >>> b = bump(41, center=0.5, width=0.05)
+    >>> b.shape, int(np.argmax(b)), round(float(b.sum()), 12)
+    ((41,), 20, 1.0)
+    """
     x = np.linspace(0.0, extent, check_positive_int(n, "n"))
     return _normalise(np.exp(-((x - center) ** 2) / (2.0 * width**2)), "the bump")
 
@@ -138,7 +178,16 @@ SHAPES = {
 
 
 def shape(name: str, size: int = 32) -> np.ndarray:
-    """The generated image ``name`` (a key of :data:`SHAPES`) at ``size × size``."""
+    """The generated image ``name`` (a key of :data:`SHAPES`) at ``size × size``.
+
+    Examples
+    --------
+    >>> from geosym.transport.shapes import SHAPES, shape
+    >>> sorted(SHAPES)[:4]
+    ['bar', 'bar-diagonal', 'cross', 'digit0']
+    >>> shape("ring", size=16).shape
+    (16, 16)
+    """
     if name not in SHAPES:
         raise ValueError(f"unknown shape {name!r}; choose from {sorted(SHAPES)}")
     return SHAPES[name](size)

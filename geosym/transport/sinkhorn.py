@@ -68,6 +68,20 @@ class SinkhornResult(Result):
         The tolerance on ``marginal_error`` (:meth:`checks`).
     cost : numpy.ndarray or Grid
         The cost the problem was solved for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport import Grid, sinkhorn
+    >>> p = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+    >>> q = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+    >>> res = sinkhorn(p, q, Grid((5,)), reg=0.05)
+    >>> res.converged, res.passed
+    (True, True)
+    >>> round(res.value, 6), round(float(res.alpha @ p + res.beta @ q), 6)  # Legendre duality
+    (-0.064491, -0.064491)
+    >>> "cost" in res.to_dict(), "alpha" in res.to_dict()
+    (False, True)
     """
 
     alpha: np.ndarray
@@ -84,14 +98,36 @@ class SinkhornResult(Result):
 
     @cached_property
     def plan(self) -> np.ndarray:
-        """Dense optimal plan, shape ``(a.size, b.size)`` (grid histograms flattened, C order)."""
+        """Dense optimal plan, shape ``(a.size, b.size)`` (grid histograms flattened, C order).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.transport import Grid, sinkhorn
+        >>> p = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+        >>> q = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+        >>> res = sinkhorn(p, q, Grid((5,)), reg=0.05)
+        >>> res.plan.sum(axis=1).round(6)  # row marginal = p
+        array([0.1, 0.2, 0.4, 0.2, 0.1])
+        """
         log_plan = LogKernel(self.cost, self.reg).log_dense() + (
             np.add.outer(self.alpha.ravel(), self.beta.ravel()) / self.reg
         )
         return np.exp(log_plan)
 
     def latex(self) -> str:
-        """The value, transport cost and entropy as a LaTeX ``align*`` block."""
+        """The value, transport cost and entropy as a LaTeX ``align*`` block.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.transport import Grid, sinkhorn
+        >>> p = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+        >>> q = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+        >>> res = sinkhorn(p, q, Grid((5,)), reg=0.05)
+        >>> "begin{align*}" in res.latex().splitlines()[0]
+        True
+        """
         return (
             "\\begin{align*}\n"
             f"C_\\lambda &= {self.value:.10g} \\\\\n"
@@ -101,7 +137,18 @@ class SinkhornResult(Result):
         )
 
     def checks(self) -> tuple[Check, ...]:
-        """The column marginal error against the solver tolerance."""
+        """The column marginal error against the solver tolerance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.transport import Grid, sinkhorn
+        >>> p = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+        >>> q = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+        >>> res = sinkhorn(p, q, Grid((5,)), reg=0.05)
+        >>> [str(c) for c in res.checks()]
+        ['sinkhorn marginal error ‖Pᵀ1 − b‖₁: 9.32e-10 <= 1e-09 [ok]']
+        """
         return (
             Check("sinkhorn marginal error ‖Pᵀ1 − b‖₁", self.marginal_error, self.tol, "solver tol"),
         )
@@ -229,6 +276,16 @@ def sinkhorn(
         Not converged and ``on_fail="raise"``.
     NumericalError
         nan in the iterations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport import Grid, sinkhorn
+    >>> p = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
+    >>> q = np.array([0.3, 0.3, 0.2, 0.1, 0.1])
+    >>> res = sinkhorn(p, q, Grid((5,)), reg=0.05)
+    >>> res.n_iter, round(res.transport_cost, 6), round(res.entropy, 6)
+    (77, 0.051097, 2.311756)
     """
     cost = check_cost(cost)
     reg = check_reg(reg)

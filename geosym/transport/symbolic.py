@@ -1,6 +1,6 @@
 """Closed forms for n = 2 and the Legendre structure of C_λ, in SymPy with LaTeX export.
 
-For two atoms with ``m11 = m22 = 0`` the entropic plan is explicit (research note ot.md §7.3):
+For two atoms with ``m11 = m22 = 0`` the entropic plan is explicit (derived here from Cuturi 2013, eq. 2):
 with ``κ = exp((m12 + m21)/λ)`` its (1,1) entry ``x`` solves ``x(1 − p1 − q1 + x) = κ(p1 − x)(q1 − x)``
 (the cross-ratio condition ``P11 P22 / (P12 P21) = κ`` of ``P = exp((α ⊕ β − M)/λ)``), and the root
 inside the transport polytope is
@@ -48,6 +48,21 @@ class SymbolicOT2(Result):
         ``ψ_λ(a, b) = λ Σ_ij exp((a_i + b_j − m_ij)/λ) − λ``.
     hessian : sympy.Matrix
         ``∇²ψ_λ`` in ``(a1, a2, b1, b2)``.
+
+    Examples
+    --------
+    >>> from geosym.transport import entropic_ot_2x2
+    >>> ot2 = entropic_ot_2x2()
+    >>> ot2.symbols
+    (p_1, q_1, m_12, m_21, lambda)
+    >>> ot2.kappa
+    exp((m_12 + m_21)/lambda)
+    >>> plan, cost, alpha, beta = ot2.numeric()(0.3, 0.6, 1.0, 1.0, 0.5)
+    >>> plan.round(6)
+    array([[0.293122, 0.006878],
+           [0.306878, 0.393122]])
+    >>> round(cost, 6)
+    -0.247998
     """
 
     symbols: tuple[sp.Symbol, ...]
@@ -111,6 +126,15 @@ def entropic_ot_2x2() -> SymbolicOT2:
     Returns
     -------
     SymbolicOT2
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.transport import entropic_ot_2x2, sinkhorn
+    >>> plan, cost, _, _ = entropic_ot_2x2().numeric()(0.3, 0.6, 1.0, 1.0, 0.5)
+    >>> res = sinkhorn([0.3, 0.7], [0.6, 0.4], np.array([[0.0, 1.0], [1.0, 0.0]]), 0.5)
+    >>> bool(np.allclose(plan, res.plan, atol=1e-8)), round(cost - res.value, 8)
+    (True, 0.0)
     """
     p1, q1 = sp.symbols("p_1 q_1", positive=True)
     m12, m21, lam = sp.symbols("m_12 m_21 lambda", positive=True)

@@ -10,9 +10,8 @@ For each activation f it computes E[f(u1) f(u2)] on the same batch of covariance
 * ``geosym``: :func:`geosym.gaussian.quadrature.gaussian_expectation` at its default target
   (1e-10) and at a loose target (1e-7, whose *actual* error is far smaller: the bound is
   conservative), and
-* ``GH-25``: neural-tangents' ``ElementwiseNumerical`` product rule re-implemented in NumPy
-  (nodes ``scipy.special.roots_hermite(25)``, x = sqrt(2 q11) x_i,
-  y = q12/sqrt(q11/2) x_i + sqrt(2 (q22 - q12^2/q11)) x_j, sum w_i w_j f(x) f(y) / pi).
+* ``GH-25``: neural-tangents' ``ElementwiseNumerical`` product rule, re-implemented in
+  ``bench_nt_quadrature.py`` (run from this directory: ``python tests/benchmarks/...``).
 
 Errors: erf and ReLU against their closed forms on the whole batch; the others against the
 30-digit mpmath referee :func:`gaussian_expectation_mp` on a random subsample (``--mp-points``;
@@ -30,7 +29,8 @@ from pathlib import Path
 
 import mpmath as mp
 import numpy as np
-from scipy.special import erf, roots_hermite
+from bench_nt_quadrature import gauss_hermite_pair
+from scipy.special import erf
 
 from geosym.gaussian.quadrature import gaussian_expectation, gaussian_expectation_mp
 
@@ -74,16 +74,6 @@ def closed_form(name, q11, q12, q22):
         th = np.arccos(np.clip(q12 / np.sqrt(q11 * q22), -1, 1))
         return np.sqrt(q11 * q22) / (2 * np.pi) * (np.sin(th) + (np.pi - th) * np.cos(th))
     return None
-
-
-def gh25(f, q11, q12, q22, deg=25):
-    """neural-tangents' ElementwiseNumerical 2-D Gauss-Hermite rule, vectorised in NumPy."""
-    x, w = roots_hermite(deg)
-    xs = np.sqrt(2 * q11)[:, None] * x
-    ys = (q12 / np.sqrt(q11 / 2))[:, None, None] * x[:, None] + np.sqrt(
-        np.maximum(2 * (q22 - q12**2 / q11), 0.0)
-    )[:, None, None] * x
-    return np.einsum("i,j,bi,bij->b", w, w, f(xs), f(ys)) / np.pi
 
 
 def timed(fn, repeat):
@@ -140,7 +130,7 @@ def main():
         loose, t_loose = timed(
             lambda f=f, kk=kk: gaussian_expectation([f, f], cov, kinks=kk, tol=1e-7), args.repeat
         )
-        nt, t_nt = timed(lambda f=f: gh25(f, q11, q12, q22), args.repeat)
+        nt, t_nt = timed(lambda f=f: gauss_hermite_pair(f, q11, q12, q22), args.repeat)
         exact = closed_form(name, q11, q12, q22)
         if exact is None:
             pts = list(zip(q11[sub], q12[sub], q22[sub], strict=True))
