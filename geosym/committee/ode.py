@@ -284,7 +284,7 @@ class FixedPoint(Result):
         """The fields (:meth:`Result.to_dict`) plus ``escape_rate``, ``stability`` and
         ``unstable_directions`` when the model is attached."""
         d = super().to_dict()
-        if self.model is not None:
+        if isinstance(self.model, CommitteeODE):
             d["escape_rate"] = self.escape_rate()
             d["stability"] = self.stability
             d["unstable_directions"] = self.unstable_directions
