@@ -145,6 +145,19 @@ def run(args: argparse.Namespace) -> int:
     tr = trajs[0]
     summary["eps_g_final"] = float(tr.eps_g[-1])
     summary["nfev"] = tr.meta["nfev"]
+    if fp is not None:
+        # the symmetric ansatz can have several solutions: report all, and measure the plateau
+        # against the one the trajectory comes closest to
+        try:
+            fps = ode.symmetric_fixed_points()
+        except ConvergenceError:
+            fps = (fp,)
+        fp = ode.plateau_fixed_point(tr, fps)
+        summary["fixed_points"] = [
+            {"eps_g": p.eps_g, "Q11": float(p.Q[0, 0]), "Q12": float(p.Q[0, -1]),
+             "R11": float(p.R[0, 0]), "escape_rate": p.escape_rate(), "stability": p.stability,
+             "unstable_directions": p.unstable_directions} for p in fps]
+        summary["plateau_fixed_point"] = fps.index(fp)
     if fp is not None and fp.eps_g > 0:  # eps* = 0: the fixed point is the teacher, no plateau
         summary["plateau"] = plateau(tr, fp.eps_g).to_dict()
     if plot:
@@ -172,6 +185,14 @@ def run(args: argparse.Namespace) -> int:
         if "eps_g" in fpd:
             print(f"symmetric fixed point: eps_g* = {fpd['eps_g']:.6g}, Q_11 = {fpd['Q11']:.6g},"
                   f" R_11 = {fpd['R11']:.6g}, escape rate = {fpd['escape_rate']:.6g}")
+        if len(summary.get("fixed_points", ())) > 1:
+            for j, p in enumerate(summary["fixed_points"]):
+                near = " (the plateau is nearest this one)" if j == summary[
+                    "plateau_fixed_point"] else ""
+                print(f"  symmetric solution {j}: eps_g* = {p['eps_g']:.7g}, Q_11 = "
+                      f"{p['Q11']:.6g}, Q_12 = {p['Q12']:.6g}, escape rate "
+                      f"{p['escape_rate']:.6g}, {p['stability']} "
+                      f"({p['unstable_directions']} unstable){near}")
         if "plateau" in summary:
             print(_plateau_line(summary["plateau"], args.alpha_max))
         print(f"eps_g(alpha_max = {args.alpha_max:g}) = {summary['eps_g_final']:.6g} "

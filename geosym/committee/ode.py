@@ -1,7 +1,8 @@
 r"""Order-parameter ODEs of online SGD in two-layer teacher-student networks.
 
-Model (committee.md §1, §5; Saad & Solla 1995; Goldt et al. 2019; Yoshida, Karakida, Okada &
-Amari 2019): Gaussian inputs :math:`\mathbf x\in\mathbb R^N`, teacher
+Model (Saad & Solla 1995, Phys. Rev. E 52, 4225; Goldt, Advani, Saxe, Krzakala & Zdeborová
+2019, NeurIPS, Eq. (1); Yoshida, Karakida, Okada & Amari 2019, J. Phys. A 52(18)): Gaussian
+inputs :math:`\mathbf x\in\mathbb R^N`, teacher
 :math:`\mathbf y=\sum_{n=1}^M\mathbf v^*_n g(\rho_n)+\sigma\boldsymbol\zeta`, student
 :math:`\boldsymbol\phi=\sum_{i=1}^K\mathbf v_i g(\lambda_i)` with output dimension :math:`L`,
 fields :math:`\lambda_i=\mathbf w_i\cdot\mathbf x/\sqrt N`, :math:`\rho_n=\mathbf w^*_n\cdot
@@ -13,7 +14,8 @@ fields :math:`\lambda_i=\mathbf w_i\cdot\mathbf x/\sqrt N`, :math:`\rho_n=\mathb
 
 With :math:`D_{ij}=\mathbf v_i\cdot\mathbf v_j`, :math:`E_{in}=\mathbf v_i\cdot\mathbf v^*_n`,
 :math:`A_{ic}=E_{ic}` for a teacher index :math:`c` and :math:`A_{ic}=-D_{ic}` for a student
-index, the order parameters obey, as :math:`N\to\infty` (committee.md §2, §5),
+index, the order parameters obey, as :math:`N\to\infty` (the ODEs of Saad & Solla 1995 with
+the explicit second layer of Goldt et al. 2019 and the L outputs of Yoshida et al. 2019),
 
 .. math::
 
@@ -31,15 +33,18 @@ index, the order parameters obey, as :math:`N\to\infty` (committee.md §2, §5),
 
 The Gaussian integrals come from :class:`~geosym.committee.integrals.IntegralProvider`, batched
 over all index tuples.  The ODE is integrated at tight tolerances, because the plateau exit
-is driven by exponentially small asymmetries (committee.md §7), with LSODA (adaptive-order
+is driven by exponentially small asymmetries (Saad & Solla 1995; Biehl, Riegler & Wöhler
+1996), with LSODA (adaptive-order
 Adams, switching to BDF when the flow becomes stiff near a stable fixed point, through
 :func:`scipy.integrate.odeint`; DOP853 and the other ``solve_ivp`` methods on request).
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -152,22 +157,31 @@ class FixedPoint(Result):
     Attributes
     ----------
     Q, R, V : ndarray
-        Order parameters at the fixed point (:math:`Q_{ik}=Q_{ii}` there for the SCM).
+        Order parameters at the fixed point (:math:`Q_{ik}` is :math:`q_d` on the diagonal and
+        :math:`q_o` off it; every row of R is the same).
     eps_g : float
         :math:`\epsilon_g^*`, the plateau height.
     eta : float
     residual : float
         Max-norm of the full right-hand side at the solution.
 
+    Stability (:meth:`eigenvalues`, :meth:`escape_rate`, :attr:`stability`) refers to the full
+    :math:`(Q, R)` flow of all :math:`K(K+1)/2+KM` order parameters, the second layer held at
+    its fixed-point value.
+
     Examples
     --------
     >>> from geosym.committee import CommitteeODE
-    >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
-    >>> fp = ode.symmetric_fixed_point()
-    >>> round(fp.eps_g, 6), fp.residual < 1e-12  # the plateau height eps_g*
-    (0.014677, True)
-    >>> round(float(fp.Q[0, 0]), 6)
-    0.339579
+    >>> fp = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.1).symmetric_fixed_point()
+    >>> fp.jacobian().shape, len(fp.eigenvalues())     # K(K+1)/2 + KM = 7 order parameters
+    ((7, 7), 7)
+    >>> round(fp.escape_rate(), 7) == round(float(fp.eigenvalues()[0].real), 7)
+    True
+    >>> fp.stability, fp.unstable_directions
+    ('saddle', 3)
+    >>> tr = fp.model.integrate(50, seed=0)
+    >>> fp.distance(tr).shape == tr.alpha.shape
+    True
     """
 
     Q: np.ndarray
@@ -178,20 +192,11 @@ class FixedPoint(Result):
     residual: float
     model: Any = field(default=None, repr=False, compare=False, metadata={"json": False})
 
-    def escape_rate(self) -> float:
-        r"""Largest real part :math:`\lambda_{\max}` of the eigenvalues of the Jacobian of the
-        full :math:`(Q, R)` flow at the fixed point (second layer held at its fixed-point value).
+    def jacobian(self) -> np.ndarray:
+        r"""Jacobian of the :math:`(Q_{i\le k}, R)` flow at the fixed point (V held fixed).
 
-        Asymmetries grow like :math:`e^{\lambda_{\max}\alpha}`, so the plateau length from an
-        initial asymmetry :math:`r_0` is :math:`\approx\ln(1/r_0)/\lambda_{\max}` (committee.md
-        §4).  Central finite differences, step :math:`10^{-6}`.
-
-        Examples
-        --------
-        >>> from geosym.committee import CommitteeODE
-        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
-        >>> round(ode.symmetric_fixed_point().escape_rate(), 4)
-        0.0343
+        Central finite differences, step :math:`10^{-6}` (truncation error
+        :math:`O(10^{-12})` relative, rounding :math:`O(10^{-10})`).
         """
         ode = self.model
         y0 = ode._pack(self.Q, self.R, self.V, with_v=False)
@@ -204,7 +209,44 @@ class FixedPoint(Result):
             fp = ode._rhs_qr(y0 + e, self.V)
             fm = ode._rhs_qr(y0 - e, self.V)
             jac[:, j] = (fp - fm) / (2 * h)
-        return float(np.max(np.linalg.eigvals(jac).real))
+        return jac
+
+    @cached_property
+    def _eigenvalues(self) -> np.ndarray:
+        ev = np.linalg.eigvals(self.jacobian())
+        return ev[np.argsort(-ev.real, kind="stable")]
+
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of :meth:`jacobian`, largest real part first (computed once)."""
+        return self._eigenvalues.copy()
+
+    def escape_rate(self) -> float:
+        r"""Largest real part :math:`\lambda_{\max}` of the eigenvalues of the Jacobian of the
+        full :math:`(Q, R)` flow at the fixed point (second layer held at its fixed-point value).
+
+        Asymmetries grow like :math:`e^{\lambda_{\max}\alpha}`, so the plateau length from an
+        initial asymmetry :math:`r_0` is :math:`\approx\ln(1/r_0)/\lambda_{\max}` (Saad & Solla
+        1995; Biehl, Riegler & Wöhler 1996, J. Phys. A 29).  When the symmetric ansatz has
+        several solutions, use the one the trajectory's plateau is near: :meth:`CommitteeODE.plateau_fixed_point`.
+        """
+        return float(self._eigenvalues[0].real)
+
+    @property
+    def unstable_directions(self) -> int:
+        """Number of eigenvalues with positive real part (beyond rounding, 1e-9)."""
+        return int(np.sum(self._eigenvalues.real > 1e-9))
+
+    @property
+    def stability(self) -> str:
+        """``"stable"`` (every eigenvalue has negative real part), ``"saddle"`` (some positive,
+        some negative), ``"unstable"`` (none negative) or ``"marginal"`` (the largest real
+        part is zero to 1e-9)."""
+        re = self._eigenvalues.real
+        if np.all(re < -1e-9):
+            return "stable"
+        if self.unstable_directions == 0:
+            return "marginal"
+        return "saddle" if np.any(re < -1e-9) else "unstable"
 
     def plateau_length(self, r0: float) -> float:
         r""":math:`\ln(1/r_0)/\lambda_{\max}`: predicted plateau length for asymmetry ``r0``.
@@ -218,6 +260,36 @@ class FixedPoint(Result):
         """
         return float(np.log(1.0 / r0) / self.escape_rate())
 
+    def distance(self, trajectory: Trajectory) -> np.ndarray:
+        r"""Distance of every stored state of ``trajectory`` to this fixed point.
+
+        Frobenius norm of :math:`(Q-Q^*, R-R^*)` (and :math:`V-V^*` when the second layer is
+        trained), minimised over permutations of the teacher units (M <= 6; the symmetric
+        point is invariant under student permutations).
+        """
+        Q, R = np.asarray(trajectory.Q, float), np.asarray(trajectory.R, float)
+        if Q.shape[1:] != self.Q.shape or R.shape[1:] != self.R.shape:
+            raise ValueError(f"trajectory shapes Q{Q.shape[1:]}, R{R.shape[1:]} do not match "
+                             f"the fixed point's Q{self.Q.shape}, R{self.R.shape}")
+        dq = np.sum((Q - self.Q) ** 2, axis=(1, 2))
+        if self.model is not None and self.model.trains_second_layer:
+            dq = dq + np.sum((np.asarray(trajectory.V, float) - self.V) ** 2, axis=(1, 2))
+        M = R.shape[2]
+        perms = itertools.permutations(range(M)) if M <= 6 else [tuple(range(M))]
+        dr = np.min([np.sum((R[:, :, list(p)] - self.R) ** 2, axis=(1, 2)) for p in perms],
+                    axis=0)
+        return np.sqrt(dq + dr)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields (:meth:`Result.to_dict`) plus ``escape_rate``, ``stability`` and
+        ``unstable_directions`` when the model is attached."""
+        d = super().to_dict()
+        if isinstance(self.model, CommitteeODE):
+            d["escape_rate"] = self.escape_rate()
+            d["stability"] = self.stability
+            d["unstable_directions"] = self.unstable_directions
+        return d
+
 
 class CommitteeODE:
     r"""Order-parameter ODEs of a two-layer student (K units) learning a teacher (M units).
@@ -227,13 +299,12 @@ class CommitteeODE:
     activation
         Spec string (``"erf(x/sqrt(2))"`` is Saad & Solla's :math:`g`), a
         :class:`geosym.Activation`, or an :class:`IntegralProvider` (e.g.
-        ``integral_provider("tanh", n4=16)`` for a finer numeric :math:`I_4`: for tanh,
-        :math:`K=M=3`, the default ``n4=12`` keeps :math:`\epsilon_g` within 1.6 % of an
-        ``n4=20`` run before the plateau exit, ``n4=16`` within 0.5 %, at 2.5 times the cost).
+        ``integral_provider("softplus", n4=16)`` for a finer numeric :math:`I_4`; tanh's
+        :math:`I_4` is a closed form through an erf mixture, error bound 2.7e-6).
     K, M
         Student and teacher hidden units.
     outputs
-        Output dimension :math:`L` (committee.md §5); second layers are :math:`K\times L` and
+        Output dimension :math:`L` (Yoshida et al. 2019); second layers are :math:`K\times L` and
         :math:`M\times L`.
     eta
         First-layer learning rate :math:`\eta > 0` (SGD step :math:`\eta/\sqrt N`).
@@ -254,7 +325,7 @@ class CommitteeODE:
     -----
     Soft committee machine of Saad & Solla (1995): ``eta_v=0``, ``teacher_out`` all ones and the
     student second layer all ones.  The general equations are those of Goldt et al. (2019), and
-    their L-output generalisation is committee.md §5 (after Yoshida et al. 2019).
+    their L-output generalisation follows Yoshida, Karakida, Okada & Amari (2019).
 
     Examples
     --------
@@ -297,6 +368,7 @@ class CommitteeODE:
         self._tri_lo = cu * self.P + eu
         self._tri_up = eu * self.P + cu
         self.nfev = 0
+        self._fixed_points: dict[tuple, tuple[FixedPoint, ...]] = {}  # symmetric_fixed_points
 
     # -- validation --------------------------------------------------------------------------
     def _check_teacher_cov(self, teacher_cov: Any) -> np.ndarray:
@@ -667,28 +739,15 @@ class CommitteeODE:
                           teacher_out=self.teacher_out.copy(), source="ode", meta=meta,
                           model=self)
 
-    # -- symmetric fixed point ---------------------------------------------------------------
-    def symmetric_fixed_point(self, guess: dict[str, Any] | None = None) -> FixedPoint:
-        r"""Solve for the symmetric (unspecialised) fixed point at this :math:`\eta`.
+    # -- symmetric fixed points --------------------------------------------------------------
+    def _symmetric_system(self, guess: dict[str, Any] | None,
+                          ) -> tuple[Any, Any, Any, Any, np.ndarray]:
+        """(build, residual, jacobian, residual_batch, x0) of the symmetric ansatz.
 
-        Ansatz: all student units identical, :math:`Q_{ii}=q_d`, :math:`Q_{i\ne k}=q_o`,
-        :math:`R_{in}=r_n`, :math:`\mathbf v_i=\mathbf v` (trained) or the fixed second layer
-        (whose rows must then be equal).  The three (or more) independent components of the
-        full right-hand side are solved with ``scipy.optimize.root`` (hybrid Powell), by
-        continuation in :math:`\eta` from :math:`\eta\to0`, whose erf limit is
-        :math:`q=1/(2K-1)`, :math:`r=1/\sqrt{K(2K-1)}` (Saad & Solla 1995; committee.md §4).
-        The full residual is checked afterwards.
-
-        Examples
-        --------
-        >>> from geosym.committee import CommitteeODE
-        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
-        >>> fp = ode.symmetric_fixed_point()
-        >>> abs(float(fp.Q[0, 0] - fp.Q[0, 1])) < 1e-12  # all student units identical: Q_ik = Q_ii
-        True
-        """
+        Unknowns x = (q_d[, q_o], r_1..r_M[, v]); ``residual_batch`` takes rows of unknowns."""
         K, M, L = self.K, self.M, self.L
         train_v = self.trains_second_layer
+        Vf = None
         if not train_v:
             Vf = self._default_V() if guess is None or guess.get("V") is None else np.array(
                 guess["V"], float).reshape(K, L)
@@ -700,40 +759,47 @@ class CommitteeODE:
         x0 = [q0] + ([q0] if K > 1 else []) + list(r0)
         if train_v:
             x0 += list(self.teacher_out.mean(axis=0) * M / K)
-        x = np.array(x0, dtype=float)
+        off = 1 if K > 1 else 0
 
         def build(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            qd = x[0]
-            qo = x[1] if K > 1 else 0.0
-            off = 1 if K > 1 else 0
-            Q = np.full((K, K), qo) + (qd - qo) * np.eye(K)
-            R = np.tile(x[1 + off:1 + off + M], (K, 1))
-            V = np.tile(x[1 + off + M:], (K, 1)) if train_v else Vf
-            return Q, R, V
+            """Q, R, V of unknowns x; with a leading batch axis when x is 2-D."""
+            X = np.atleast_2d(x)
+            qd = X[:, 0, None, None]
+            qo = X[:, 1, None, None] if K > 1 else 0.0
+            Q = qo + (qd - qo) * np.eye(K)
+            R = np.repeat(X[:, None, 1 + off:1 + off + M], K, axis=1)
+            V = (np.repeat(X[:, None, 1 + off + M:], K, axis=1) if train_v
+                 else np.broadcast_to(Vf, (X.shape[0], K, L)))
+            return (Q, R, V) if np.ndim(x) == 2 else (Q[0], R[0], V[0])
 
-        def residual(x: np.ndarray, eta: float) -> np.ndarray:
-            Q, R, V = build(x)
+        def residual_batch(X: np.ndarray, eta: float) -> np.ndarray:
+            Q, R, V = build(X)
             saved = self.eta
             self.eta = eta
             try:
-                dQ, dR, dV = self.derivatives(Q, R, V)
+                dQ, dR, dV = self._derivs(Q, R, V)
             finally:
                 self.eta = saved
-            parts = [dQ[0, :2] if K > 1 else dQ[0, :1], dR[0]]
+            parts = [dQ[:, 0, :2] if K > 1 else dQ[:, 0, :1], dR[:, 0]]
             if train_v:
-                parts.append(dV[0] * eta / self.eta_v)
-            return np.concatenate(parts) / eta
+                parts.append(dV[:, 0] * eta / self.eta_v)
+            return np.concatenate(parts, axis=1) / eta
 
-        etas = np.geomspace(min(1e-4, self.eta), self.eta, 12)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for e in etas:
-                sol = root(residual, x, args=(e,), method="hybr", tol=1e-12)
-                ok = np.all(np.isfinite(sol.x)) and np.abs(residual(sol.x, e)).max() < 1e-10
-                if not ok:
-                    raise ConvergenceError(
-                        f"symmetric_fixed_point: root finding failed at eta = {e:.4g} "
-                        f"({sol.message})")
-                x = sol.x
+        def residual(x: np.ndarray, eta: float) -> np.ndarray:
+            return residual_batch(x[None], eta)[0]
+
+        def jacobian(x: np.ndarray, eta: float) -> np.ndarray:
+            # central differences from one batched right-hand-side call (2n states)
+            h = 1e-7 * np.maximum(1.0, np.abs(x))
+            E = np.diag(h)
+            F = residual_batch(np.vstack([x + E, x - E]), eta)
+            n = x.size
+            return ((F[:n] - F[n:]) / (2 * h[:, None])).T
+
+        return build, residual, jacobian, residual_batch, np.array(x0, dtype=float)
+
+    def _fixed_point_at(self, x: np.ndarray, build: Any) -> FixedPoint:
+        """The FixedPoint of ansatz unknowns ``x``; raises if the full flow does not vanish."""
         Q, R, V = build(x)
         dQ, dR, dV = self.derivatives(Q, R, V)
         res = float(max(np.abs(dQ).max(), np.abs(dR).max(), np.abs(dV).max()))
@@ -742,6 +808,236 @@ class CommitteeODE:
                                    "flow: the symmetric ansatz does not hold for this model")
         eps = float(self.eps_g(Q, R, V))
         return FixedPoint(Q=Q, R=R, V=V, eps_g=eps, eta=self.eta, residual=res, model=self)
+
+    def symmetric_fixed_point(self, guess: dict[str, Any] | None = None) -> FixedPoint:
+        r"""Solve for the symmetric (unspecialised) fixed point at this :math:`\eta` that
+        continues the small-:math:`\eta` one.
+
+        Ansatz: all student units identical, :math:`Q_{ii}=q_d`, :math:`Q_{i\ne k}=q_o`,
+        :math:`R_{in}=r_n`, :math:`\mathbf v_i=\mathbf v` (trained) or the fixed second layer
+        (whose rows must then be equal).  The three (or more) independent components of the
+        full right-hand side are solved with ``scipy.optimize.root`` (hybrid Powell), by
+        continuation in :math:`\eta` from :math:`\eta\to0`, whose erf limit is
+        :math:`q=1/(2K-1)`, :math:`r=1/\sqrt{K(2K-1)}` (Saad & Solla 1995, the symmetric phase).
+        The full residual is checked afterwards.
+
+        The ansatz can have several solutions at finite :math:`\eta` (erf, K = M = 2,
+        :math:`\eta=0.1`: this branch, :math:`q_d=q_o`, and a second one with
+        :math:`q_d>q_o` and a lower escape rate). :meth:`symmetric_fixed_points` returns all
+        of them; :meth:`plateau_fixed_point` the one a trajectory's plateau is near.
+        """
+        build, residual, jacobian, _, x = self._symmetric_system(guess)
+        etas = np.geomspace(min(1e-4, self.eta), self.eta, 12)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for e in etas:
+                sol = root(residual, x, args=(e,), method="hybr", jac=jacobian, tol=1e-12)
+                ok = np.all(np.isfinite(sol.x)) and np.abs(residual(sol.x, e)).max() < 1e-10
+                if not ok:
+                    raise ConvergenceError(
+                        f"symmetric_fixed_point: root finding failed at eta = {e:.4g} "
+                        f"({sol.message})")
+                x = sol.x
+        return self._fixed_point_at(x, build)
+
+    def _physical(self, Q: np.ndarray, R: np.ndarray, tol: float = 1e-9) -> bool:
+        """[[Q, R], [R^T, T]] positive semi-definite (to ``tol`` relative) with Q_ii > 0."""
+        C = self._cov(Q, R)
+        scale = max(1.0, float(np.abs(C).max()))
+        return bool(np.all(np.diag(Q) > 0) and np.linalg.eigvalsh(C).min() >= -tol * scale)
+
+    def symmetric_fixed_points(self, guess: dict[str, Any] | None = None, *, starts: int = 24,
+                               seed: int = 0) -> tuple[FixedPoint, ...]:
+        r"""All solutions of the symmetric ansatz in the physical region, lowest
+        :math:`\epsilon_g^*` first.
+
+        The ansatz of :meth:`symmetric_fixed_point` (identical student units) can have more
+        than one solution at finite :math:`\eta`: for erf(x/√2), K = M = 2, :math:`\eta=0.1`
+        there are two, :math:`q_d=q_o` (the continuation of the small-:math:`\eta` point,
+        :math:`\epsilon_g^*=0.0120858`) and :math:`q_d=0.338824`, :math:`q_o=0.332031`
+        (:math:`\epsilon_g^*=0.0120852`); their escape rates differ by 1.4 %.  Which one sets a
+        plateau depends on the trajectory: :meth:`plateau_fixed_point`.
+
+        Method: hybrid-Powell root finding of the ansatz equations from the continuation
+        solution and from ``starts`` random physical starting points (fixed ``seed``;
+        :math:`q_d\in(0.02, 1.5)\bar T`, :math:`q_o/q_d\in(-1/(K-1), 1)`,
+        :math:`r_n/\sqrt{q_dT_{nn}}\in(-1, 1)`, kept when
+        :math:`C=[[Q,R],[R^\top,T]]\succeq0`).  Solutions are kept when the full flow vanishes
+        (max-norm :math:`\le10^{-8}\max(1,\eta)`), :math:`C\succeq0` to :math:`10^{-9}`
+        relative and :math:`Q_{ii}>0`; two count as the same when their unknowns agree to
+        :math:`10^{-7}`.  A multi-start search cannot prove that no solution was missed; more
+        ``starts`` make that less likely.
+
+        Each result is a :class:`FixedPoint` with :meth:`~FixedPoint.escape_rate`,
+        :meth:`~FixedPoint.eigenvalues` and :attr:`~FixedPoint.stability`.
+
+        Examples
+        --------
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.1)
+        >>> low, cont = ode.symmetric_fixed_points()
+        >>> round(low.eps_g, 7), round(cont.eps_g, 7)
+        (0.0120852, 0.0120858)
+        >>> round(low.escape_rate(), 7), low.stability, low.unstable_directions
+        (0.0065316, 'saddle', 1)
+        >>> round(cont.escape_rate(), 7), cont.unstable_directions
+        (0.0066205, 3)
+        """
+        starts = _checks.positive_int(starts, "starts") if starts else 0
+        key = (starts, int(seed), self.eta, self.eta_v, self.noise, self.weight_decay,
+               self.T.tobytes(), self.teacher_out.tobytes())
+        if guess is None and key in self._fixed_points:
+            return self._fixed_points[key]
+        build, _, _, residual_batch, x_cont = self._symmetric_system(guess)
+        found: list[np.ndarray] = []
+        try:
+            found.append(self._unknowns(self.symmetric_fixed_point(guess)))
+        except ConvergenceError:
+            pass
+        found.extend(self._newton_starts(build, residual_batch, x_cont, starts, seed))
+        unique: list[np.ndarray] = []
+        for x in found:
+            if any(np.max(np.abs(x - u)) < 1e-7 for u in unique):
+                continue
+            Q, R, _ = build(x)
+            if self._physical(Q, R):
+                unique.append(x)
+        points = []
+        for x in unique:
+            try:
+                points.append(self._fixed_point_at(x, build))
+            except ConvergenceError:
+                continue
+        if not points:
+            raise ConvergenceError("symmetric_fixed_points: no solution of the symmetric ansatz "
+                                   f"in the physical region from {starts} starts")
+        result = tuple(sorted(points, key=lambda p: p.eps_g))
+        if guess is None:
+            self._fixed_points[key] = result
+        return result
+
+    def _physical_batch(self, Q: np.ndarray, R: np.ndarray, tol: float) -> np.ndarray:
+        """Batched :meth:`_physical`: leading axis B."""
+        B = Q.shape[0]
+        C = np.empty((B, self.P, self.P))
+        C[:, :self.K, :self.K] = Q
+        C[:, :self.K, self.K:] = R
+        C[:, self.K:, :self.K] = np.swapaxes(R, 1, 2)
+        C[:, self.K:, self.K:] = self.T
+        scale = np.maximum(1.0, np.abs(C).max(axis=(1, 2)))
+        ok = np.all(np.diagonal(Q, axis1=1, axis2=2) > 0, axis=1)
+        return ok & (np.linalg.eigvalsh(C)[:, 0] >= -tol * scale)
+
+    def _newton_starts(self, build: Any, residual_batch: Any, x_template: np.ndarray, starts: int,
+                       seed: int) -> list[np.ndarray]:
+        """Damped Newton on the symmetric-ansatz equations from ``starts`` random physical
+        points, all starts advanced together (one batched right-hand-side call per iteration
+        for the residuals, one for the Jacobians, one for the line search)."""
+        if starts == 0:
+            return []
+        K, M, eta = self.K, self.M, self.eta
+        n = x_template.size
+        off = 1 if K > 1 else 0
+        rng = np.random.default_rng(seed)
+        tbar = float(np.mean(np.diag(self.T)))
+        draws = 8 * starts
+        X = np.tile(x_template, (draws, 1))
+        qd = rng.uniform(0.02, 1.5, draws) * tbar
+        X[:, 0] = qd
+        if K > 1:
+            X[:, 1] = qd * rng.uniform(-1.0 / (K - 1), 1.0, draws)
+        X[:, 1 + off:1 + off + M] = (rng.uniform(-1, 1, (draws, M))
+                                     * np.sqrt(qd[:, None] * np.diag(self.T)))
+        if self.trains_second_layer:
+            X[:, 1 + off + M:] *= rng.uniform(0.2, 2.0, (draws, 1))
+        Q, R, _ = build(X)
+        X = X[self._physical_batch(Q, R, 0.0)][:starts]
+
+        def residuals(Y: np.ndarray) -> np.ndarray:
+            """Residual rows; inf where Y is outside the physical region (or not finite)."""
+            out = np.full(Y.shape, np.inf)
+            good = np.all(np.isfinite(Y), axis=1) & (np.abs(Y).max(axis=1, initial=0) < 1e3)
+            if good.any():
+                Q, R, _ = build(Y[good])
+                good[good] = self._physical_batch(Q, R, 1e-6)
+            if good.any():
+                try:
+                    out[good] = residual_batch(Y[good], eta)
+                except NumericalError:  # rare: fall back to one state at a time
+                    for i in np.flatnonzero(good):
+                        try:
+                            out[i] = residual_batch(Y[i:i + 1], eta)[0]
+                        except NumericalError:
+                            pass
+            return out
+
+        F = residuals(X)
+        done: list[np.ndarray] = []
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for _ in range(60):
+                norm = np.abs(F).max(axis=1)
+                conv = norm < 1e-12
+                done.extend(X[conv])
+                live = np.isfinite(norm) & ~conv
+                X, F, norm = X[live], F[live], norm[live]
+                if not len(X):
+                    break
+                S = len(X)
+                h = 1e-7 * np.maximum(1.0, np.abs(X))  # (S, n); forward differences
+                Fd = residuals((X[:, None] + h[:, :, None] * np.eye(n)).reshape(-1, n))
+                J = np.swapaxes((Fd.reshape(S, n, n) - F[:, None]) / h[:, :, None], 1, 2)
+                ok = np.all(np.isfinite(J), axis=(1, 2))
+                J[~ok] = np.eye(n)
+                step = -np.einsum("sij,sj->si", np.linalg.pinv(J), F)
+                # backtracking, vectorised over the starts that still need a shorter step
+                newX, newF = X.copy(), np.full_like(F, np.inf)
+                todo = ok.copy()
+                for t in 0.5 ** np.arange(8):
+                    if not todo.any():
+                        break
+                    trial = X[todo] + t * step[todo]
+                    Ft = residuals(trial)
+                    good = np.abs(Ft).max(axis=1) < (1 - 1e-4 * t) * norm[todo]
+                    idx = np.flatnonzero(todo)[good]
+                    newX[idx], newF[idx] = trial[good], Ft[good]
+                    todo[idx] = False
+                X, F = newX, newF  # starts without a decrease get F = inf and are dropped
+        return done
+
+    def _unknowns(self, fp: FixedPoint) -> np.ndarray:
+        """Ansatz unknowns (q_d[, q_o], r[, v]) of a symmetric fixed point."""
+        parts = [fp.Q[0, :2] if self.K > 1 else fp.Q[0, :1], fp.R[0]]
+        if self.trains_second_layer:
+            parts.append(fp.V[0])
+        return np.concatenate(parts)
+
+    def plateau_fixed_point(self, trajectory: Trajectory,
+                            fixed_points: tuple[FixedPoint, ...] | None = None) -> FixedPoint:
+        r"""The symmetric fixed point that ``trajectory``'s plateau is near.
+
+        Among ``fixed_points`` (default :meth:`symmetric_fixed_points`), the one with the
+        smallest distance of closest approach (:meth:`FixedPoint.distance` over the stored
+        states).  Use its :meth:`~FixedPoint.escape_rate` for the plateau-length relation
+        :math:`\alpha_{\rm plateau}\approx\ln(1/r_0)/\lambda_{\max}`.  When two points are
+        close (erf, K = M = 2, :math:`\eta=0.1`: 0.008 apart) a trajectory can creep along the
+        slow direction joining them without settling at either; compare
+        ``fp.distance(trajectory).min()`` of each to see how decisive the choice is.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from geosym.committee import CommitteeODE
+        >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+        >>> tr = ode.integrate(800, init={"Q": np.diag([0.3, 0.4]),
+        ...                               "R": 1e-7 * np.array([[0.6, 0.7], [0.1, 0.5]])})
+        >>> fp = ode.plateau_fixed_point(tr)
+        >>> bool(fp.Q[0, 0] > fp.Q[0, 1]), fp.stability
+        (True, 'saddle')
+        """
+        fps = self.symmetric_fixed_points() if fixed_points is None else tuple(fixed_points)
+        if not fps:
+            raise ValueError("plateau_fixed_point: no fixed points given")
+        closest = [float(np.min(fp.distance(trajectory))) for fp in fps]
+        return fps[int(np.argmin(closest))]
 
     def latex(self) -> str:
         """LaTeX of the ODE system with this model's integrals (see :mod:`.latex`).

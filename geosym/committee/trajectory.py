@@ -7,8 +7,8 @@ the generalisation error :math:`\epsilon_g` (Saad & Solla 1995; Goldt et al. 201
 type is returned by the ODE (:meth:`CommitteeODE.integrate`) and by the SGD simulator
 (:func:`simulate`), so theory and measurement can be compared point by point.
 
-:func:`plateau` measures the symmetric-phase plateau with the operational definition of
-committee.md §4: the plateau *starts* at the first :math:`\alpha` with
+:func:`plateau` measures the symmetric-phase plateau (Saad & Solla 1995) with an operational
+definition: the plateau *starts* at the first :math:`\alpha` with
 :math:`|\epsilon_g-\epsilon_g^*| < 5\%\,\epsilon_g^*` and *ends* at the first later
 :math:`\alpha` with :math:`\epsilon_g < \epsilon_g^*/2`, where :math:`\epsilon_g^*` is the
 generalisation error at the symmetric fixed point.
@@ -124,9 +124,9 @@ class Plateau(Result):
     >>> from geosym.committee import CommitteeODE
     >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
     >>> from geosym.committee import plateau
-    >>> p = plateau(traj)  # eps_g* from the ODE's symmetric fixed point
+    >>> p = plateau(traj)  # eps_g* of the symmetric fixed point the plateau is near
     >>> p.found, round(p.start, 1), round(p.end, 1), round(p.height, 4)
-    (True, 78.8, 166.0, 0.0136)
+    (True, 79.8, 166.1, 0.0136)
     """
 
     start: float
@@ -141,7 +141,7 @@ def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: floa
             exit_fraction: float = 0.5) -> Plateau:
     r"""Locate the symmetric-phase plateau of a learning curve.
 
-    Definition (committee.md §4, operational): with :math:`\epsilon_g^*` the generalisation
+    Definition (operational; the papers do not fix one): with :math:`\epsilon_g^*` the generalisation
     error at the symmetric fixed point,
 
     * ``start`` is the first :math:`\alpha` with :math:`|\epsilon_g-\epsilon_g^*| <
@@ -160,16 +160,20 @@ def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: floa
     trajectory
         ODE or SGD trajectory.
     eps_star
-        :math:`\epsilon_g^*`.  If None, taken from ``trajectory.model.symmetric_fixed_point()``
-        (available for ODE trajectories).
+        :math:`\epsilon_g^*`.  If None, that of the symmetric fixed point the trajectory's
+        plateau is near, ``trajectory.model.plateau_fixed_point(trajectory)`` (available for
+        ODE trajectories; the symmetric ansatz can have several solutions).
 
     Examples
     --------
-    >>> from geosym.committee import CommitteeODE
-    >>> traj = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(300.0, seed=0)
-    >>> from geosym.committee import plateau
-    >>> round(plateau(traj, eps_star=0.014677).length, 1)
-    87.3
+    >>> import numpy as np
+    >>> from geosym.committee import CommitteeODE, plateau
+    >>> ode = CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5)
+    >>> tr = ode.integrate(800, init={"Q": np.diag([0.3, 0.4]),
+    ...                               "R": 1e-7 * np.array([[0.6, 0.7], [0.1, 0.5]])})
+    >>> pl = plateau(tr)
+    >>> pl.found, pl.eps_star == ode.plateau_fixed_point(tr).eps_g, bool(pl.length > 100)
+    (True, True, True)
     """
     if eps_star is None:
         if trajectory.model is None:
@@ -177,7 +181,7 @@ def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: floa
                 "eps_star: give the fixed-point generalisation error (e.g. "
                 "CommitteeODE(...).symmetric_fixed_point().eps_g) for a simulated trajectory"
             )
-        eps_star = float(trajectory.model.symmetric_fixed_point().eps_g)
+        eps_star = float(trajectory.model.plateau_fixed_point(trajectory).eps_g)
     eps_star = float(eps_star)
     if not eps_star > 0:
         raise ValueError(f"eps_star must be > 0, got {eps_star}")
