@@ -1,6 +1,6 @@
 """Tests of geosym.committee: integrals, ODE, fixed point, plateau, SGD, CLI, bad input.
 
-Independent checks use the closed forms of committee.md §3 written out *here* (not in geosym),
+Independent checks use the closed forms of Saad & Solla (1995) written out *here* (not in geosym),
 Monte Carlo, and SGD simulations at finite N.
 """
 
@@ -33,7 +33,7 @@ from geosym.errors import NumericalError
 ERF = "erf(x/sqrt(2))"
 
 
-# -- independent closed forms (committee.md §3, erf(x/sqrt 2)) ------------------------------
+# -- independent closed forms (Saad & Solla 1995, erf(x/sqrt 2)) ------------------------------
 def ref_i2(c11, c12, c22):
     return 2 / np.pi * np.arcsin(c12 / np.sqrt((1 + c11) * (1 + c22)))
 
@@ -102,12 +102,12 @@ def test_numeric_route_on_erf_against_closed_form(erf_provider):
     ref = ref_i4(*ent.T)
     # The tensor rule converges geometrically but slowly for the Gaussian-like factor g'(u)^2
     # (ratio ~ s/(2+s) per node, s ~ 2 variance): measured max errors over all 256 tuples
-    # 6.5e-3 (n=12), 1.4e-4 (n=24); committee.md §3 reports 1e-3 at n=16 for wider covariances.
+    # 6.5e-3 (n=12), 1.4e-4 (n=24); 1e-3 at n=16 was measured for wider covariances.
     factors, cov = (act.dg, act.dg, act.g, act.g), _upper_to_cov(ent, 4)
     err12 = np.abs(_nested_gh(factors, cov, 12) - ref).max()
     err24 = np.abs(_nested_gh(factors, cov, 24) - ref).max()
     assert err12 < 1e-2 and err24 < 3e-4 and err24 < err12 / 20
-    # Stein reduction of I3 to 2-D integrals (committee.md: agrees to 1e-8)
+    # Stein reduction of I3 to 2-D integrals (agrees to 1e-8)
     stein = (C[a, b] * _gh2(act.d2g, act.g, C[a, a], C[a, c], C[c, c], 48)
              + C[b, c] * _gh2(act.dg, act.dg, C[a, a], C[a, c], C[c, c], 48))
     np.testing.assert_allclose(stein, ref_i3(*ent[:, [0, 1, 2, 4, 5, 7]].T), atol=1e-8)
@@ -265,7 +265,7 @@ def test_fixed_point_finite_eta_identical_units_and_height_rises():
     fp = CommitteeODE(ERF, 2, 2, eta=0.5).symmetric_fixed_point()
     assert fp.residual < 1e-9
     assert fp.Q[0, 0] == pytest.approx(fp.Q[0, 1], rel=1e-8)  # Q* = C*: identical units
-    assert fp.eps_g > fp_small.eps_g  # committee.md §4: eps* rises with eta
+    assert fp.eps_g > fp_small.eps_g  # eps* rises with eta
     assert fp.escape_rate() > 0
 
 
@@ -440,7 +440,7 @@ def test_ode_matches_sgd_early_phase():
         ode = CommitteeODE(ERF, 2, 2, eta=0.5, teacher_cov=tr.T)
         o = ode.integrate(10.0, init=tr.initial(), alphas=tr.alpha)
         rel = np.abs(o.eps_g - tr.eps_g) / o.eps_g
-        # N = 1000, 2 seeds: fluctuations O(N^-1/2); committee.md §8 sees ~1% (max 16%) at N=1000
+        # N = 1000, 2 seeds: fluctuations O(N^-1/2); measured ~1% (max 16%) at N=1000
         assert np.median(rel) < 0.05
         np.testing.assert_allclose(o.Q[-1], tr.Q[-1], atol=0.1)
 

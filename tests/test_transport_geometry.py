@@ -120,7 +120,7 @@ def test_sinkhorn_divergence_limits():
 
 @pytest.mark.parametrize("reg", [0.02, 0.1, 1.0])
 def test_divergences_zero_at_equality_and_nonnegative(reg):
-    """D_λ, S_λ vanish at p = q and are ≥ 0 on random Dirichlet pairs (ot.md §2 table)."""
+    """D_λ, S_λ vanish at p = q and are ≥ 0 on random Dirichlet pairs (Amari, Karakida, Oizumi & Cuturi 2019)."""
     for seed in range(12):
         p, q = _pair(100 + seed)
         assert ako_divergence(p, q, GRID, reg) > 0
@@ -131,7 +131,7 @@ def test_divergences_zero_at_equality_and_nonnegative(reg):
 
 def test_one_sided_corrections_go_negative():
     """C(p,q) − C(p,p) is *not* a divergence: it is negative for some random pairs already at
-    λ = 0.02, and q ↦ C(p, q) is minimal at the blurred q* = Kᵀ(p ⊘ K1), not at p (ot.md §2)."""
+    λ = 0.02, and q ↦ C(p, q) is minimal at the blurred q* = Kᵀ(p ⊘ K1), not at p (Amari, Karakida & Oizumi 2018)."""
     reg, grid = 0.02, Grid((30,))
     rng = np.random.default_rng(0)
     pairs = [rng.dirichlet(np.full(30, 5.0), size=2) for _ in range(12)]
