@@ -396,7 +396,7 @@ def barycenter(
 
     Parameters
     ----------
-    hists : array_like, shape (K, *hist_shape) or sequence of K histograms
+    hists : array_like, shape ``(K, *hist_shape)`` or sequence of K histograms
         Non-negative input histograms (normalised with a warning if needed); on a
         :class:`Grid` each has the grid's shape (1-D profiles or 2-D images).
     cost_or_grid : array_like (n, n) or Grid
