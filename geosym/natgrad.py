@@ -856,7 +856,8 @@ class OneStepRates:
     r"""One-step learning rates :math:`\eta_{\rm opt}` (f = y after one step, infinite width).
 
     Attributes: ``exact`` = 1, ``layer`` = 1/L, ``btd`` (None when undefined), ``kfac``,
-    ``kfac_ko`` = 1/(NL) (Karakida-Osawa code), ``unit``, ``unit_ko`` = 1/(γ(L-1)M) (code),
+    ``kfac_ko`` = 1/(NL) (Karakida-Osawa code), ``unit``, ``unit_ko`` = 1/(γ(L-1)M) (code; None
+    when γ = 0, e.g. a constant activation, where the formula is undefined),
     ``unit_mean_field`` = T/P, ``gamma`` (fraction of active units per hidden layer, averaged).
     """
 
@@ -872,7 +873,7 @@ class OneStepRates:
     kfac: float
     kfac_ko: float
     unit: float
-    unit_ko: float
+    unit_ko: float | None
     unit_mean_field: float
     n_params: int
 
@@ -995,7 +996,7 @@ def one_step_learning_rates(
         kfac=1.0 / (N * (depth - 1) + 1),
         kfac_ko=1.0 / (N * depth),
         unit=1.0 / (active / C + 1.0),
-        unit_ko=1.0 / (gamma * max(depth - 1, 1) * M),
+        unit_ko=1.0 / (gamma * max(depth - 1, 1) * M) if gamma > 0 else None,
         unit_mean_field=N / P,
         n_params=P,
     )

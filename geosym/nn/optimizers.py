@@ -179,7 +179,10 @@ def ngd_layer_direction(
         g = _layer_gram(d, h)
         lam = rho * float(np.trace(g)) / n
         if not lam > 0:
-            raise NumericalError(f"ngd-layer: the Gram of layer {l} is zero (dead layer)")
+            raise NumericalError(
+                f"ngd-layer: the Gram of layer {l} is zero (dead layer: no output depends on its "
+                "parameters, e.g. sigma_w2 = 0 or a constant activation)"
+            )
         xs.append(_solve(g + lam * np.eye(n), rhs, f"ngd-layer (layer {l})").reshape(C, T))
     return _pull_back(deltas, cache, np.stack(xs))
 
@@ -189,7 +192,9 @@ def _damped_inverse_apply(Z: np.ndarray, X: np.ndarray, rho: float, where: str) 
     T, m = Z.shape
     lam = rho * float(np.einsum("ti,ti->", Z, Z)) / (T * m)
     if not lam > 0:
-        raise NumericalError(f"{where}: the factor is zero (dead layer)")
+        raise NumericalError(
+            f"{where}: the factor is zero (dead layer: sigma_w2 = 0 or a constant activation)"
+        )
     if m <= T:
         return _solve(Z.T @ Z / T + lam * np.eye(m), X, where)
     small = _solve(Z @ Z.T + lam * T * np.eye(T), Z @ X, where)  # Woodbury

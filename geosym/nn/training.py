@@ -77,6 +77,8 @@ def train(
             elif not all(np.isfinite(gw).all() and np.isfinite(gb).all() for gw, gb in grads):
                 reason = "non-finite gradient"
         except NumericalError as exc:
+            if prev is None:  # e.g. a dead layer: the method has no first step to take
+                raise NumericalError(f"train: {exc}; {rec.name} cannot take a first step") from None
             reason = str(exc)
         if reason is not None:
             if prev is None:
