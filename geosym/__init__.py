@@ -22,8 +22,8 @@ from typing import Any
 
 from .errors import ConvergenceError, IntegrationError, NumericalError, ResourceError
 
-# Names of ``__all__`` that live in a submodule, loaded on first use (PEP 562; ``latex``: see
-# ``_GeosymModule``) so that ``import geosym`` and ``geosym --help`` do not pay for sympy, scipy
+# Names of ``__all__`` that live in a submodule, loaded on first use (PEP 562; ``latex`` and
+# ``sweep``: see ``_GeosymModule``) so that ``import geosym`` and ``geosym --help`` do not pay for sympy, scipy
 # and the committee integrals.
 _LAZY: dict[str, str] = {
     "Activation": ".activations",
@@ -66,6 +66,7 @@ __all__ = [
     "Grid",
     "barycenter",
     "latex",
+    "sweep",
     "NumericalError",
     "IntegrationError",
     "ConvergenceError",
@@ -97,23 +98,29 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-class _GeosymModule(types.ModuleType):
-    """``geosym.latex`` is the function, although a submodule of the same name exists.
+def _function_over_submodule(name: str) -> property:
+    """``geosym.<name>`` is the function ``geosym.<name>.<name>``, although a submodule of the
+    same name exists.
 
-    Importing the submodule ``geosym.latex`` (as the CLI does) binds it as an attribute of the
-    package; the eager ``from .latex import latex`` used to overwrite that binding with the
-    function, and this keeps it so under lazy loading.
+    Importing the submodule (as the CLI does) binds it as an attribute of the package; an eager
+    ``from .<name> import <name>`` used to overwrite that binding with the function, and this
+    property keeps it so under lazy loading.
     """
 
-    @property
-    def latex(self) -> Any:
-        from .latex import latex
+    def get(self: types.ModuleType) -> Any:
+        return getattr(importlib.import_module(f".{name}", __name__), name)
 
-        return latex
-
-    @latex.setter
-    def latex(self, value: Any) -> None:  # the import system binding the submodule: ignored
+    def ignore(self: types.ModuleType, value: Any) -> None:  # the import system binding it
         pass
+
+    return property(get, ignore)
+
+
+class _GeosymModule(types.ModuleType):
+    """The package module, with :func:`latex` and :func:`sweep` shadowing their submodules."""
+
+    latex = _function_over_submodule("latex")
+    sweep = _function_over_submodule("sweep")
 
 
 sys.modules[__name__].__class__ = _GeosymModule

@@ -52,7 +52,15 @@ _MAX_LITERAL = 1e15  # magnitude of a numeric literal
 # Two special functions with stable numerics and their own LaTeX (derivatives stay symbolic).
 # --------------------------------------------------------------------------------------------
 class sigmoid(sp.Function):  # noqa: N801 - a mathematical function name
-    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`, with :math:`\sigma' = \sigma(1-\sigma)`."""
+    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`, with :math:`\sigma' = \sigma(1-\sigma)`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> sigmoid(0), sp.diff(sigmoid(x), x)
+    (1/2, (1 - sigmoid(x))*sigmoid(x))
+    """
 
     @classmethod
     def eval(cls, arg):  # noqa: D102
@@ -75,7 +83,15 @@ class sigmoid(sp.Function):  # noqa: N801 - a mathematical function name
 
 
 class softplus(sp.Function):  # noqa: N801 - a mathematical function name
-    r"""Softplus :math:`\log(1+e^{x})`, whose derivative is the sigmoid."""
+    r"""Softplus :math:`\log(1+e^{x})`, whose derivative is the sigmoid.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> softplus(0), sp.diff(softplus(x), x)
+    (log(2), sigmoid(x))
+    """
 
     @classmethod
     def eval(cls, arg):  # noqa: D102
@@ -400,6 +416,18 @@ class Activation:
     Derivatives of Heaviside steps are Dirac deltas; calling a function that contains
     ``DiracDelta`` evaluates its absolutely continuous part (the delta contributes 0 away from the
     kink).  Gaussian expectations (:func:`geosym.expect`) treat the delta exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym import activation
+    >>> relu = activation("relu")
+    >>> relu.kinks, relu.is_smooth
+    ((0.0,), False)
+    >>> relu(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    >>> activation("x*sigmoid(x)", name="swish").derivative().name
+    "swish'"
     """
 
     expr: sp.Expr
@@ -621,7 +649,7 @@ def _activation_from_string(spec: str, name: str | None) -> Activation:
 
 
 def activation(spec: str | sp.Expr | Activation, name: str | None = None) -> Activation:
-    """Make an :class:`Activation` from a registry name, a safe expression in ``x`` or SymPy.
+    r"""Make an :class:`Activation` from a registry name, a safe expression in ``x`` or SymPy.
 
     Parameters
     ----------
@@ -643,6 +671,18 @@ def activation(spec: str | sp.Expr | Activation, name: str | None = None) -> Act
         what is allowed.
     TypeError
         ``spec`` is of another type.
+
+    Examples
+    --------
+    >>> from geosym import activation
+    >>> activation("x*sigmoid(x)", name="swish")
+    Activation('swish', x*sigmoid(x))
+    >>> print(activation("x*sigmoid(x)").latex())
+    x \sigma\left(x\right)
+    >>> activation("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    ValueError: activation "__import__('os')": unknown function '__import__' at column 1 is not allowed. ...
     """
     if isinstance(spec, Activation):
         return spec if name is None else Activation(spec.expr, name)

@@ -7,6 +7,17 @@ integral that cannot be certified) raises a subclass of :class:`NumericalError`,
 memory available (or for the budget set with :func:`geosym.set_memory_limit`) raises
 :class:`ResourceError`, a :class:`MemoryError`, *before* anything large is allocated; its
 one-line message says what it would need, what is available and which argument to reduce.
+
+Examples
+--------
+>>> import geosym as gs
+>>> try:
+...     gs.MeanField("tanh", sigma_w2=-1.0, sigma_b2=0.0)
+... except ValueError as err:
+...     print(type(err).__name__)
+ValueError
+>>> issubclass(gs.ConvergenceError, gs.NumericalError), issubclass(gs.NumericalError, ArithmeticError)
+(True, True)
 """
 
 from __future__ import annotations

@@ -44,6 +44,11 @@ def symbol_latex(name: str) -> str:
     ``q1`` -> ``q_{1}``, ``qt2`` -> ``\tilde{q}_{2}``, ``qh1`` -> ``\hat{q}_{1}``,
     ``sigma_w2`` -> ``\sigma_{w}^{2}``, ``chi1`` -> ``\chi_{1}``, ``C12`` -> ``C_{12}``,
     ``kappa1`` -> ``\kappa_{1}``, ``q_star`` -> ``q^{*}``.
+
+    Examples
+    --------
+    >>> print(symbol_latex("qt1"), symbol_latex("sigma_w2"))
+    \tilde{q}_{1} \sigma_{w}^{2}
     """
     m = re.fullmatch(r"sigma_([a-z])2", name)
     if m:
@@ -94,14 +99,29 @@ class _PaperPrinter(LatexPrinter):
 
 
 def latex(expr: sp.Basic | str) -> str:
-    r"""Paper-style LaTeX of a SymPy expression (``\arcsin``, :math:`q_1`, :math:`\tilde q_1`)."""
+    r"""Paper-style LaTeX of a SymPy expression (``\arcsin``, :math:`q_1`, :math:`\tilde q_1`).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> q1 = sp.Symbol("q1")
+    >>> print(latex(sp.asin(q1) / 2))
+    \frac{\arcsin\left(q_{1}\right)}{2}
+    """
     if isinstance(expr, str):
         return expr
     return _PaperPrinter().doprint(expr)
 
 
 def document(title: str, body: str) -> str:
-    """A complete, pdflatex-compilable LaTeX document around ``body``."""
+    r"""A complete, pdflatex-compilable LaTeX document around ``body``.
+
+    Examples
+    --------
+    >>> tex = document("Kernels of erf", r"\[ q^* = 1.6 \]")
+    >>> tex.splitlines()[0], tex.splitlines()[-1]
+    ('\\documentclass[11pt]{article}', '\\end{document}')
+    """
     return (
         "\\documentclass[11pt]{article}\n"
         "\\usepackage{amsmath,amssymb}\n"

@@ -6,7 +6,6 @@ Monte Carlo, and SGD simulations at finite N.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -304,11 +303,9 @@ def test_compiled_i4_kernel_in_use_and_numeric_batches_agree(erf_provider):
 
 # -- CLI --------------------------------------------------------------------------------------
 def _cli(argv):
-    from geosym.cli import committee
+    from geosym.cli import main
 
-    p = argparse.ArgumentParser()
-    committee.add_parser(p.add_subparsers(dest="command"))
-    return committee.run(p.parse_args(argv))
+    return main(argv)
 
 
 def test_cli_json(capsys, tmp_path):

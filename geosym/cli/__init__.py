@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "phase": ".phase",
     "report": ".report",
     "ngd": ".ngd",
+    "sweep": ".sweep",
     "unit-fisher": ".unit_fisher",
 }
 

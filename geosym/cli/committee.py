@@ -103,12 +103,14 @@ def run(args: argparse.Namespace) -> int:
     ode = CommitteeODE(args.spec, args.K, args.M, args.outputs, eta=args.eta, eta_v=args.eta_v,
                        noise=args.noise, weight_decay=args.weight_decay,
                        teacher_cov=args.teacher_cov, teacher_out=tout)
-    if args.latex:
+    if args.latex and not args.json:
         print(ode.latex(), end="")
-        if not args.json and args.plot is None and args.simulate is None:
+        if args.plot is None and args.simulate is None:
             return 0
     summary: dict[str, Any] = {"model": repr(ode), "integrals": ode.integrals.methods,
                                "integral_error": ode.integrals.error}
+    if args.latex and args.json:  # stdout stays one JSON document
+        summary["latex"] = ode.latex()
     try:
         fp = ode.symmetric_fixed_point()
         summary["fixed_point"] = {"eps_g": fp.eps_g, "Q11": float(fp.Q[0, 0]),

@@ -160,7 +160,8 @@ def _block_ratio(net: MLP, X: np.ndarray, layer: int, units: int, rng) -> float:
     # ||F_ij||_F^2 = (1/T^2) sum_{t,s} a_ij(t) a_ij(s) K(t,s)^2, a_ij(t) = sum_k d_ki(t) d_kj(t)
     a = np.einsum("kti,ktj->tij", d, d)  # (T, m, m)
     K2 = (Ht @ Ht.T) ** 2
-    norms2 = np.einsum("tij,ts,sij->ij", a, K2, a) / T**2
+    flat = a.reshape(T, -1)  # (T, m*m): one matrix product instead of a 3-operand einsum
+    norms2 = np.einsum("tp,tp->p", K2 @ flat, flat).reshape(a.shape[1:]) / T**2
     diag = np.sqrt(np.diag(norms2))
     off = norms2[~np.eye(len(idx), dtype=bool)]
     return float(np.sqrt(off.mean()) / diag.mean())
