@@ -518,16 +518,35 @@ class MeanField:
         validated only.
         """
         _check_depth(depth)
+        if depth > _MAX_LAYERS:
+            raise ValueError(
+                f"depth = {depth} is beyond the {_MAX_LAYERS} layers the mean-field recursions "
+                "evaluate one by one (0.3-15 ms per layer); use a smaller depth, or "
+                "MeanField.fixed_point and depth_scales for the infinitely deep limit"
+            )
         _check_alphas(alphas, depth)
         _check_variance("q1_0", q1_0)
         if _is_symbolic(self.sigma_w2, self.sigma_b2):
             q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
+        symbolic = _is_symbolic(self.sigma_w2, self.sigma_b2, q1_0, q2_0)
         q1, q2 = [np.nan], [np.nan]
         qh1, qh2 = [q1_0], [q2_0]
         for layer in range(1, depth + 1):
             q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
             q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
             _check_finite(f"forward q1 at layer {layer}", q1[-1])
+            if layer < depth and not symbolic and layer >= 2 and _settled(q1, q2):
+                # the fixed point is reached to rounding: every deeper layer repeats this one
+                # (the same objects, so backward() evaluates its maps once for them)
+                q1[-1], q2[-1] = q1[-2], q2[-2]
+                rest = depth - layer
+                q1 += [q1[-1]] * rest
+                q2 += [q2[-1]] * rest
+                qh1 += [qh1[-1]] * rest
+                qh2 += [qh2[-1]] * rest
+                qh1.append(np.nan)
+                qh2.append(np.nan)
+                break
             if layer < depth:
                 qh1.append(self.kernels.evaluate("V", "q-map", q1[-1]))
                 qh2.append(self.kernels.evaluate("Vc", "cross map", q1[-1], q2[-1]))
@@ -550,9 +569,13 @@ class MeanField:
         qt1 = [np.nan] * (depth + 1)
         qt2 = [np.nan] * (depth + 1)
         qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+        maps: tuple[Any, ...] = (None, None, None, None)  # (q1, q2, map1, map2) of the last layer
         for layer in range(depth - 1, 0, -1):
-            qt1[layer] = self.backward_map(fwd.q1[layer]) * qt1[layer + 1]
-            qt2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer]) * qt2[layer + 1]
+            q1, q2 = fwd.q1[layer], fwd.q2[layer]
+            if q1 is not maps[0] or q2 is not maps[1]:  # a repeated layer reuses its maps
+                maps = (q1, q2, self.backward_map(q1), self.backward_cross_map(q1, q2))
+            qt1[layer] = maps[2] * qt1[layer + 1]
+            qt2[layer] = maps[3] * qt2[layer + 1]
             _check_finite(f"backward q-tilde at layer {layer}", qt1[layer])
         return BackwardResult(qt1, qt2)
 
@@ -603,6 +626,19 @@ def _phase(chi1: float) -> str:
     if abs(chi1 - 1) < 1e-9:
         return "critical"
     return "ordered" if chi1 < 1 else "chaotic"
+
+
+#: Layers the forward recursion evaluates one by one (at most).
+_MAX_LAYERS = 10_000
+
+
+def _settled(q1: list[Any], q2: list[Any]) -> bool:
+    """True when the last two layers agree to rounding (relative 1e-15) in q1 and q2."""
+    for q in (q1, q2):
+        new, old = np.asarray(q[-1], dtype=float), np.asarray(q[-2], dtype=float)
+        if not np.all(np.abs(new - old) <= 1e-15 * np.abs(new)):
+            return False
+    return True
 
 
 def _check_depth(depth: Any) -> None:
