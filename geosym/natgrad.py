@@ -47,6 +47,7 @@ import sympy as sp
 from scipy import special
 
 from . import _checks
+from ._memory import require_memory
 from .activations import Activation, X
 from .activations import activation as _activation
 from .errors import NumericalError
@@ -369,6 +370,9 @@ class UnitFisher:
 
     def matrix(self) -> np.ndarray:
         """The dense (n+1) x (n+1) block G."""
+        require_memory(
+            8.0 * 3 * (self.n + 1) ** 2, f"the dense unit Fisher block with n = {self.n}", "n"
+        )
         dvec, U, S = self._factors()
         return np.diag(dvec) + U @ S @ U.T
 
@@ -426,6 +430,9 @@ class UnitFisher:
         geosym.errors.NumericalError
             If the block is singular (dead unit, :math:`c_0c_2\approx c_1^2`) and ``damping`` = 0.
         """
+        require_memory(
+            8.0 * 3 * (self.n + 1) ** 2, f"the dense unit Fisher inverse with n = {self.n}", "n"
+        )
         self._check(damping)
         n1 = self.n + 1
         if self.zero_mean:

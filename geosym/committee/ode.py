@@ -679,6 +679,7 @@ class CommitteeODE:
         :math:`q=1/(2K-1)`, :math:`r=1/\sqrt{K(2K-1)}` (Saad & Solla 1995; committee.md §4).
         The full residual is checked afterwards.
         """
+        self._check_size(_MAX_I4)
         K, M, L = self.K, self.M, self.L
         train_v = self.trains_second_layer
         if not train_v:

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._memory import require_memory
 from ..errors import NumericalError
 from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
@@ -85,6 +86,11 @@ class SinkhornResult(Result):
     @cached_property
     def plan(self) -> np.ndarray:
         """Dense optimal plan, shape ``(a.size, b.size)`` (grid histograms flattened, C order)."""
+        require_memory(
+            8.0 * 3 * self.alpha.size * self.beta.size,
+            f"the dense plan of {self.alpha.size} x {self.beta.size} points",
+            "the number of bins (the plan is dense: use the potentials alpha, beta instead)",
+        )
         log_plan = LogKernel(self.cost, self.reg).log_dense() + (
             np.add.outer(self.alpha.ravel(), self.beta.ravel()) / self.reg
         )
