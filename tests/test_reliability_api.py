@@ -1,0 +1,159 @@
+"""Issue 16 (API side): each probe ends in a correct answer or one clear geosym error, fast.
+
+Hangs become errors before work starts (or within seconds), memory blow-ups become
+:class:`geosym.ResourceError` before allocating, raw NumPy/SciPy errors become ValueError.
+Memory refusals are tested under a small budget (``set_memory_limit``) so that they do not depend
+on the machine's free memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import geosym as gs
+from geosym import meanfield
+from geosym.committee import CommitteeODE, simulate
+from geosym.errors import IntegrationError, NumericalError, ResourceError
+from geosym.natgrad import unit_fisher
+from geosym.nn import MLP
+from geosym.transport import Grid, sinkhorn
+
+ERF = "erf(x/sqrt(2))"
+
+
+@pytest.fixture
+def small_budget():
+    gs.set_memory_limit("64M")
+    yield
+    gs.set_memory_limit(None)
+
+
+# -- hangs ----------------------------------------------------------------------------------
+def test_deeply_nested_activation_has_kernels_by_quadrature():
+    k = meanfield.kernels("tanh(" * 10 + "x" + ")" * 10)  # used to expand for minutes
+    assert k.undefined == {}
+    assert k.V.method.startswith("quadrature")
+    v = float(k.V.numeric()(1.0))
+    assert 0.0 < v < 1.0  # |tanh^10| < 1
+
+
+def test_huge_power_is_a_clear_error():
+    phi = gs.activation(sp.Symbol("x") ** 10**6)  # E[x^1e6] = (1e6-1)!! overflows
+    with pytest.raises(IntegrationError, match="non-finite"):
+        gs.expect([phi], [[1.0]]).value  # noqa: B018
+
+
+def test_simulate_chunk_and_test_size_are_checked():
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        simulate(ERF, 100, 2, 2, alpha_max=1, chunk=0)
+    with pytest.raises(ValueError, match="test_size must be an integer >= 0"):
+        simulate(ERF, 100, 2, 2, alpha_max=1, test_size=-1)
+
+
+def test_integrate_arguments_are_checked():
+    ode = CommitteeODE(ERF, 2, 2, eta=0.5)
+    with pytest.raises(ValueError, match="N must be >= M"):
+        ode.integrate(1, N=1)
+    with pytest.raises(ValueError, match="atol must be a finite number > 0"):
+        ode.integrate(1, atol=-1)
+
+
+def test_large_committee_is_refused_before_work():
+    ode = CommitteeODE(ERF, 50, 50, eta=0.5)
+    for call in (lambda: ode.integrate(1), ode.symmetric_fixed_point):
+        with pytest.raises(ValueError, match="reduce K or M"):
+            call()
+
+
+def test_exploding_committee_stops_naming_alpha_and_eta():
+    with pytest.raises(NumericalError, match=r"stalled.*alpha = .*reduce eta \(= 1000000"):
+        CommitteeODE(ERF, 2, 2, eta=1e6).integrate(50, seed=0)
+
+
+def test_sign_activation_is_not_blamed_on_eta():
+    with pytest.raises(NumericalError) as info:
+        CommitteeODE("sign", 2, 2, eta=0.5).integrate(5, seed=0)
+    assert "activation" in str(info.value) and "too large" not in str(info.value)
+
+
+def test_very_deep_recursion_is_refused_at_once():
+    with pytest.raises(ValueError, match="depth = 1000000"):
+        gs.fim_statistics("relu", 2.0, 0.0, depth=10**6, width=100)
+
+
+@pytest.mark.parametrize("spec, sw2, sb2", [("tanh", 1.5, 0.1), ("erf", 1.0, 0.5)])
+def test_settled_recursion_matches_the_layer_by_layer_one(spec, sw2, sb2, monkeypatch):
+    fast = gs.fim_statistics(spec, sw2, sb2, depth=300, width=100)
+    monkeypatch.setattr(meanfield, "_settled", lambda q1, q2: False)
+    slow = gs.fim_statistics(spec, sw2, sb2, depth=300, width=100)
+    for name in ("kappa1", "kappa2", "lambda_max", "s_lambda"):
+        assert getattr(fast, name) == pytest.approx(getattr(slow, name), rel=1e-12)
+
+
+# -- tracebacks -----------------------------------------------------------------------------
+def test_zero_activation_fim_is_a_value_error():
+    with pytest.raises(ValueError, match="identically zero"):
+        gs.fim_statistics("0", 1.0, 0.0, depth=3, width=100, outputs=1, samples=10)
+
+
+@pytest.mark.parametrize("shape", [(64.5,), (True,), ("a",)])
+def test_grid_shape_must_be_integers(shape):
+    with pytest.raises(TypeError, match="tuple of integers"):
+        Grid(shape)
+
+
+def test_grid_extent_that_overflows_is_refused():
+    with pytest.raises(ValueError, match="extent must be at most"):
+        Grid((10,), extent=1e200)
+
+
+# -- memory ---------------------------------------------------------------------------------
+def test_memory_budget_parsing():
+    with pytest.raises(ValueError, match="512M"):
+        gs.set_memory_limit("lots")
+    with pytest.raises(ValueError):
+        gs.set_memory_limit(-1)
+    with pytest.raises(TypeError):
+        gs.set_memory_limit(True)
+    gs.set_memory_limit("1.5G")
+    try:
+        from geosym._memory import memory_limit
+
+        assert memory_limit()[0] <= int(1.5 * 2**30)
+    finally:
+        gs.set_memory_limit(None)
+
+
+def test_environment_budget(monkeypatch):
+    monkeypatch.setenv("GEOSYM_MEMORY_LIMIT", "1M")
+    with pytest.raises(ResourceError, match=r"GEOSYM_MEMORY_LIMIT=1M; reduce the widths"):
+        MLP.random([1000, 1000, 1], "tanh", 1.0, 0.0, seed=0)
+
+
+@pytest.mark.parametrize(
+    "make, reduce",
+    [
+        (lambda: MLP.random([40000, 40000, 1], "tanh", 1.0, 0.0, seed=0), "the widths"),
+        (lambda: sinkhorn(np.full(10**5, 1e-5), np.full(10**5, 1e-5), Grid((10**5,)), 0.1),
+         "the grid shape"),
+        (lambda: Grid((300, 300)).cost_matrix(), "the grid shape"),
+        (lambda: unit_fisher("relu", np.eye(1, 20000)[0], 0.0).matrix(), "n"),
+        (lambda: simulate(ERF, 10**8, 2, 2, alpha_max=1), "N,"),
+    ],
+)
+def test_large_requests_are_refused_before_allocating(make, reduce, small_budget):
+    with pytest.raises(ResourceError, match=f"would need about .* but .*; reduce {reduce}") as info:
+        make()
+    err = info.value
+    assert isinstance(err, MemoryError) and err.needed > err.available > 0
+    assert "\n" not in str(err)
+
+
+def test_dense_plan_is_refused_but_potentials_are_fine(small_budget):
+    p = np.full((50, 50), 1 / 2500)
+    res = sinkhorn(p, p, Grid((50, 50)), 0.05)  # separable solve: small memory
+    assert np.isfinite(res.value)
+    with pytest.raises(ResourceError, match="dense plan of 2500 x 2500"):
+        res.plan  # noqa: B018
