@@ -157,3 +157,19 @@ def test_dense_plan_is_refused_but_potentials_are_fine(small_budget):
     assert np.isfinite(res.value)
     with pytest.raises(ResourceError, match="dense plan of 2500 x 2500"):
         res.plan  # noqa: B018
+
+
+# -- silent wrong answers -------------------------------------------------------------------
+def test_sinkhorn_divergence_keeps_its_digits_at_large_reg():
+    from geosym.transport import sinkhorn_divergence
+
+    grid = Grid((20,))
+    p, q = np.full(20, 1 / 20), np.arange(1.0, 21.0) / 210
+    d = p - q
+    mmd = -0.5 * d @ grid.cost_matrix() @ d  # the reg -> infinity limit
+    for reg in (1e6, 1e8, 1e12, 1e16, 1e300):  # were 0.99, 0.05, -28 and 0 times the limit
+        assert sinkhorn_divergence(p, q, grid, reg) == pytest.approx(mmd, rel=1e-6)
+    # the expansion (above 100 x the largest cost) continues the Sinkhorn values: 2e-7 apart
+    below = sinkhorn_divergence(p, q, grid, 99.9)
+    above = sinkhorn_divergence(p, q, grid, 100.1)
+    assert above == pytest.approx(below, rel=1e-5)
