@@ -33,6 +33,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from ._memory import require_memory
 from ._plot import figure
 from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
@@ -496,6 +497,12 @@ class MeanField:
         sb2 = np.asarray(sb2_grid, dtype=float)
         if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
             raise ValueError("sw2_grid and sb2_grid must be 1-D arrays (sw2_grid of length >= 2)")
+        # measured peak (ReLU, 700 x 700): about 140 bytes per grid point
+        require_memory(
+            200.0 * sw2.size * sb2.size,
+            f"a phase diagram on a {sb2.size} x {sw2.size} grid",
+            "the number of grid points",
+        )
         q_star, chi1 = self._chi1_at_fixed_point(sw2[None, :], sb2[:, None])
         boundary = np.full(sb2.shape, np.nan)
         crossed = (chi1 >= 1.0).any(axis=1)

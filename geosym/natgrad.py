@@ -487,6 +487,8 @@ class UnitFisher:
             raise ValueError(
                 f"v must have shape ({self.n + 1},) or ({self.n + 1}, k), got {y.shape}"
             )
+        if not np.all(np.isfinite(y)):
+            raise ValueError("v must be finite (it has NaN or infinite entries)")
         if self.zero_mean:
             comp, Q2 = self._explicit_2x2(damping)
             e = self._unit_direction()

@@ -173,3 +173,16 @@ def test_sinkhorn_divergence_keeps_its_digits_at_large_reg():
     below = sinkhorn_divergence(p, q, grid, 99.9)
     above = sinkhorn_divergence(p, q, grid, 100.1)
     assert above == pytest.approx(below, rel=1e-5)
+
+
+def test_unit_fisher_solve_refuses_nan():
+    G = unit_fisher("relu", np.array([1.0, 0.0, 0.0]), 0.0)
+    with pytest.raises(ValueError, match="v must be finite"):
+        G.solve(np.array([np.nan, 1.0, 1.0, 1.0]))
+    assert np.all(np.isfinite(G.solve(np.ones(4))))
+
+
+def test_huge_phase_grid_is_refused_before_allocating(small_budget):
+    with pytest.raises(ResourceError, match="3000 x 3000 grid.*reduce the number of grid points"):
+        gs.MeanField("relu", 1.0, 0.0).phase_diagram(np.linspace(0.1, 3, 3000),
+                                                      np.linspace(0, 1, 3000))
