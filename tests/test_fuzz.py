@@ -7,7 +7,8 @@ traceback; for ``--json`` runs that succeed, stdout is strict JSON (no ``NaN``/`
 For the API: a result, or ``ValueError``/``TypeError``/``geosym.NumericalError``/``geosym.ResourceError``. Any other
 exception, a crash of the worker, or a call over the time limit fails the test.
 
-Default run: a fixed (derandomised) set of examples within about a minute. Long run, random
+Default run: a fixed (derandomised) set of examples (50 CLI, 40 API; ``GEOSYM_FUZZ_CLI_DEFAULT``,
+``GEOSYM_FUZZ_API_DEFAULT``) within about a minute. Long run, random
 examples: ``GEOSYM_FUZZ_EXAMPLES=10000 pytest -m slow tests/test_fuzz.py`` (the slow tests take
 their example count from that variable, default 10 000). ``GEOSYM_FUZZ_TIMEOUT`` (seconds per
 call, default 20: the issue's 10 s target with a margin for a loaded 2-core machine) and
@@ -256,12 +257,20 @@ def _fuzz_cli(workdir: str, argv: list[str]) -> None:
     _check_cli(argv, _in_worker(_cli_call(argv, workdir)))
 
 
-DEFAULT = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=list(HealthCheck))
+# default run: derandomised, sized to stay within about a minute on a loaded 2-core machine
+CLI_EXAMPLES = int(os.environ.get("GEOSYM_FUZZ_CLI_DEFAULT", "50"))
+API_EXAMPLES = int(os.environ.get("GEOSYM_FUZZ_API_DEFAULT", "40"))
+
+
+def _default(n: int) -> settings:
+    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
 LONG_RUN = settings(max_examples=LONG, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@DEFAULT
+@_default(CLI_EXAMPLES)
 @given(argv=cli_argv())
 def test_fuzz_cli(workdir, argv):
     _fuzz_cli(workdir, argv)
@@ -311,7 +320,7 @@ def _api_cases():
 
     return {
         "activation": (gs.activation, st.tuples(_SPEC)),
-        "expect": (lambda f, c: gs.expect(f, c).value, st.tuples(_SPEC, _COV)),
+        "expect": (lambda f, c: float(gs.expect(f, c)), st.tuples(_SPEC, _COV)),
         "MeanField": (mean_field, st.tuples(_SPEC, _REALS, _REALS, _INTS)),
         "phase_diagram": (phase, st.tuples(_SPEC, _REALS, _REALS, st.sampled_from([1, 2]))),
         "fim_statistics": (
@@ -355,6 +364,18 @@ def _api_call(name: str, args: tuple):
     return run
 
 
+@pytest.fixture(scope="module")
+def warm():
+    """Build the kernels the cases use most in the parent: every forked worker inherits them
+    (otherwise each worker compiles its own, seconds apiece)."""
+    import geosym as gs
+    from geosym.committee import integral_provider
+
+    for spec in ("tanh", "relu", "erf", "x", "0", "1"):
+        gs.MeanField(spec, 1.0, 0.0)
+        integral_provider(spec)
+
+
 @st.composite
 def api_call(draw):
     name = draw(st.sampled_from(sorted(API)))
@@ -370,14 +391,14 @@ def _fuzz_api(call) -> None:
     assert "raised" not in result, f"{what} raised {result['raised']}: {result['traceback']}"
 
 
-@DEFAULT
+@_default(API_EXAMPLES)
 @given(call=api_call())
-def test_fuzz_api(call):
+def test_fuzz_api(warm, call):
     _fuzz_api(call)
 
 
 @pytest.mark.slow
 @LONG_RUN
 @given(call=api_call())
-def test_fuzz_api_long(call):
+def test_fuzz_api_long(warm, call):
     _fuzz_api(call)

@@ -4,8 +4,8 @@ Each case runs in a fresh interpreter (``-c``), interleaved round-robin, and rep
 wall time and the median over the bare interpreter (``python -c pass``, the baseline measured in
 the same loop). Byte-code caching is on (one warm-up run writes ``__pycache__``), as for an
 installed package; ``--no-bytecode`` measures with ``PYTHONDONTWRITEBYTECODE`` set and no cache,
-where every module is compiled from source on each start. The eager reference imports every name of ``geosym.__all__`` and every
-subpackage, i.e. what ``import geosym`` cost before lazy loading.
+where every module is compiled from source on each start. The eager reference imports every
+name of ``geosym.__all__`` and every subpackage, i.e. what ``import geosym`` cost before lazy loading.
 
 Run: OPENBLAS_NUM_THREADS=1 python tests/benchmarks/bench_import.py [--repeats N]
 """
