@@ -78,7 +78,9 @@ def train(
                 reason = "non-finite gradient"
         except NumericalError as exc:
             if prev is None:  # e.g. a dead layer: the method has no first step to take
-                raise NumericalError(f"train: {exc}; {rec.name} cannot take a first step") from None
+                raise NumericalError(
+                    f"train: the initial network gives {rec.name} no first step: {exc}"
+                ) from None
             reason = str(exc)
         if reason is not None:
             if prev is None:
