@@ -8,6 +8,8 @@ on the machine's free memory.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -186,3 +188,44 @@ def test_huge_phase_grid_is_refused_before_allocating(small_budget):
     with pytest.raises(ResourceError, match="3000 x 3000 grid.*reduce the number of grid points"):
         gs.MeanField("relu", 1.0, 0.0).phase_diagram(np.linspace(0.1, 3, 3000),
                                                       np.linspace(0, 1, 3000))
+
+
+# -- the same through the CLI: one line, exit status 2 ---------------------------------------
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["unit-fisher", "relu", "--w-norm", "1", "--fan-in", "20000", "--matrix"],
+         "--fan-in <= 1000"),
+        (["committee", "erf", "-K", "200", "-M", "2", "--eta", "0.5", "--alpha-max", "1"],
+         "reduce K or M"),
+        (["fim", "relu", "--sigma-w2", "2", "--sigma-b2", "0", "--width", "100", "--depth",
+          "1000000"], "depth = 1000000"),
+        (["committee", "erf", "-K", "2", "-M", "2", "--eta", "1e6", "--alpha-max", "50"],
+         "stalled.*reduce eta"),
+    ],
+)
+def test_cli_refusals_are_one_line(argv, match, capsys):
+    from geosym.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error:" in err
+    assert re.search(match, err), err
+
+
+def test_cli_extent_that_overflows_is_one_line(tmp_path, capsys):
+    from geosym.cli import main
+
+    x = np.linspace(0, 1, 16)
+    np.save(tmp_path / "p.npy", np.exp(-((x - 0.3) ** 2) / 0.01))
+    np.save(tmp_path / "q.npy", np.exp(-((x - 0.7) ** 2) / 0.01))
+    argv = ["ot", "distance", str(tmp_path / "p.npy"), str(tmp_path / "q.npy"), "--extent", "1e200"]
+    assert main(argv) == 2
+    assert "extent must be at most" in capsys.readouterr().err
+
+
+def test_cli_derive_of_a_deep_composition_finishes(capsys):
+    from geosym.cli import main
+
+    assert main(["derive", "tanh(" * 10 + "x" + ")" * 10]) == 0
+    assert "quadrature" in capsys.readouterr().out
