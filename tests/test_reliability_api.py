@@ -229,3 +229,9 @@ def test_cli_derive_of_a_deep_composition_finishes(capsys):
 
     assert main(["derive", "tanh(" * 10 + "x" + ")" * 10]) == 0
     assert "quadrature" in capsys.readouterr().out
+
+
+def test_train_refuses_a_curve_that_does_not_fit(small_budget):
+    net = MLP.random([3, 5, 1], "tanh", 1.0, 0.0, seed=0)
+    with pytest.raises(ResourceError, match="train for 1000000000 steps.*reduce steps"):
+        net.train(np.ones((4, 3)), np.zeros((4, 1)), eta=0.1, steps=10**9)
