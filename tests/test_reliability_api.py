@@ -235,3 +235,10 @@ def test_train_refuses_a_curve_that_does_not_fit(small_budget):
     net = MLP.random([3, 5, 1], "tanh", 1.0, 0.0, seed=0)
     with pytest.raises(ResourceError, match="train for 1000000000 steps.*reduce steps"):
         net.train(np.ones((4, 3)), np.zeros((4, 1)), eta=0.1, steps=10**9)
+
+
+def test_committee_rate_whose_square_overflows_is_a_value_error():
+    with pytest.raises(ValueError, match="eta must be at most"):
+        CommitteeODE("tanh", 1, 1, eta=1e300)
+    with pytest.raises(ValueError, match="noise must be at most"):
+        CommitteeODE("tanh", 1, 1, eta=0.5, noise=1e300)

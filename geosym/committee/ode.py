@@ -59,6 +59,7 @@ _MAX_PROJECTED = 1e8  # right-hand sides an integrate() may project to need: bey
 #: LSODA rejects relative tolerances near machine precision as illegal input
 _RTOL_MIN = 100 * np.finfo(float).eps
 _MAX_I4 = 2_000_000  # default cap on the I4 integrals of one right-hand side
+_MAX_RATE = 1e100  # learning rates, noise, weight decay: squares stay finite
 
 
 def _solve(rhs: Any, jac: Any, y0: np.ndarray, grid: np.ndarray, method: str, rtol: float,
@@ -113,6 +114,9 @@ def _check_nonneg(name: str, value: Any) -> float:
     v = float(value)
     if not np.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if v > _MAX_RATE:
+        raise ValueError(f"{name} must be at most {_MAX_RATE:g} (its square enters the ODEs), "
+                         f"got {value!r}")
     return v
 
 
@@ -236,8 +240,8 @@ class CommitteeODE:
                  teacher_cov: Any = None, teacher_out: Any = None) -> None:
         self.K = _check_count("K", K)
         self.M = _check_count("M", M)
-        eta_f = float(eta)
-        if not np.isfinite(eta_f) or eta_f <= 0:
+        eta_f = _check_nonneg("eta", eta)
+        if eta_f == 0:
             raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
         self.eta = eta_f
         self.eta_v = _check_nonneg("eta_v", eta_v)
