@@ -240,10 +240,10 @@ class CommitteeODE:
                  teacher_cov: Any = None, teacher_out: Any = None) -> None:
         self.K = _check_count("K", K)
         self.M = _check_count("M", M)
-        eta_f = _check_nonneg("eta", eta)
-        if eta_f == 0:
+        eta_f = float(eta)
+        if not np.isfinite(eta_f) or eta_f <= 0:
             raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
-        self.eta = eta_f
+        self.eta = _check_nonneg("eta", eta_f)  # and at most _MAX_RATE
         self.eta_v = _check_nonneg("eta_v", eta_v)
         self.noise = _check_nonneg("noise", noise)
         self.weight_decay = _check_nonneg("weight_decay", weight_decay)
