@@ -242,3 +242,8 @@ def test_committee_rate_whose_square_overflows_is_a_value_error():
         CommitteeODE("tanh", 1, 1, eta=1e300)
     with pytest.raises(ValueError, match="noise must be at most"):
         CommitteeODE("tanh", 1, 1, eta=0.5, noise=1e300)
+
+
+def test_committee_constructor_estimates_its_memory(small_budget):
+    with pytest.raises(ResourceError, match="K = 1000000000, M = 1000000000.*reduce K or M"):
+        CommitteeODE("tanh", 10**9, 10**9, eta=1.0)

@@ -240,6 +240,9 @@ class CommitteeODE:
                  teacher_cov: Any = None, teacher_out: Any = None) -> None:
         self.K = _check_count("K", K)
         self.M = _check_count("M", M)
+        # the overlap, covariance and index arrays are (K + M)^2-sized, a few of each
+        require_memory(8.0 * 8 * (self.K + self.M) ** 2,
+                       f"CommitteeODE with K = {self.K}, M = {self.M}", "K or M")
         eta_f = float(eta)
         if not np.isfinite(eta_f) or eta_f <= 0:
             raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
