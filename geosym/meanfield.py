@@ -525,12 +525,6 @@ class MeanField:
         validated only.
         """
         _check_depth(depth)
-        if depth > _MAX_LAYERS:
-            raise ValueError(
-                f"depth = {depth} is beyond the {_MAX_LAYERS} layers the mean-field recursions "
-                "evaluate one by one (0.3-15 ms per layer); use a smaller depth, or "
-                "MeanField.fixed_point and depth_scales for the infinitely deep limit"
-            )
         _check_alphas(alphas, depth)
         _check_variance("q1_0", q1_0)
         if _is_symbolic(self.sigma_w2, self.sigma_b2):
@@ -652,6 +646,12 @@ def _check_depth(depth: Any) -> None:
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
         raise ValueError(
             f"depth (number of weight layers L) must be an integer >= 1, got {depth!r}"
+        )
+    if depth > _MAX_LAYERS:
+        raise ValueError(
+            f"depth = {depth} is beyond the {_MAX_LAYERS} layers the mean-field recursions "
+            "evaluate one by one (0.3-15 ms per layer); use a smaller depth, or "
+            "MeanField.fixed_point and depth_scales for the infinitely deep limit"
         )
 
 

@@ -247,3 +247,10 @@ def test_committee_rate_whose_square_overflows_is_a_value_error():
 def test_committee_constructor_estimates_its_memory(small_budget):
     with pytest.raises(ResourceError, match="K = 1000000000, M = 1000000000.*reduce K or M"):
         CommitteeODE("tanh", 10**9, 10**9, eta=1.0)
+
+
+def test_one_step_rates_refuse_a_billion_layers_at_once():
+    from geosym.natgrad import one_step_learning_rates
+
+    with pytest.raises(ValueError, match="depth = 1000000000"):
+        one_step_learning_rates("tanh", 10**9, 1, 1)
