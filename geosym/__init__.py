@@ -21,7 +21,7 @@ import sys
 import types
 from typing import Any
 
-from .errors import ConvergenceError, IntegrationError, NumericalError
+from .errors import ConvergenceError, IntegrationError, NumericalError, ResourceError
 
 # Names of ``__all__`` that live in a submodule, loaded on first use (PEP 562; ``latex`` and
 # ``sweep``: see ``_GeosymModule``) so that ``import geosym`` and ``geosym --help`` do not pay for sympy, scipy
@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "SinkhornResult": ".transport",
     "Grid": ".transport",
     "barycenter": ".transport",
+    "set_memory_limit": "._memory",
 }
 _SUBPACKAGES = ("committee", "data", "experiments", "natgrad", "nn", "transport")
 
@@ -70,6 +71,8 @@ __all__ = [
     "NumericalError",
     "IntegrationError",
     "ConvergenceError",
+    "ResourceError",
+    "set_memory_limit",
     "committee",
     "data",
     "experiments",

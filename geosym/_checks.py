@@ -40,8 +40,17 @@ def positive_int(value: object, name: str, *, allow_zero: bool = False) -> int:
     return int(value)
 
 
-def real(value: object, name: str, *, minimum: float | None = None, strict: bool = False) -> float:
-    """Validate a finite real number, optionally bounded below (``strict``: ``> minimum``)."""
+def real(
+    value: object,
+    name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    maximum: float | None = None,
+    why: str = "",
+) -> float:
+    """Validate a finite real number, optionally bounded below (``strict``: ``> minimum``) and
+    above (``<= maximum``; ``why`` says why, in the message)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
     x = float(value)
@@ -52,6 +61,9 @@ def real(value: object, name: str, *, minimum: float | None = None, strict: bool
             raise ValueError(f"{name} must be > {minimum}, got {x}")
         if not strict and not x >= minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {x}")
+    if maximum is not None and x > maximum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be at most {maximum:g}{reason}, got {x}")
     return x
 
 

@@ -551,6 +551,8 @@ def _piecewise_to_steps(expr: sp.Expr) -> sp.Expr:
 def _tidy_derivative(expr: sp.Expr) -> sp.Expr:
     r"""Evaluate the coefficient of every first-order delta at its support:
     :math:`g(x)\,\delta(ax+c) \to g(-c/a)\,\delta(ax+c)` (so ``x*DiracDelta(x)`` vanishes)."""
+    if not expr.has(sp.DiracDelta):
+        return expr  # nothing to tidy: expanding a deep composition would blow it up
     out = sp.Integer(0)
     for term in sp.Add.make_args(sp.expand(expr)):
         deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.DiracDelta)]

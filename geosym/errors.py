@@ -3,7 +3,10 @@
 Bad *input* raises the built-in :class:`ValueError` or :class:`TypeError` with a message that
 names the argument and the fix.  Numerical *failure* (divergence, non-convergence, overflow, an
 integral that cannot be certified) raises a subclass of :class:`NumericalError`, itself an
-:class:`ArithmeticError`, whose message says where it happened.
+:class:`ArithmeticError`, whose message says where it happened.  A request too large for the
+memory available (or for the budget set with :func:`geosym.set_memory_limit`) raises
+:class:`ResourceError`, a :class:`MemoryError`, *before* anything large is allocated; its
+one-line message says what it would need, what is available and which argument to reduce.
 
 Examples
 --------
@@ -19,7 +22,7 @@ ValueError
 
 from __future__ import annotations
 
-__all__ = ["NumericalError", "IntegrationError", "ConvergenceError"]
+__all__ = ["NumericalError", "IntegrationError", "ConvergenceError", "ResourceError"]
 
 
 class NumericalError(ArithmeticError):
@@ -56,3 +59,19 @@ class ConvergenceError(NumericalError):
     >>> issubclass(gs.ConvergenceError, gs.NumericalError)
     True
     """
+
+
+class ResourceError(MemoryError):
+    """A computation would need more memory than is available or allowed; raised before it starts.
+
+    Attributes
+    ----------
+    needed, available : int
+        The estimated peak in bytes, and the memory it was compared with (the smaller of the
+        free memory of this process and the user's budget).
+    """
+
+    def __init__(self, message: str, needed: int = 0, available: int = 0) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.available = available

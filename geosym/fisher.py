@@ -239,6 +239,13 @@ def fim_statistics(
         ``m_lambda, s_lambda, lambda_max, lambda_2, kappa1, kappa2, alpha, n_params,
         eta_critical`` (= 2/lambda_max).
 
+    Raises
+    ------
+    ValueError
+        Bad arguments, or an identically zero FIM (the activation 0): no :math:`\eta_c`.
+    geosym.NumericalError
+        The recursions overflow (the backward signal explodes with depth).
+
     Examples
     --------
     >>> st = fim_statistics("relu", 2.0, 0.0, depth=3, width=1000, outputs=1, samples=20)
@@ -265,6 +272,13 @@ def fim_statistics(
     s_lambda = alpha_ * C_ * ((T_ - 1) * kappa2**2 / T_ + kappa1**2 / T_)
     lambda_max = alpha_ * M_ * ((T_ - 1) * kappa2 / T_ + kappa1 / T_)
     lambda_2 = alpha_ * M_ * (kappa1 - kappa2) / T_
+    if not _is_symbolic(lambda_max) and np.any(np.asarray(lambda_max, dtype=float) == 0.0):
+        raise ValueError(
+            f"the Fisher information of this network is identically zero (kappa1 = kappa2 = 0: "
+            f"{mf.activation.name} = {mf.activation.expr} passes no signal to the output), so "
+            "lambda_max = 0 and there is no critical learning rate eta_c = 2/lambda_max; use an "
+            "activation that is not identically zero"
+        )
     eta_critical = 2 / lambda_max
     if not _is_symbolic(lambda_max):
         for name, v in (("kappa1", kappa1), ("lambda_max", lambda_max), ("s_lambda", s_lambda)):

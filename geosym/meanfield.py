@@ -33,6 +33,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from ._memory import require_memory
 from ._plot import figure
 from .activations import Activation, X, activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
@@ -58,6 +59,7 @@ __all__ = [
 
 _PLAIN_ITERATIONS = 30
 _Q_UNBOUNDED = 1e8
+_BRACKET_STEPS = 100  # phase boundary: bracket steps per sigma_b2 row (bisection needs ~45)
 
 Q = sp.Symbol("q", positive=True)
 Q1 = sp.Symbol("q1", positive=True)
@@ -245,7 +247,7 @@ class PhaseDiagram(Result):
     >>> pd.chi1.shape
     (2, 4)
     >>> pd.boundary.round(4)  # sigma_w2 at chi1 = 1, per sigma_b2
-    array([0.9778, 2.2911])
+    array([0.7854, 2.2337])
     """
 
     sigma_w2: np.ndarray
@@ -494,18 +496,24 @@ class MeanField:
         return q.reshape(shape)
 
     def _map_entries(self, method: str, sw2: np.ndarray, sb2: np.ndarray, q: np.ndarray):
-        """``method`` of MeanField(sw2, sb2) at q, entry by entry vectorised; NaN where the
-        expectation cannot be certified (e.g. numeric kernels at enormous q on the chaotic side)."""
+        """The q-map (``method="q_map"``) or its slope (``"q_slope"``) at parameters (sw2, sb2)
+        and q, vectorised entry by entry without re-validating; NaN where the expectation
+        cannot be certified (e.g. numeric kernels at enormous q on the chaotic side)."""
+
+        def value(i: Any) -> np.ndarray:
+            if method == "q_map":
+                return sw2[i] * self.kernels.evaluate("V", "q-map", q[i]) + sb2[i]
+            return sw2[i] * self.kernels.evaluate("uVu", "q-map slope", q[i]) / q[i]
+
         with np.errstate(all="ignore"):
             try:
-                return getattr(MeanField(self.activation, sw2, sb2), method)(q)
+                return value(slice(None))
             except IntegrationError:
                 pass
             out = np.full(q.shape, np.nan)
             for i in range(q.size):  # only after a failure, to isolate the failing entries
                 try:
-                    mf = MeanField(self.activation, sw2[i : i + 1], sb2[i : i + 1])
-                    out[i] = getattr(mf, method)(q[i : i + 1])[0]
+                    out[i] = value(slice(i, i + 1))[0]
                 except IntegrationError:
                     continue
             return out
@@ -524,6 +532,12 @@ class MeanField:
         """
         if np.ndim(self.sigma_w2) or np.ndim(self.sigma_b2):
             raise ValueError("fixed_point needs scalar sigma_w2, sigma_b2 (use phase_diagram)")
+        for name, v in (("sigma_w2", self.sigma_w2), ("sigma_b2", self.sigma_b2)):
+            if isinstance(v, sp.Basic) and not v.is_number:
+                raise ValueError(
+                    f"fixed_point needs a numeric {name}, got the expression {v}; substitute "
+                    "numbers (the maps q_map, chi1, ... accept symbols)"
+                )
         numeric = MeanField(self.activation, _as_float(self.sigma_w2), _as_float(self.sigma_b2))
         if numeric is not self and (
             isinstance(self.sigma_w2, sp.Basic) or isinstance(self.sigma_b2, sp.Basic)
@@ -549,7 +563,11 @@ class MeanField:
         return FixedPoint(q_star, c_star, chi1, chi_c, abs(chi_c) < 1.0, _phase(chi1))
 
     def depth_scales(self) -> DepthScales:
-        r"""Schoenholz et al. (2017) depth scales :math:`\xi_q, \xi_c` at the fixed point.
+        r"""Schoenholz et al. (2017, Eqs. 6 and 9) depth scales :math:`\xi_q, \xi_c` at the fixed point.
+
+        A slope of 0 (constant activations: the signal is forgotten after one layer) gives a
+        depth scale of 0, the limit of :math:`-1/\ln s` as :math:`s\to0^+`; a slope of 1 or
+        more (critical or beyond) gives inf.
 
         Examples
         --------
@@ -560,41 +578,91 @@ class MeanField:
         """
         fp = self.fixed_point()
         slope = float(self.q_slope(fp.q_star))
-        xi_q = -1.0 / np.log(slope) if 0 < slope < 1 else np.inf
-        xi_c = -1.0 / np.log(fp.chi_c) if 0 < fp.chi_c < 1 else np.inf
-        return DepthScales(xi_q, xi_c, slope, fp.chi_c)
+        return DepthScales(_depth_scale(slope), _depth_scale(fp.chi_c), slope, fp.chi_c)
+
+    def _chi1_at_fixed_point(self, sw2: np.ndarray, sb2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """q* and chi1(q*) at broadcast (sw2, sb2); chi1 = +inf where q* diverges."""
+        q_star = MeanField(self.activation, sw2, sb2)._q_star(strict=False)
+        finite = np.isfinite(q_star)
+        chi1 = np.full(q_star.shape, np.inf)  # q -> infinity: no fixed point (unbounded growth)
+        sw2_full = np.broadcast_to(sw2, q_star.shape)
+        chi1[finite] = MeanField(self.activation, sw2_full[finite], 0.0).backward_map(
+            q_star[finite]
+        )
+        return q_star, chi1
+
+    def _solve_chi1_equals_1(
+        self, sb2: np.ndarray, lo: np.ndarray, hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray
+    ) -> np.ndarray:
+        """sigma_w2 with chi1(q*) = 1 in each bracket [lo, hi] (f = chi1 - 1: f_lo < 0 <= f_hi).
+
+        Illinois regula falsi where both ends are finite, bisection where the upper end has no
+        finite fixed point (f_hi = inf); all brackets at once."""
+        lo, hi, f_lo, f_hi = lo.copy(), hi.copy(), f_lo.copy(), f_hi.copy()
+        side = np.zeros(lo.shape, dtype=int)  # which end moved last: -1 lo, +1 hi
+        root = np.where(f_hi == 0.0, hi, np.nan)
+        for _ in range(_BRACKET_STEPS):
+            open_ = np.isnan(root) & (hi - lo > 1e-13 * (1.0 + np.abs(hi)))
+            if not open_.any():
+                break
+            i = np.nonzero(open_)[0]
+            mid = 0.5 * (lo[i] + hi[i])
+            with np.errstate(all="ignore"):
+                secant = lo[i] - f_lo[i] * (hi[i] - lo[i]) / (f_hi[i] - f_lo[i])
+            x = np.where(np.isfinite(secant) & (secant > lo[i]) & (secant < hi[i]), secant, mid)
+            _, chi = self._chi1_at_fixed_point(x, sb2[i])
+            f = chi - 1.0
+            exact = np.abs(f) <= 1e-14
+            root[i[exact]] = x[exact]
+            up = f >= 0.0  # NaN (uncertifiable) counts as the ordered side
+            j, k = i[up], i[~up]
+            f_lo[j[side[j] == 1]] *= 0.5  # Illinois: the stale end loses half its weight
+            f_hi[k[side[k] == -1]] *= 0.5
+            hi[j], f_hi[j], side[j] = x[up], f[up], 1
+            lo[k], f_lo[k], side[k] = x[~up], f[~up], -1
+        return np.where(np.isnan(root), 0.5 * (lo + hi), root)
 
     def phase_diagram(
         self, sw2_grid: Sequence[float] | np.ndarray, sb2_grid: Sequence[float] | np.ndarray
     ) -> PhaseDiagram:
         r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`.
 
+        The boundary is not read off the grid: in each ``sigma_b2`` row the first grid interval
+        where :math:`\chi_1(q^*)` reaches 1 is narrowed (Illinois regula falsi, bisection where
+        an end has no finite fixed point) to relative width 1e-13 (Poole et al.
+        2016, Fig. 2; Schoenholz et al. 2017, Eq. 5).  Where :math:`q^*` diverges before
+        :math:`\chi_1` reaches 1 (ReLU: :math:`\sigma_w^2 = 2` for every :math:`\sigma_b^2 > 0`;
+        the linear activation: :math:`\sigma_w^2 = 1`) the boundary is where the finite fixed
+        point ceases to exist, located to the precision with which :math:`q^*` is still
+        resolved (q* < 1e8).  NaN where :math:`\chi_1` does not cross 1 inside the grid.
+
         Examples
         --------
         >>> from geosym import MeanField
         >>> mf = MeanField("erf", sigma_w2=2.0, sigma_b2=0.5)
         >>> pd = mf.phase_diagram([0.5, 1.0, 2.0, 4.0], [0.0])
-        >>> round(float(pd.boundary[0]), 4)
-        0.9778
+        >>> round(float(pd.boundary[0]), 4)  # chi1 = 1 solved, not snapped: pi/4 for erf
+        0.7854
         """
         sw2 = np.asarray(sw2_grid, dtype=float)
         sb2 = np.asarray(sb2_grid, dtype=float)
         if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
             raise ValueError("sw2_grid and sb2_grid must be 1-D arrays (sw2_grid of length >= 2)")
-        grid = MeanField(self.activation, sw2[None, :], sb2[:, None])
-        q_star = grid._q_star(strict=False)
-        finite = np.isfinite(q_star)
-        chi1 = np.full(q_star.shape, np.inf)  # q -> infinity: no fixed point (unbounded growth)
-        sw2_full = np.broadcast_to(sw2[None, :], q_star.shape)
-        chi1[finite] = MeanField(self.activation, sw2_full[finite], 0.0).backward_map(
-            q_star[finite]
+        # measured peak (ReLU, 700 x 700): about 140 bytes per grid point
+        require_memory(
+            200.0 * sw2.size * sb2.size,
+            f"a phase diagram on a {sb2.size} x {sw2.size} grid",
+            "the number of grid points",
         )
+        q_star, chi1 = self._chi1_at_fixed_point(sw2[None, :], sb2[:, None])
         boundary = np.full(sb2.shape, np.nan)
-        for i, row in enumerate(chi1):  # one interpolation per sigma_b2 row (not a hot path)
-            above = np.nonzero(row >= 1.0)[0]
-            if above.size and above[0] > 0:
-                j = above[0]
-                boundary[i] = np.interp(1.0, row[j - 1 : j + 1], sw2[j - 1 : j + 1])
+        crossed = (chi1 >= 1.0).any(axis=1)
+        first = np.argmax(chi1 >= 1.0, axis=1)  # first grid point on the chaotic side
+        rows = np.nonzero(crossed & (first > 0))[0]
+        boundary[rows] = self._solve_chi1_equals_1(
+            sb2[rows], sw2[first[rows] - 1], sw2[first[rows]], chi1[rows, first[rows] - 1] - 1.0,
+            chi1[rows, first[rows]] - 1.0,
+        )
         return PhaseDiagram(sw2, sb2, q_star, chi1, boundary)
 
     # -- layer recursions -------------------------------------------------------------------
@@ -637,9 +705,12 @@ class MeanField:
         """
         fwd = forward or self.forward(depth, alphas, q1_0, q2_0)
         chi1, chi2 = [np.nan] * depth, [np.nan] * depth
+        maps: tuple[Any, ...] = (None, None, None, None)  # (q1, q2, chi1, chi2) of the last layer
         for layer in range(depth - 1, 0, -1):
-            chi1[layer] = self.backward_map(fwd.q1[layer])
-            chi2[layer] = self.backward_cross_map(fwd.q1[layer], fwd.q2[layer])
+            q1, q2 = fwd.q1[layer], fwd.q2[layer]
+            if q1 is not maps[0] or q2 is not maps[1]:  # a repeated (settled) layer reuses them
+                maps = (q1, q2, self.backward_map(q1), self.backward_cross_map(q1, q2))
+            chi1[layer], chi2[layer] = maps[2], maps[3]
         return _backward_products(fwd, chi1, chi2)
 
     def propagate(
@@ -674,6 +745,7 @@ class MeanField:
         _check_variance("q1_0", q1_0)
         if _is_symbolic(self.sigma_w2, self.sigma_b2):
             q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
+        symbolic = _is_symbolic(self.sigma_w2, self.sigma_b2, q1_0, q2_0)
         q1, q2 = [np.nan], [np.nan]
         qh1, qh2 = [q1_0], [q2_0]
         chi1, chi2 = [np.nan] * depth, [np.nan] * depth
@@ -682,6 +754,21 @@ class MeanField:
             q1.append(self.sigma_w2 * qh1[-1] + self.sigma_b2)
             q2.append(self.sigma_w2 * qh2[-1] + self.sigma_b2)
             _check_finite(f"forward q1 at layer {layer}", q1[-1])
+            if layer < depth and not symbolic and layer >= 2 and _settled(q1, q2):
+                # the fixed point is reached to rounding: every deeper layer repeats this one
+                # (the same objects, so backward() evaluates its maps once for them)
+                q1[-1], q2[-1] = q1[-2], q2[-2]
+                rest = depth - layer
+                q1 += [q1[-1]] * rest
+                q2 += [q2[-1]] * rest
+                qh1 += [qh1[-1]] * rest
+                qh2 += [qh2[-1]] * rest
+                qh1.append(np.nan)
+                qh2.append(np.nan)
+                if backward:
+                    chi1[layer:depth] = [chi1[layer - 1]] * rest
+                    chi2[layer:depth] = [chi2[layer - 1]] * rest
+                break
             if layer == depth:
                 qh1.append(np.nan)
                 qh2.append(np.nan)
@@ -759,16 +846,42 @@ def _exact(value: Any) -> Any:
     return sp.Rational(repr(float(value)))
 
 
+def _depth_scale(slope: float) -> float:
+    """-1/ln(slope) for 0 <= slope < 1 (0 at slope 0), inf at or beyond criticality."""
+    if slope == 0.0:
+        return 0.0
+    return -1.0 / np.log(abs(slope)) if abs(slope) < 1 else np.inf
+
+
 def _phase(chi1: float) -> str:
     if abs(chi1 - 1) < 1e-9:
         return "critical"
     return "ordered" if chi1 < 1 else "chaotic"
 
 
+#: Layers the forward recursion evaluates one by one (at most).
+_MAX_LAYERS = 10_000
+
+
+def _settled(q1: list[Any], q2: list[Any]) -> bool:
+    """True when the last two layers agree to rounding (relative 1e-15) in q1 and q2."""
+    for q in (q1, q2):
+        new, old = np.asarray(q[-1], dtype=float), np.asarray(q[-2], dtype=float)
+        if not np.all(np.abs(new - old) <= 1e-15 * np.abs(new)):
+            return False
+    return True
+
+
 def _check_depth(depth: Any) -> None:
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
         raise ValueError(
             f"depth (number of weight layers L) must be an integer >= 1, got {depth!r}"
+        )
+    if depth > _MAX_LAYERS:
+        raise ValueError(
+            f"depth = {depth} is beyond the {_MAX_LAYERS} layers the mean-field recursions "
+            "evaluate one by one (0.3-15 ms per layer); use a smaller depth, or "
+            "MeanField.fixed_point and depth_scales for the infinitely deep limit"
         )
 
 

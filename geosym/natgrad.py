@@ -2,23 +2,24 @@ r"""Natural gradient in wide random networks: the unit-wise Fisher block and its
 mean-field predictions of the block coefficients, one-step learning rates of approximate natural
 gradient methods, and the effect of output mean subtraction on :math:`\lambda_{\max}`.
 
-References (research note ``fim.md``; tags as there: [ABS] read in the abstract, [CODE] read in
-the authors' code, [DER+NUM] derived here and checked numerically, [MEM] unverified recollection):
+References (what is taken from where; "derived in geosym" means derived here and checked
+numerically, with the derivation on the :ref:`theory-natgrad` page):
 
 * Amari, Karakida & Oizumi, "Fisher Information and Natural Gradient Learning in Random Deep
-  Networks", AISTATS 2019 (arXiv:1808.07172). [ABS]: the FIM is unit-wise block diagonal up to
+  Networks", AISTATS 2019 (arXiv:1808.07172): the FIM is unit-wise block diagonal up to
   small off-block terms; the block of a single unit is "a diagonal matrix plus a rank 2 matrix of
-  weight-bias correlations" with an explicit inverse. The formulas below are ours (fim.md §4.1,
-  [DER+NUM]); the paper's own notation and equation numbers were not available.
+  weight-bias correlations" with an explicit inverse (abstract). The formulas below are derived
+  in geosym (:ref:`theory-natgrad`), not transcribed from the paper.
 * Karakida & Osawa, "Understanding Approximate Fisher Information for Fast Convergence of Natural
   Gradient Descent in Wide Neural Networks", NeurIPS 2020 (arXiv:2010.00879). One-step learning
-  rates of exact, layer-wise, block tri-diagonal, K-FAC and unit-wise NGD (fim.md §5; [ABS],
-  constants [CODE] ``get_ng_opt_lr``; the output-layer corrections below are [DER+NUM]).
+  rates of exact, layer-wise, block tri-diagonal, K-FAC and unit-wise NGD (constants as in
+  the authors' code, ``get_ng_opt_lr``; the output-layer corrections below are derived in
+  geosym, :ref:`theory-natgrad`).
 * Karakida, Akaho & Amari, "The Normalization Method for Alleviating Pathological Sharpness in
-  Wide Neural Networks", NeurIPS 2019 (arXiv:1906.02926) [ABS]; the mean-subtraction mechanism
-  is fim.md §3 [DER+NUM].
+  Wide Neural Networks", NeurIPS 2019 (arXiv:1906.02926); the mean-subtraction mechanism
+  is derived in :ref:`theory-natgrad`.
 
-The single-unit block (fim.md §4.1). For a unit :math:`u = w\cdot x + b` with input
+The single-unit block (Amari, Karakida & Oizumi 2019). For a unit :math:`u = w\cdot x + b` with input
 :math:`x\sim\mathcal N(\mu, \mathrm{diag}(v))`, augmented input :math:`\tilde x = (x, 1)`,
 
 .. math::
@@ -29,7 +30,7 @@ The single-unit block (fim.md §4.1). For a unit :math:`u = w\cdot x + b` with i
 
 with :math:`s\sim\mathcal N(0,1)`, :math:`r = \sqrt{w^\top Vw}`, :math:`b' = b + w\cdot\mu`,
 :math:`a = (Vw/r, 0)`, :math:`\tilde\mu = (\mu, 1)`, :math:`\bar V = \mathrm{diag}(v, 0)`.
-For :math:`\mu = 0`, :math:`v = 1` this is fim.md's
+For :math:`\mu = 0`, :math:`v = 1` (standard Gaussian inputs) this is
 :math:`G = c_0 I + (c_2 - c_0)\bar e\bar e^\top + c_1(\bar e e_b^\top + e_b\bar e^\top)`.
 """
 
@@ -47,6 +48,7 @@ import sympy as sp
 from scipy import special
 
 from . import _checks
+from ._memory import require_memory
 from .activations import Activation, X
 from .activations import activation as _activation
 from .errors import NumericalError
@@ -245,13 +247,13 @@ def unit_coefficients(
     method : str
         How they were obtained: ``"closed form: truncated Gaussian moments"`` when
         :math:`\phi'^2` is piecewise constant (ReLU: :math:`c_0=\Phi(b/r)`,
-        :math:`c_1=\varphi(b/r)`, :math:`c_2=\Phi(b/r)-\tfrac br\varphi(b/r)`, fim.md §4.1),
+        :math:`c_1=\varphi(b/r)`, :math:`c_2=\Phi(b/r)-\tfrac br\varphi(b/r)`, Amari, Karakida & Oizumi 2019),
         the engine's method (closed form for erf, certified quadrature for tanh...), or
         ``"quadrature: vectorised Gauss-Legendre"`` for arrays.
 
     Examples
     --------
-    >>> c, err, how = unit_coefficients("tanh", 1.5, 0.3)     # fim.md TC5
+    >>> c, err, how = unit_coefficients("tanh", 1.5, 0.3)     # |w| = 1.5, b = 0.3
     >>> [round(float(x), 12) for x in c]
     [0.326228864361, -0.057309473107, 0.049775815964]
     """
@@ -303,8 +305,8 @@ def unit_coefficients(
 class UnitFisher(Result):
     r"""The Fisher block of one unit, :math:`G=\mathbb E[\phi'(u)^2\tilde x\tilde x^\top]`, in closed form.
 
-    Amari, Karakida & Oizumi (AISTATS 2019) [ABS: "diagonal plus rank 2"]; formulas fim.md §4.1
-    [DER+NUM]. Built by :func:`unit_fisher`. Parameter order: :math:`(w_1..w_n, b)`.
+    Amari, Karakida & Oizumi (AISTATS 2019: "a diagonal matrix plus a rank 2 matrix", abstract);
+    formulas in :ref:`theory-natgrad`. Built by :func:`unit_fisher`. Parameter order: :math:`(w_1..w_n, b)`.
 
     Attributes
     ----------
@@ -407,6 +409,9 @@ class UnitFisher(Result):
         >>> G.matrix().shape  # (w_1, w_2, w_3, b)
         (4, 4)
         """
+        require_memory(
+            8.0 * 3 * (self.n + 1) ** 2, f"the dense unit Fisher block with n = {self.n}", "n"
+        )
         dvec, U, S = self._factors()
         return np.diag(dvec) + U @ S @ U.T
 
@@ -448,7 +453,7 @@ class UnitFisher(Result):
     def inverse(self, damping: float = 0.0) -> np.ndarray:
         r"""Dense :math:`(G+\rho I)^{-1}` by the explicit formula (no matrix inversion of size n).
 
-        Zero-mean, common-variance inputs (fim.md §4.1, with :math:`v` the variance):
+        Zero-mean, common-variance inputs (Amari, Karakida & Oizumi 2019, with :math:`v` the variance):
 
         .. math::
 
@@ -472,6 +477,9 @@ class UnitFisher(Result):
         >>> bool(np.allclose(G.inverse(damping=1e-3) @ (G.matrix() + 1e-3 * np.eye(4)), np.eye(4)))
         True
         """
+        require_memory(
+            8.0 * 3 * (self.n + 1) ** 2, f"the dense unit Fisher inverse with n = {self.n}", "n"
+        )
         self._check(damping)
         n1 = self.n + 1
         if self.zero_mean:
@@ -509,7 +517,7 @@ class UnitFisher(Result):
     def solve(self, v: Any, damping: float = 0.0) -> np.ndarray:
         r""":math:`(G+\rho I)^{-1}v` in O(n) per vector, without forming any matrix.
 
-        For zero-mean inputs and :math:`v=\tilde x` this is fim.md's
+        For zero-mean inputs and :math:`v=\tilde x` this is the standard-Gaussian-input case
         :math:`G^{-1}\tilde x=\frac{\tilde x-s_x\bar e-e_b}{c_0}
         +\frac{(c_0s_x-c_1)\bar e+(c_2-c_1s_x)e_b}{c_0c_2-c_1^2}`.
 
@@ -535,6 +543,8 @@ class UnitFisher(Result):
             raise ValueError(
                 f"v must have shape ({self.n + 1},) or ({self.n + 1}, k), got {y.shape}"
             )
+        if not np.all(np.isfinite(y)):
+            raise ValueError("v must be finite (it has NaN or infinite entries)")
         if self.zero_mean:
             comp, Q2 = self._explicit_2x2(damping)
             e = self._unit_direction()
@@ -666,7 +676,7 @@ def unit_fisher(
         Its bias.
     input_mean, input_var : float or array of shape (n,)
         Mean :math:`\mu` and variances :math:`v` of the (independent Gaussian) inputs; the
-        default is fim.md's :math:`x\sim\mathcal N(0,I_n)`.
+        default is :math:`x\sim\mathcal N(0,I_n)`, as in Amari, Karakida & Oizumi (2019).
 
     Returns
     -------
@@ -679,7 +689,7 @@ def unit_fisher(
     :func:`unit_coefficients`: exact truncated-Gaussian moments when :math:`\phi'^2` is
     piecewise constant (ReLU: :math:`c_0=\Phi(b/r)`, :math:`c_1=\varphi(b/r)`,
     :math:`c_2=\Phi(b/r)-\frac br\varphi(b/r)`), otherwise :func:`geosym.expect` (closed form
-    for erf, certified quadrature for tanh). fim.md TC5: :math:`|w|=1.5`, :math:`b=0.3`, tanh
+    for erf, certified quadrature for tanh). Reference case (mpmath): :math:`|w|=1.5`, :math:`b=0.3`, tanh
     gives :math:`c=(0.32622886436143, -0.057309473106513, 0.04977581596369)`.
 
     Examples
@@ -731,11 +741,12 @@ def unit_fisher(
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UnitBlockPrediction(Result):
-    r"""Mean-field prediction of the Fisher block of a typical unit in layer l (fim.md §1.4, §4.1).
+    r"""Mean-field prediction of the Fisher block of a typical unit in layer l
+    (Karakida, Akaho & Amari 2019 order parameters; Amari, Karakida & Oizumi 2019 unit block).
 
     The empirical FIM block of unit i of layer l is
     :math:`F_{ii}=\frac1T\sum_t\sum_k\delta^l_{k,i}(t)^2\,\tilde h^{l-1}(t)\tilde h^{l-1}(t)^\top`.
-    In the wide limit (gradient independence, [DER+NUM]),
+    In the wide limit (gradient independence; derived in :ref:`theory-natgrad`),
     :math:`\delta^l_{k,i}=\phi'(u_i)\beta_{k,i}` with :math:`\mathbb E\beta_{k,i}^2=\sigma_w^2\tilde q_1^{l+1}/M_l`,
     so :math:`F_{ii}\approx\beta^2\,G_i` with :math:`\beta^2=C\sigma_w^2\tilde q_1^{l+1}/M_l`
     (:math:`\beta^2=1` in the output layer, whose units see :math:`\delta=1`) and :math:`G_i` the
@@ -785,7 +796,7 @@ def unit_block_prediction(
     r"""Mean-field prediction of the unit Fisher block of layer ``layer`` (1..L) of a random net.
 
     See :class:`UnitBlockPrediction` for the formulas; order parameters from
-    :class:`geosym.MeanField` (fim.md §1.4).
+    :class:`geosym.MeanField` (Karakida, Akaho & Amari 2019; :ref:`theory-fisher`).
 
     Examples
     --------
@@ -932,7 +943,7 @@ def offblock_ratio(
     :math:`\beta` is then the unit's output weight), independent over k and units. With
     :math:`\bar c_0=\mathbb E[\phi'(u)^2]`, :math:`\rho=\tilde q_2^l/\tilde q_1^l` and
     :math:`\hat a(t)=\phi'(u(t))^2\sum_k\beta_k(t)^2/\bar c_0` (unit variance for
-    :math:`\beta`) [DER+NUM]:
+    :math:`\beta`), derived in :ref:`theory-natgrad`:
 
     .. math::
 
@@ -1067,7 +1078,7 @@ def btd_coefficient(depth: int) -> float | None:
     r""":math:`\mathbf 1^\top\mathcal T^{-1}\mathbf 1` for the L x L 0/1 tridiagonal band :math:`\mathcal T`.
 
     Block tri-diagonal NGD moves the training outputs by :math:`-\eta(\mathbf 1^\top\mathcal
-    T^{-1}\mathbf 1)(f-y)` (Karakida & Osawa 2020; fim.md §5 [DER; CODE]). Returns None when
+    T^{-1}\mathbf 1)(f-y)` (Karakida & Osawa 2020 and the authors' code). Returns None when
     :math:`\mathcal T` is singular (L = 2 mod 3). Numerically :math:`\lceil L/3\rceil`.
 
     Examples
@@ -1088,7 +1099,8 @@ class OneStepRates(Result):
     r"""One-step learning rates :math:`\eta_{\rm opt}` (f = y after one step, infinite width).
 
     Attributes: ``exact`` = 1, ``layer`` = 1/L, ``btd`` (None when undefined), ``kfac``,
-    ``kfac_ko`` = 1/(NL) (Karakida-Osawa code), ``unit``, ``unit_ko`` = 1/(γ(L-1)M) (code),
+    ``kfac_ko`` = 1/(NL) (Karakida-Osawa code), ``unit``, ``unit_ko`` = 1/(γ(L-1)M) (code; None
+    when γ = 0, e.g. a constant activation, where the formula is undefined),
     ``unit_mean_field`` = T/P, ``gamma`` (fraction of active units per hidden layer, averaged).
 
     Examples
@@ -1113,7 +1125,7 @@ class OneStepRates(Result):
     kfac: float
     kfac_ko: float
     unit: float
-    unit_ko: float
+    unit_ko: float | None
     unit_mean_field: float
     n_params: int
 
@@ -1172,22 +1184,22 @@ def one_step_learning_rates(
     sigma_b2: float = 0.0,
     widths: Sequence[int] | None = None,
 ) -> OneStepRates:
-    r"""Karakida-Osawa one-step learning rates of approximate NGD (fim.md §5, TC6).
+    r"""Karakida-Osawa one-step learning rates of approximate NGD (Karakida & Osawa, NeurIPS 2020).
 
     With MSE loss :math:`\frac1{2N}\|f-y\|^2` and damping :math:`\to0`, each method moves the
     training outputs by :math:`\Delta f=-\eta\,\alpha(f-y)` in the wide limit, so
     :math:`\eta_{\rm opt}=1/\alpha`:
 
-    =========================  ==============================================  ===========
-    method                     :math:`\alpha`                                   tag
-    =========================  ==============================================  ===========
-    exact                      1                                                [DER; CODE]
-    layer block-diagonal       L                                                [DER; CODE]
-    block tri-diagonal         :math:`\mathbf 1^\top\mathcal T^{-1}\mathbf 1`   [DER; CODE]
-    K-FAC                      :math:`N(L-1)+1`                                 [DER+NUM]
-    unit-wise (measured)       :math:`\gamma\sum_{l<L}M_l/C+1`                  [DER+NUM]
-    unit-wise (mean-field)     :math:`P/N`                                      [DER+NUM]
-    =========================  ==============================================  ===========
+    =========================  ==============================================  ============
+    method                     :math:`\alpha`                                   source
+    =========================  ==============================================  ============
+    exact                      1                                                paper + code
+    layer block-diagonal       L                                                paper + code
+    block tri-diagonal         :math:`\mathbf 1^\top\mathcal T^{-1}\mathbf 1`   paper + code
+    K-FAC                      :math:`N(L-1)+1`                                 derived here
+    unit-wise (measured)       :math:`\gamma\sum_{l<L}M_l/C+1`                  derived here
+    unit-wise (mean-field)     :math:`P/N`                                      derived here
+    =========================  ==============================================  ============
 
     K-FAC: each hidden layer with :math:`M_l\ge CN` and :math:`M_{l-1}+1\ge N` contributes
     :math:`N` (the factor normalisation), the linear output layer (:math:`B_L=I_C`) contributes
@@ -1248,7 +1260,7 @@ def one_step_learning_rates(
         kfac=1.0 / (N * (depth - 1) + 1),
         kfac_ko=1.0 / (N * depth),
         unit=1.0 / (active / C + 1.0),
-        unit_ko=1.0 / (gamma * max(depth - 1, 1) * M),
+        unit_ko=1.0 / (gamma * max(depth - 1, 1) * M) if gamma > 0 else None,
         unit_mean_field=N / P,
         n_params=P,
     )
@@ -1259,7 +1271,7 @@ def one_step_learning_rates(
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanSubtraction(Result):
-    r"""Theory of output mean subtraction (Karakida, Akaho & Amari NeurIPS 2019; fim.md §3).
+    r"""Theory of output mean subtraction (Karakida, Akaho & Amari NeurIPS 2019; :ref:`theory-natgrad`).
 
     ``lambda_max_before`` :math:`=\alpha M(\kappa_1+(T-1)\kappa_2)/T` (C outliers),
     ``lambda_max_after`` :math:`=\alpha M(\kappa_1-\kappa_2)/T` (the mean of the remaining
@@ -1298,7 +1310,7 @@ def mean_subtraction(
     Centring :math:`\tilde f_k(t)=f_k(t)-\frac1T\sum_{t'}f_k(t')` maps the Gram to
     :math:`(I_C\otimes H)JJ^\top(I_C\otimes H)`, :math:`H=I_T-\mathbf 1\mathbf 1^\top/T`, which
     removes exactly the C outlier directions (the mean gradients): :math:`\lambda_{\max}` falls
-    from :math:`O(M)` to :math:`O(M/T)` [DER+NUM].
+    from :math:`O(M)` to :math:`O(M/T)` (derived in :ref:`theory-natgrad`).
 
     Examples
     --------

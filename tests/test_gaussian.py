@@ -223,6 +223,26 @@ def test_expectation_interface():
     assert gs.expect(["erf", "erf"], [[Q1, Q2], [Q2, Q1]]) is s  # cached
 
 
+def test_referee_is_right_for_oscillatory_integrands():
+    # E[cos(20 u) tanh(u)^2], u ~ N(0, 1): the fixed 12/18-node panels gave -5.7e-6; the
+    # adaptive referee halves panels until its estimate is below 1e-25 and must agree with the
+    # independent float64 rule (error bound ~3e-13) and carry its own 25 digits
+    e = gs.expect(["cos(20*x)*tanh(x)**2"], [[1.0]])
+    val = e.evalf(25)
+    assert abs(float(val) - float(e)) <= e.error
+    assert float(val) == pytest.approx(-3.6026519460129e-12, rel=1e-12)
+
+
+def test_referee_refuses_what_it_cannot_certify():
+    from geosym.gaussian.quadrature import gaussian_expectation_mp
+
+    f = gs.activation("cos(40*x)*tanh(x)**2")
+    with pytest.raises(gs.IntegrationError, match="cannot certify"):
+        gaussian_expectation_mp(
+            [f.mpmath_function], [[1.0]], precision=25, tol=1e-25, max_evaluations=2_000
+        )
+
+
 def test_erf_high_precision_referee():
     e = gs.expect(["erf", "erf"], [[1, sp.Rational(1, 2)], [sp.Rational(1, 2), 1]])
     val = e.evalf(40)

@@ -84,7 +84,35 @@ def test_phase_diagram_edge_of_chaos_relu_and_tanh():
     assert np.all(np.isinf(pd.chi1[0, pd.sigma_w2 > 2]))  # q grows without bound
     pd = MeanField("tanh", 1, 0).phase_diagram(np.linspace(0.5, 4, 30), np.array([0.05, 0.64]))
     for sb2, sw2 in zip(pd.sigma_b2, pd.boundary, strict=False):
-        assert MeanField("tanh", sw2, sb2).fixed_point().chi1 == pytest.approx(1.0, abs=0.02)
+        # solved, not interpolated: chi1 = 1 to the root finder's precision
+        assert MeanField("tanh", sw2, sb2).fixed_point().chi1 == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "spec, sw2_grid, sb2_grid, exact",
+    [
+        # q* = sb2 / (1 - sw2/2) diverges at sw2 = 2 for every sb2 > 0, where chi1 -> 1
+        ("relu", np.linspace(1.9, 2.1, 3), [0.1], 2.0),
+        ("relu", np.linspace(0.5, 4, 40), [0.01, 0.5, 1.0], 2.0),
+        # linear: chi1 = sw2 exactly; q* = sb2/(1 - sw2) diverges at sw2 = 1
+        ("x", np.linspace(0.5, 4, 40), [0.0, 0.1, 1.0], 1.0),
+    ],
+)
+def test_phase_boundary_where_q_star_diverges_is_exact(spec, sw2_grid, sb2_grid, exact):
+    pd = MeanField(spec, 1, 0).phase_diagram(sw2_grid, sb2_grid)
+    # q* is resolved up to 1e8, so sw2 is located to ~ sb2 * 1e-8 relative
+    np.testing.assert_allclose(pd.boundary, exact, rtol=1e-7)
+
+
+def test_depth_scales_of_constant_activations_are_zero():
+    for spec in ("0", "1"):  # chi_c = dq/dq = 0: correlations forgotten after one layer
+        ds = MeanField(spec, 1.5, 0.1).depth_scales()
+        assert (ds.xi_q, ds.xi_c) == (0.0, 0.0)
+
+
+def test_fixed_point_with_symbolic_variance_says_so():
+    with pytest.raises(ValueError, match="numeric sigma_w2"):
+        MeanField("tanh", sp.Symbol("s"), 0.1).fixed_point()
 
 
 def test_forward_backward_tc_shapes_and_overflow():

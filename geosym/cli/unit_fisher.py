@@ -30,6 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+#: Largest fan-in whose dense block --matrix prints.
+_MAX_PRINTED = 1000
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -37,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.fan_in < 1:
         raise ValueError(f"--fan-in must be >= 1, got {args.fan_in}")
+    if args.matrix and args.fan_in > _MAX_PRINTED:
+        raise ValueError(
+            f"--matrix prints the (n+1) x (n+1) block and its inverse; use --fan-in <= "
+            f"{_MAX_PRINTED} with it (got {args.fan_in}; geosym.natgrad.unit_fisher(...).matrix() "
+            "returns larger ones)"
+        )
     if not args.w_norm >= 0:
         raise ValueError(f"--w-norm must be >= 0, got {args.w_norm}")
     w = np.zeros(args.fan_in)

@@ -52,6 +52,7 @@ from scipy.integrate import ODEintWarning, odeint, solve_ivp
 from scipy.optimize import root
 
 from .. import _checks
+from .._memory import require_memory
 from ..errors import ConvergenceError, NumericalError
 from ..results import Result
 from .integrals import IntegralProvider, integral_provider
@@ -61,8 +62,11 @@ __all__ = ["CommitteeODE", "FixedPoint", "default_alphas", "random_overlaps"]
 
 #: Magnitude of an order parameter beyond which a run counts as blown up.
 _OVERFLOW = 1e8
+_MAX_PROJECTED = 1e8  # right-hand sides an integrate() may project to need: beyond, it stalled
 #: LSODA rejects relative tolerances near machine precision as illegal input
 _RTOL_MIN = 100 * np.finfo(float).eps
+_MAX_I4 = 2_000_000  # default cap on the I4 integrals of one right-hand side
+_MAX_RATE = 1e100  # learning rates, noise, weight decay: squares stay finite
 
 
 def _solve(rhs: Any, jac: Any, y0: np.ndarray, grid: np.ndarray, method: str, rtol: float,
@@ -343,10 +347,14 @@ class CommitteeODE:
                  teacher_cov: Any = None, teacher_out: Any = None) -> None:
         self.K = _checks.positive_int(K, "K")
         self.M = _checks.positive_int(M, "M")
-        self.eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
-        self.eta_v = _checks.real(eta_v, "eta_v", minimum=0.0)
-        self.noise = _checks.real(noise, "noise", minimum=0.0)
-        self.weight_decay = _checks.real(weight_decay, "weight_decay", minimum=0.0)
+        # the overlap, covariance and index arrays are (K + M)^2-sized, a few of each
+        require_memory(8.0 * 8 * (self.K + self.M) ** 2,
+                       f"CommitteeODE with K = {self.K}, M = {self.M}", "K or M")
+        rate = {"minimum": 0.0, "maximum": _MAX_RATE, "why": "its square enters the ODEs"}
+        self.eta = _checks.real(eta, "eta", strict=True, **rate)
+        self.eta_v = _checks.real(eta_v, "eta_v", **rate)
+        self.noise = _checks.real(noise, "noise", **rate)
+        self.weight_decay = _checks.real(weight_decay, "weight_decay", **rate)
         self.T = self._check_teacher_cov(teacher_cov)
         self.teacher_out, L = self._check_teacher_out(teacher_out, outputs)
         self.L = L
@@ -581,7 +589,11 @@ class CommitteeODE:
         K, M, L = self.K, self.M, self.L
         if init is None:
             rng = np.random.default_rng(seed)
-            Q, R = random_overlaps(K, M, _checks.positive_int(N, "N"), self.T, rng)
+            N = _checks.positive_int(N, "N")
+            if N < M:
+                raise ValueError(f"N must be >= M = {M} for a random initialisation (the M "
+                                 f"teacher vectors must be independent in N dimensions), got {N}")
+            Q, R = random_overlaps(K, M, N, self.T, rng)
             if self.K == self.M and not self.trains_second_layer:
                 V = self.teacher_out.copy()
             elif not self.trains_second_layer:
@@ -609,10 +621,26 @@ class CommitteeODE:
                              'semi-definite (Cauchy-Schwarz violated)')
         return 0.5 * (Q + Q.T), R, V
 
+    def _check_size(self, max_integrals: int) -> None:
+        """Refuse a model whose right-hand side is too large, before computing anything."""
+        K, P = self.K, self.P
+        n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
+        if n_i4 > max_integrals:
+            raise ValueError(
+                f"CommitteeODE with K = {K}, M = {self.M} needs {n_i4:.3g} four-dimensional "
+                f"Gaussian integrals I4 per right-hand side (an integration evaluates hundreds "
+                f"of them), more than max_integrals = {max_integrals:.3g}: reduce K or M "
+                f"(K = M = 30 needs 8.6e5), raise max_integrals for a deliberately long run, "
+                f"or simulate SGD directly with geosym.committee.simulate")
+        # measured peak: about 140 bytes per I4 entry (erf, K = M = 50: 0.9 GB for 6.4e6)
+        require_memory(160.0 * n_i4,
+                       f"CommitteeODE with K = {K}, M = {self.M}", "K or M")
+
     # -- integration -------------------------------------------------------------------------
     def integrate(self, alpha_max: float, init: Any = None, seed: Any = None,
                   rtol: float = 1e-9, alphas: Any = None, *, atol: float | None = None,
-                  N: int = 1000, method: str = "LSODA") -> Trajectory:
+                  N: int = 1000, method: str = "LSODA",
+                  max_integrals: int = _MAX_I4) -> Trajectory:
         r"""Integrate the ODEs from :math:`\alpha=0` to ``alpha_max``.
 
         Parameters
@@ -640,9 +668,20 @@ class CommitteeODE:
             Output times (default :func:`default_alphas`).
         N
             Input dimension of the random initialisation.
+        max_integrals
+            Refuse (``ValueError``, before any work) when one right-hand side needs more
+            four-dimensional integrals :math:`I_4` than this:
+            :math:`\frac{K(K+1)}2\cdot\frac{P(P+1)}2` with :math:`P=K+M`, and an integration
+            needs hundreds of right-hand sides.  The default (2e6: :math:`K=M=30` passes, about
+            0.3 s per right-hand side with a closed-form :math:`I_4` on one core) keeps a run
+            within minutes; raise it for a deliberately long run.
 
         Raises
         ------
+        ValueError
+            Bad arguments, or a model too large for ``max_integrals``.
+        geosym.ResourceError
+            The integrals of one right-hand side would not fit in memory.
         NumericalError
             If the trajectory leaves the valid region (non-finite values, overflow, or
             :math:`C=[[Q,R],[R^\top,T]]` not positive semi-definite); the message gives
@@ -662,7 +701,10 @@ class CommitteeODE:
         if not (_RTOL_MIN <= rtol < 1):
             raise ValueError(f"rtol must lie in [{_RTOL_MIN:.3g}, 1) (100 x machine epsilon "
                              f"and above), got {rtol!r}")
+        self._check_size(max_integrals)
         atol = 1e-3 * rtol if atol is None else float(atol)
+        if not (np.isfinite(atol) and atol > 0):
+            raise ValueError(f"atol must be a finite number > 0, got {atol!r}")
         Q0, R0, V0 = self._initial_state(init, seed, N)
         if alphas is None:
             grid = default_alphas(alpha_max)
@@ -676,6 +718,20 @@ class CommitteeODE:
         V_fixed = None if train_v else V0
         y0 = self._pack(Q0, R0, V0)
         nfev0 = self.nfev
+        # a run whose pace projects to more than _MAX_PROJECTED right-hand sides has stalled
+        # on a stiff or exploding flow (eta = 1e6: steps of 1e-9 while |Q| creeps towards the
+        # overflow bound); judged after 1000 evaluations, linear in alpha (pessimistic early)
+        calls, reached = [0], [0.0]
+
+        def spend(n: int, t: float, size: float) -> None:
+            calls[0] += n
+            reached[0] = max(reached[0], t)
+            if calls[0] >= 1000 and calls[0] * grid[-1] > _MAX_PROJECTED * max(reached[0], 1e-300):
+                raise _LeftValidRegion(
+                    t, f"the integrator stalled: {calls[0]} right-hand-side evaluations "
+                       f"(Jacobians included) reached only alpha = {reached[0]:.3g} of "
+                       f"{grid[-1]:g}, so the flow is stiff or blowing up (largest order "
+                       f"parameter {size:.3g})")
 
         def rhs(t: float, y: np.ndarray) -> np.ndarray:
             size = np.abs(y).max()
@@ -683,6 +739,7 @@ class CommitteeODE:
                 if not np.isfinite(size):
                     raise _LeftValidRegion(t, "non-finite order parameters")
                 raise _LeftValidRegion(t, f"overflow (|order parameter| > {_OVERFLOW:g})")
+            spend(1, t, size)
             Q, R, V = self._unpack(y, V_fixed)
             dQ, dR, dV = self.derivatives(Q, R, V)
             out = np.concatenate([dQ[self._iu], dR.ravel()] + ([dV.ravel()] if train_v else []))
@@ -699,6 +756,7 @@ class CommitteeODE:
                     and np.max(np.abs(y - old_y) / np.maximum(1.0, np.abs(y))) < 0.1):
                 jcache["t"] = t
                 return jcache["J"]
+            spend(y.size + 1, t, float(np.abs(y).max()))  # one batched call of y.size states
             jcache.update(y=y.copy(), t=t, J=self._jacobian(y, V_fixed))
             jcache["n"] += 1
             return jcache["J"]
@@ -707,9 +765,15 @@ class CommitteeODE:
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 t_out, y_out = _solve(rhs, jac, y0, grid, method, rtol, atol)
         except _LeftValidRegion as exc:
+            if exc.alpha == 0 and "Gaussian integrals" in exc.why:
+                hint = ("this happens at the initial state, so it is the activation, not eta: "
+                        "e.g. step or sign, whose derivative is a Dirac delta, give online SGD "
+                        "no finite gradient; use a smooth activation")
+            else:
+                hint = f"reduce eta (= {self.eta}) or alpha_max"
             raise NumericalError(
                 f"the trajectory left the valid region at alpha = {exc.alpha:.6g}: {exc.why}; "
-                f"eta = {self.eta} is probably too large") from None
+                f"{hint}") from None
         n = t_out.size
         Qs = np.empty((n, self.K, self.K))
         Rs = np.empty((n, self.K, self.M))
@@ -745,6 +809,7 @@ class CommitteeODE:
         """(build, residual, jacobian, residual_batch, x0) of the symmetric ansatz.
 
         Unknowns x = (q_d[, q_o], r_1..r_M[, v]); ``residual_batch`` takes rows of unknowns."""
+        self._check_size(_MAX_I4)
         K, M, L = self.K, self.M, self.L
         train_v = self.trains_second_layer
         Vf = None

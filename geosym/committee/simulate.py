@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
+from .._memory import require_memory
 from ..errors import NumericalError
 from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
@@ -106,6 +107,8 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     from .ode import CommitteeODE, default_alphas  # validation and eps_g formula shared
 
     N = _checks.positive_int(N, "N")
+    chunk = _checks.positive_int(chunk, "chunk")
+    test_size = _checks.positive_int(test_size, "test_size", allow_zero=True)
     seed_list = _as_seeds(seeds)
     prov = activation if isinstance(activation, IntegralProvider) else integral_provider(
         activation)
@@ -116,11 +119,17 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     alpha_max = float(alpha_max)
     if not np.isfinite(alpha_max) or alpha_max <= 0:
         raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
-    S, L = len(seed_list), model.L
+    L = model.L
     steps_total = int(round(alpha_max * N))
     grid = default_alphas(alpha_max) if alphas is None else np.asarray(alphas, dtype=float)
     rec_steps = np.unique(np.clip(np.round(grid * N).astype(np.int64), 0, steps_total))
     g, dg = prov.act.g, prov.act.dg
+    S, P = len(seed_list), K + M
+    # peak: weights, one chunk of inputs with its Gram, the recorded overlaps, the test inputs
+    require_memory(8.0 * S * ((K + M) * N + min(chunk, max(steps_total, 1)) * (N + chunk + P)
+                              + rec_steps.size * K * (P + model.L) + test_size * (N + P)),
+                   f"simulate with N = {N}, K = {K}, M = {M}, {S} seed(s)",
+                   "N, the number of seeds, test_size, chunk or the number of recorded alphas")
     rngs = [np.random.default_rng(s) for s in seed_list]
     W = np.stack([r.standard_normal((K, N)) for r in rngs])
     Ws = np.stack([r.standard_normal((M, N)) for r in rngs])

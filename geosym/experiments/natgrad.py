@@ -484,7 +484,7 @@ def training_comparison(
                 steps,
                 None if steps is None else steps * per_step,
                 per_step,
-                float(curve[-1] / curve[0]),
+                float(curve[-1] / curve[0]) if curve[0] > 0 else 0.0,  # 0: nothing to learn
             )
         )
         curves[method] = curve

@@ -136,8 +136,43 @@ def _piecewise_as_steps(expr: sp.Piecewise) -> sp.Expr:
     return b + (a - b) * step
 
 
+#: Functions the rules can rewrite (anything else, e.g. tanh, has no closed form here).
+_REWRITABLE = (
+    sp.exp, sp.erf, sp.erfc, sp.sign, sp.Heaviside, sp.Abs, sp.Max, sp.Min, sp.Piecewise,
+    sp.DiracDelta, sp.sin, sp.cos, sp.sinh, sp.cosh,
+)
+#: Budget of the expansion: operations of the input and terms of its multinomial expansion.
+_MAX_OPS = 400
+_MAX_TERMS = 20_000
+#: Highest power of x whose Gaussian moment is kept exact ((n-1)!! has ~n log10(n)/2 digits).
+_MAX_POWER = 1000
+
+
+def _check_budget(expr: sp.Expr) -> None:
+    """Raise NotClosed, before expanding, for what the rules cannot do or would take too long on."""
+    for f in expr.atoms(sp.Function):
+        if not isinstance(f, _REWRITABLE):
+            raise NotClosed(f"no closed-form rule for {f.func}")
+    ops = sp.count_ops(expr)
+    if ops > _MAX_OPS:
+        raise NotClosed(f"expression too large for the closed-form rules ({ops} operations)")
+    terms = 1
+    for p in expr.atoms(sp.Pow):
+        base, n = p.as_base_exp()
+        if not n.is_Integer:
+            continue
+        if base == X and abs(int(n)) > _MAX_POWER:
+            raise NotClosed(f"x**{n}: power above {_MAX_POWER}")
+        if isinstance(base, sp.Add) and n > 1:
+            k = len(base.args)
+            terms *= int(sp.binomial(min(int(n), 10**6) + k - 1, k - 1))
+            if terms > _MAX_TERMS:
+                raise NotClosed(f"expanding {p} gives more than {_MAX_TERMS} terms")
+
+
 def _rewrite(expr: sp.Expr) -> sp.Expr:
     """Rewrite into exp, erf, sign, DiracDelta and powers of x (or raise NotClosed)."""
+    _check_budget(expr)
     expr = expr.replace(sp.Max, lambda *a: _pairwise(a, +1))
     expr = expr.replace(sp.Min, lambda *a: _pairwise(a, -1))
     expr = expr.replace(sp.Abs, lambda y: y * sp.sign(y))

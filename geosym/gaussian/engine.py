@@ -126,7 +126,20 @@ class Expectation:
         return self._value
 
     def evalf(self, precision: int = 30) -> Any:
-        """High-precision value (mpmath) for a numeric covariance: the referee path."""
+        """High-precision value for a numeric covariance: the referee path.
+
+        Closed forms are evaluated by :func:`sympy.N`; numeric nodes by the adaptive mpmath
+        rule :func:`geosym.gaussian.quadrature.gaussian_expectation_mp`, refined until its
+        error estimate is below ``10**-precision * max(1, |value|)``.
+
+        Raises
+        ------
+        geosym.IntegrationError
+            The referee cannot reach that accuracy within its evaluation budget (e.g. a fast
+            oscillating integrand); it never returns an uncertified value.
+        """
+        if isinstance(precision, bool) or not isinstance(precision, int) or precision < 1:
+            raise ValueError(f"precision must be a positive integer (digits), got {precision!r}")
         if self.symbols:
             raise TypeError("evalf needs a numeric cov; substitute the symbols first")
         if self.expr is not None:
@@ -141,6 +154,7 @@ class Expectation:
                 np.array(self.cov.tolist(), dtype=float),
                 kinks=[f.kinks for f in self.functions],
                 precision=precision,
+                tol=10.0**-precision,
             )
         return value
 

@@ -1143,6 +1143,7 @@ def _gl_mp(n: int, dps: int) -> tuple[tuple, tuple]:
 
 
 _MP_BULK = (-13, -8, -4.5, -2, 2, 4.5, 8, 13)  # Gaussian bulk panels, |z| <= 13
+_MP_MAX_EVALUATIONS = 400_000  # adaptive referee budget: a few seconds in mpmath (k = 1)
 
 
 def gaussian_expectation_mp(
@@ -1151,6 +1152,8 @@ def gaussian_expectation_mp(
     *,
     kinks: Sequence[Sequence[float] | None] | None = None,
     precision: int = 30,
+    tol: float | None = None,
+    max_evaluations: int = _MP_MAX_EVALUATIONS,
 ) -> tuple[mpmath.mpf, mpmath.mpf]:
     r"""High-precision referee: :math:`\mathbb E[f_1(u_1)\cdots f_k(u_k)]` for ONE covariance.
 
@@ -1165,6 +1168,12 @@ def gaussian_expectation_mp(
     difference as the error estimate. Cost grows like :math:`(20\cdot\text{panels})^k`
     evaluations: about a second for ``k = 2``, minutes for ``k = 3``.
 
+    With ``tol`` the rule is adaptive: while the error estimate exceeds
+    ``tol * max(1, |value|)`` every panel is halved (oscillatory integrands such as
+    :math:`\cos(20x)\tanh^2 x` need many panels), and when the next halving would exceed
+    ``max_evaluations`` integrand evaluations it raises :class:`geosym.IntegrationError`
+    instead of returning an uncertified value.
+
     Parameters
     ----------
     funcs_mp : sequence of callables
@@ -1175,11 +1184,21 @@ def gaussian_expectation_mp(
         As in :func:`gaussian_expectation`.
     precision : int
         Working precision in decimal digits.
+    tol : float, optional
+        Error target relative to ``max(1, |value|)``; None (default) evaluates the two rules on
+        the initial panels once and returns whatever error estimate they give.
+    max_evaluations : int
+        Budget of integrand evaluations for the adaptive refinement.
 
     Returns
     -------
     value, error : mpmath.mpf
         The expectation and the estimated absolute error.
+
+    Raises
+    ------
+    geosym.IntegrationError
+        ``tol`` given and not met within ``max_evaluations``.
 
     Examples
     --------
@@ -1212,10 +1231,11 @@ def gaussian_expectation_mp(
                     lm[i][i] = mpmath.sqrt(max(acc, 0))
                 elif lm[j][j] > 0:
                     lm[i][j] = acc / lm[j][j]
-        zmax = mpmath.mpf(13)
+        # |z| <= 13 (tail < 1e-38), wider when the precision asks for a smaller tail
+        zmax = max(mpmath.mpf(13), mpmath.sqrt(2 * (precision + 2) * mpmath.log(10)))
 
-        def panels(level: int, prefix: list) -> list:
-            pts = {mpmath.mpf(x) for x in _MP_BULK}
+        def panels(level: int, prefix: list, split: int) -> list:
+            pts = {mpmath.mpf(x) for x in _MP_BULK} | {zmax, -zmax}
             for j in range(level, k):
                 lj = lm[j][level]
                 if lj == 0:
@@ -1235,17 +1255,27 @@ def gaussian_expectation_mp(
                 for cpt in feats[j]:
                     zc = (mpmath.mpf(cpt) - mj) / lj
                     pts.update(p for p in (zc + d for d in offs) if -zmax < p < zmax)
-            return sorted(pts)
+            edges = sorted(pts)
+            return [
+                lo + (hi - lo) * i / split
+                for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+                for i in range(split)
+            ] + [edges[-1]]
 
-        def integrate(level: int, prefix: list, n: int) -> mpmath.mpf:
+        evaluations = [0]
+
+        def integrate(level: int, prefix: list, n: int, split: int) -> mpmath.mpf:
             m = mpmath.fsum(lm[level][j] * prefix[j] for j in range(level))
             sd = lm[level][level]
             f = funcs_mp[level]
             if sd == 0:  # u_level is a function of the earlier variables
-                rest = integrate(level + 1, prefix + [mpmath.mpf(0)], n) if level + 1 < k else 1
+                rest = (
+                    integrate(level + 1, prefix + [mpmath.mpf(0)], n, split) if level + 1 < k else 1
+                )
                 return f(m) * rest
             xs, ws = _gl_mp(n, dps)
-            pts = panels(level, prefix)
+            pts = panels(level, prefix, split)
+            evaluations[0] += n * (len(pts) - 1)
             total = []
             for lo, hi in zip(pts[:-1], pts[1:], strict=True):
                 half, mid = (hi - lo) / 2, (hi + lo) / 2
@@ -1253,11 +1283,25 @@ def gaussian_expectation_mp(
                     z = mid + half * x
                     v = f(m + sd * z)
                     if v != 0 and level + 1 < k:
-                        v *= integrate(level + 1, prefix + [z], n)
+                        v *= integrate(level + 1, prefix + [z], n, split)
                     total.append(w * half * v * mpmath.npdf(z))
             return mpmath.fsum(total)
 
-        coarse = integrate(0, [], 12)
-        fine = integrate(0, [], 18)
         tail = 2 * mpmath.ncdf(-zmax)
-        return +fine, abs(fine - coarse) + tail
+        split = 1
+        while True:
+            evaluations[0] = 0
+            coarse = integrate(0, [], 12, split)
+            fine = integrate(0, [], 18, split)
+            error = abs(fine - coarse) + tail
+            if tol is None or error <= tol * max(1, abs(fine)):
+                return +fine, error
+            if evaluations[0] * 2**k > max_evaluations:
+                raise IntegrationError(
+                    f"the high-precision referee cannot certify this expectation: error "
+                    f"estimate {mpmath.nstr(error, 3)} > target {tol:.1e} with {split} "
+                    f"sub-panels per panel, and halving them again would exceed "
+                    f"{max_evaluations} evaluations (max_evaluations); the integrand "
+                    "oscillates or varies too fast for the referee"
+                )
+            split *= 2

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _checks
+from .._memory import require_memory
 from ..activations import activation as _activation
 from ..errors import NumericalError
 from .network import ForwardCache
@@ -186,6 +187,13 @@ class MLP:
         ws = _checks.widths(widths)
         sw2 = _checks.real(sigma_w2, "sigma_w2", minimum=0.0)
         sb2 = _checks.real(sigma_b2, "sigma_b2", minimum=0.0)
+        # the weights, plus one weight-sized temporary while each is drawn and scaled
+        n_params = sum(float(a) * b + b for a, b in zip(ws[:-1], ws[1:], strict=True))
+        require_memory(
+            8.0 * (n_params + max(float(a) * b for a, b in zip(ws[:-1], ws[1:], strict=True))),
+            f"MLP.random with widths {list(ws)}",
+            "the widths",
+        )
         rng = _checks.as_generator(seed)
         weights = []
         biases = []

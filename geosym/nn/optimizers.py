@@ -226,7 +226,10 @@ def ngd_layer_direction(
         g = _layer_gram(d, h)
         lam = rho * float(np.trace(g)) / n
         if not lam > 0:
-            raise NumericalError(f"ngd-layer: the Gram of layer {l} is zero (dead layer)")
+            raise NumericalError(
+                f"ngd-layer: the Gram of layer {l} is zero (dead layer: no output depends on its "
+                "parameters, e.g. sigma_w2 = 0 or a constant activation)"
+            )
         xs.append(_solve(g + lam * np.eye(n), rhs, f"ngd-layer (layer {l})").reshape(C, T))
     return _pull_back(deltas, cache, np.stack(xs))
 
@@ -236,7 +239,9 @@ def _damped_inverse_apply(Z: np.ndarray, X: np.ndarray, rho: float, where: str) 
     T, m = Z.shape
     lam = rho * float(np.einsum("ti,ti->", Z, Z)) / (T * m)
     if not lam > 0:
-        raise NumericalError(f"{where}: the factor is zero (dead layer)")
+        raise NumericalError(
+            f"{where}: the factor is zero (dead layer: sigma_w2 = 0 or a constant activation)"
+        )
     if m <= T:
         return _solve(Z.T @ Z / T + lam * np.eye(m), X, where)
     small = _solve(Z @ Z.T + lam * T * np.eye(T), Z @ X, where)  # Woodbury
@@ -544,7 +549,7 @@ def ngd_unit_direction(
     (T, T) x (T, M) product per iteration, relative residual :data:`_PCG_TOL`), otherwise a
     batched LU solve (see :func:`_unit_measured`). With damping :math:`\to0` and
     :math:`T\le M_{l-1}+1` the training outputs move by :math:`-\eta\,n_{\rm act}(t)(f-y)`
-    (fim.md §5).
+    (Karakida & Osawa, NeurIPS 2020).
 
     ``blocks="mean-field"``: the closed-form block :math:`\beta_i^2G_i` of
     :func:`geosym.natgrad.unit_fisher` (inputs modelled as Gaussian with the batch's mean and

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _checks
+from .._memory import require_memory
 from ..errors import NumericalError
 from .network import Network, Updates
 from .optimizers import Method, default_learning_rate, get_method, make_step
@@ -80,6 +81,7 @@ def train(
     factor = _checks.real(divergence_factor, "divergence_factor", minimum=1.0, strict=True)
 
     T = X.shape[0]
+    require_memory(8.0 * (steps + 1), f"train for {steps} steps (the loss curve)", "steps")
     curve = np.empty(steps + 1)
     threshold = np.inf
     prev: tuple[list[np.ndarray], list[np.ndarray]] | None = None
@@ -101,6 +103,10 @@ def train(
             elif not all(np.isfinite(gw).all() and np.isfinite(gb).all() for gw, gb in grads):
                 reason = "non-finite gradient"
         except NumericalError as exc:
+            if prev is None:  # e.g. a dead layer: the method has no first step to take
+                raise NumericalError(
+                    f"train: the initial network gives {rec.name} no first step: {exc}"
+                ) from None
             reason = str(exc)
         if reason is not None:
             if prev is None:

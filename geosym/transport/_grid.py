@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._memory import require_memory
 from ..results import Result
 
 __all__ = ["Grid"]
+
+#: Largest extent: the costs extent**2 (times the number of axes) stay far from overflow.
+_MAX_EXTENT = 1e100
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,22 @@ class Grid(Result):
     def __post_init__(self) -> None:
         shape = (self.shape,) if isinstance(self.shape, int | np.integer) else self.shape
         try:
-            shape = tuple(int(s) for s in shape)
-        except (TypeError, ValueError) as exc:
+            given = tuple(shape)
+            shape = tuple(int(s) for s in given)
+        except (TypeError, ValueError, OverflowError) as exc:
             raise TypeError(f"shape must be a tuple of integers, got {self.shape!r}") from exc
+        if any(isinstance(s, bool) or s != n for s, n in zip(given, shape, strict=True)):
+            raise TypeError(f"shape must be a tuple of integers, got {self.shape!r}")
         if len(shape) not in (1, 2) or min(shape) < 1:
             raise ValueError(f"shape must have 1 or 2 positive entries, got {shape}")
         extent = float(self.extent)
         if not np.isfinite(extent) or extent <= 0:
             raise ValueError(f"extent must be a finite number > 0, got {self.extent!r}")
+        if extent > _MAX_EXTENT:
+            raise ValueError(
+                f"extent must be at most {_MAX_EXTENT:g} (costs are extent**2 and must stay "
+                f"finite in float64; rescale the problem), got {self.extent!r}"
+            )
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "extent", extent)
 
@@ -88,6 +100,12 @@ class Grid(Result):
 
     def axis_costs(self) -> tuple[np.ndarray, ...]:
         """The 1-D cost matrices ``(x_i - x_k)^2``, one per axis."""
+        # the kernels built from them hold a few copies each (log kernel, its maximum, exp)
+        require_memory(
+            8.0 * 4 * sum(n * n for n in self.shape),
+            f"the kernels of a grid of shape {self.shape}",
+            "the grid shape (points per axis)",
+        )
         return tuple(np.subtract.outer(x, x) ** 2 for x in map(self.axis, range(self.ndim)))
 
     def points(self) -> np.ndarray:
@@ -97,5 +115,10 @@ class Grid(Result):
 
     def cost_matrix(self) -> np.ndarray:
         """The dense ``(size, size)`` cost matrix (for small grids, tests and plans)."""
+        require_memory(
+            8.0 * self.size**2 * (self.ndim + 1),
+            f"the dense cost matrix of a grid of shape {self.shape}",
+            "the grid shape",
+        )
         x = self.points()
         return ((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=-1)

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._memory import require_memory
 from ..results import Check, Result
 from ._checks import as_histogram, check_cost, check_positive_int, check_reg, histogram_shapes
 from ._grid import Grid
@@ -111,6 +112,11 @@ class SinkhornResult(Result):
         >>> res.plan.sum(axis=1).round(6)  # row marginal = p
         array([0.1, 0.2, 0.4, 0.2, 0.1])
         """
+        require_memory(
+            8.0 * 3 * self.alpha.size * self.beta.size,
+            f"the dense plan of {self.alpha.size} x {self.beta.size} points",
+            "the number of bins (the plan is dense: use the potentials alpha, beta instead)",
+        )
         log_plan = LogKernel(self.cost, self.reg).log_dense() + (
             np.add.outer(self.alpha.ravel(), self.beta.ravel()) / self.reg
         )

@@ -1,0 +1,256 @@
+"""Issue 16 (API side): each probe ends in a correct answer or one clear geosym error, fast.
+
+Hangs become errors before work starts (or within seconds), memory blow-ups become
+:class:`geosym.ResourceError` before allocating, raw NumPy/SciPy errors become ValueError.
+Memory refusals are tested under a small budget (``set_memory_limit``) so that they do not depend
+on the machine's free memory.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import geosym as gs
+from geosym import meanfield
+from geosym.committee import CommitteeODE, simulate
+from geosym.errors import IntegrationError, NumericalError, ResourceError
+from geosym.natgrad import unit_fisher
+from geosym.nn import MLP
+from geosym.transport import Grid, sinkhorn
+
+ERF = "erf(x/sqrt(2))"
+
+
+@pytest.fixture
+def small_budget():
+    gs.set_memory_limit("64M")
+    yield
+    gs.set_memory_limit(None)
+
+
+# -- hangs ----------------------------------------------------------------------------------
+def test_deeply_nested_activation_has_kernels_by_quadrature():
+    k = meanfield.kernels("tanh(" * 10 + "x" + ")" * 10)  # used to expand for minutes
+    assert k.undefined == {}
+    assert k.V.method.startswith("quadrature")
+    v = float(k.V.numeric()(1.0))
+    assert 0.0 < v < 1.0  # |tanh^10| < 1
+
+
+def test_huge_power_is_a_clear_error():
+    phi = gs.activation(sp.Symbol("x") ** 10**6)  # E[x^1e6] = (1e6-1)!! overflows
+    with pytest.raises(IntegrationError, match="non-finite"):
+        float(gs.expect([phi], [[1.0]]))
+
+
+def test_simulate_chunk_and_test_size_are_checked():
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        simulate(ERF, 100, 2, 2, alpha_max=1, chunk=0)
+    with pytest.raises(ValueError, match="test_size must be a non-negative integer"):
+        simulate(ERF, 100, 2, 2, alpha_max=1, test_size=-1)
+
+
+def test_integrate_arguments_are_checked():
+    ode = CommitteeODE(ERF, 2, 2, eta=0.5)
+    with pytest.raises(ValueError, match="N must be >= M"):
+        ode.integrate(1, N=1)
+    with pytest.raises(ValueError, match="atol must be a finite number > 0"):
+        ode.integrate(1, atol=-1)
+
+
+def test_large_committee_is_refused_before_work():
+    ode = CommitteeODE(ERF, 50, 50, eta=0.5)
+    for call in (lambda: ode.integrate(1), ode.symmetric_fixed_point):
+        with pytest.raises(ValueError, match="reduce K or M"):
+            call()
+
+
+def test_exploding_committee_stops_naming_alpha_and_eta():
+    with pytest.raises(NumericalError, match=r"stalled.*alpha = .*reduce eta \(= 1000000"):
+        CommitteeODE(ERF, 2, 2, eta=1e6).integrate(50, seed=0)
+
+
+def test_sign_activation_is_not_blamed_on_eta():
+    with pytest.raises(NumericalError) as info:
+        CommitteeODE("sign", 2, 2, eta=0.5).integrate(5, seed=0)
+    assert "activation" in str(info.value) and "too large" not in str(info.value)
+
+
+def test_very_deep_recursion_is_refused_at_once():
+    with pytest.raises(ValueError, match="depth = 1000000"):
+        gs.fim_statistics("relu", 2.0, 0.0, depth=10**6, width=100)
+
+
+@pytest.mark.parametrize("spec, sw2, sb2", [("tanh", 1.5, 0.1), ("erf", 1.0, 0.5)])
+def test_settled_recursion_matches_the_layer_by_layer_one(spec, sw2, sb2, monkeypatch):
+    fast = gs.fim_statistics(spec, sw2, sb2, depth=300, width=100)
+    monkeypatch.setattr(meanfield, "_settled", lambda q1, q2: False)
+    slow = gs.fim_statistics(spec, sw2, sb2, depth=300, width=100)
+    for name in ("kappa1", "kappa2", "lambda_max", "s_lambda"):
+        assert getattr(fast, name) == pytest.approx(getattr(slow, name), rel=1e-12)
+
+
+# -- tracebacks -----------------------------------------------------------------------------
+def test_zero_activation_fim_is_a_value_error():
+    with pytest.raises(ValueError, match="identically zero"):
+        gs.fim_statistics("0", 1.0, 0.0, depth=3, width=100, outputs=1, samples=10)
+
+
+@pytest.mark.parametrize("shape", [(64.5,), (True,), ("a",)])
+def test_grid_shape_must_be_integers(shape):
+    with pytest.raises(TypeError, match="tuple of integers"):
+        Grid(shape)
+
+
+def test_grid_extent_that_overflows_is_refused():
+    with pytest.raises(ValueError, match="extent must be at most"):
+        Grid((10,), extent=1e200)
+
+
+# -- memory ---------------------------------------------------------------------------------
+def test_memory_budget_parsing():
+    with pytest.raises(ValueError, match="512M"):
+        gs.set_memory_limit("lots")
+    with pytest.raises(ValueError):
+        gs.set_memory_limit(-1)
+    with pytest.raises(TypeError):
+        gs.set_memory_limit(True)
+    gs.set_memory_limit("1.5G")
+    try:
+        from geosym._memory import memory_limit
+
+        assert memory_limit()[0] <= int(1.5 * 2**30)
+    finally:
+        gs.set_memory_limit(None)
+
+
+def test_environment_budget(monkeypatch):
+    monkeypatch.setenv("GEOSYM_MEMORY_LIMIT", "1M")
+    with pytest.raises(ResourceError, match=r"GEOSYM_MEMORY_LIMIT=1M; reduce the widths"):
+        MLP.random([1000, 1000, 1], "tanh", 1.0, 0.0, seed=0)
+
+
+@pytest.mark.parametrize(
+    "make, reduce",
+    [
+        (lambda: MLP.random([40000, 40000, 1], "tanh", 1.0, 0.0, seed=0), "the widths"),
+        (lambda: sinkhorn(np.full(10**5, 1e-5), np.full(10**5, 1e-5), Grid((10**5,)), 0.1),
+         "the grid shape"),
+        (lambda: Grid((300, 300)).cost_matrix(), "the grid shape"),
+        (lambda: unit_fisher("relu", np.eye(1, 20000)[0], 0.0).matrix(), "n"),
+        (lambda: simulate(ERF, 10**8, 2, 2, alpha_max=1), "N,"),
+    ],
+)
+def test_large_requests_are_refused_before_allocating(make, reduce, small_budget):
+    with pytest.raises(ResourceError, match=f"would need about .* but .*; reduce {reduce}") as info:
+        make()
+    err = info.value
+    assert isinstance(err, MemoryError) and err.needed > err.available > 0
+    assert "\n" not in str(err)
+
+
+def test_dense_plan_is_refused_but_potentials_are_fine(small_budget):
+    p = np.full((50, 50), 1 / 2500)
+    res = sinkhorn(p, p, Grid((50, 50)), 0.05)  # separable solve: small memory
+    assert np.isfinite(res.value)
+    with pytest.raises(ResourceError, match="dense plan of 2500 x 2500"):
+        res.plan  # noqa: B018
+
+
+# -- silent wrong answers -------------------------------------------------------------------
+def test_sinkhorn_divergence_keeps_its_digits_at_large_reg():
+    from geosym.transport import sinkhorn_divergence
+
+    grid = Grid((20,))
+    p, q = np.full(20, 1 / 20), np.arange(1.0, 21.0) / 210
+    d = p - q
+    mmd = -0.5 * d @ grid.cost_matrix() @ d  # the reg -> infinity limit
+    for reg in (1e6, 1e8, 1e12, 1e16, 1e300):  # were 0.99, 0.05, -28 and 0 times the limit
+        assert sinkhorn_divergence(p, q, grid, reg) == pytest.approx(mmd, rel=1e-6)
+    # the expansion (above 100 x the largest cost) continues the Sinkhorn values: 2e-7 apart
+    below = sinkhorn_divergence(p, q, grid, 99.9)
+    above = sinkhorn_divergence(p, q, grid, 100.1)
+    assert above == pytest.approx(below, rel=1e-5)
+
+
+def test_unit_fisher_solve_refuses_nan():
+    G = unit_fisher("relu", np.array([1.0, 0.0, 0.0]), 0.0)
+    with pytest.raises(ValueError, match="v must be finite"):
+        G.solve(np.array([np.nan, 1.0, 1.0, 1.0]))
+    assert np.all(np.isfinite(G.solve(np.ones(4))))
+
+
+def test_huge_phase_grid_is_refused_before_allocating(small_budget):
+    with pytest.raises(ResourceError, match="3000 x 3000 grid.*reduce the number of grid points"):
+        gs.MeanField("relu", 1.0, 0.0).phase_diagram(np.linspace(0.1, 3, 3000),
+                                                      np.linspace(0, 1, 3000))
+
+
+# -- the same through the CLI: one line, exit status 2 ---------------------------------------
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["unit-fisher", "relu", "--w-norm", "1", "--fan-in", "20000", "--matrix"],
+         "--fan-in <= 1000"),
+        (["committee", "erf", "-K", "200", "-M", "2", "--eta", "0.5", "--alpha-max", "1"],
+         "reduce K or M"),
+        (["fim", "relu", "--sigma-w2", "2", "--sigma-b2", "0", "--width", "100", "--depth",
+          "1000000"], "depth = 1000000"),
+        (["committee", "erf", "-K", "2", "-M", "2", "--eta", "1e6", "--alpha-max", "50"],
+         "stalled.*reduce eta"),
+    ],
+)
+def test_cli_refusals_are_one_line(argv, match, capsys):
+    from geosym.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error:" in err
+    assert re.search(match, err), err
+
+
+def test_cli_extent_that_overflows_is_one_line(tmp_path, capsys):
+    from geosym.cli import main
+
+    x = np.linspace(0, 1, 16)
+    np.save(tmp_path / "p.npy", np.exp(-((x - 0.3) ** 2) / 0.01))
+    np.save(tmp_path / "q.npy", np.exp(-((x - 0.7) ** 2) / 0.01))
+    argv = ["ot", "distance", str(tmp_path / "p.npy"), str(tmp_path / "q.npy"), "--extent", "1e200"]
+    assert main(argv) == 2
+    assert "extent must be at most" in capsys.readouterr().err
+
+
+def test_cli_derive_of_a_deep_composition_finishes(capsys):
+    from geosym.cli import main
+
+    assert main(["derive", "tanh(" * 10 + "x" + ")" * 10]) == 0
+    assert "quadrature" in capsys.readouterr().out
+
+
+def test_train_refuses_a_curve_that_does_not_fit(small_budget):
+    net = MLP.random([3, 5, 1], "tanh", 1.0, 0.0, seed=0)
+    with pytest.raises(ResourceError, match="train for 1000000000 steps.*reduce steps"):
+        net.train(np.ones((4, 3)), np.zeros((4, 1)), eta=0.1, steps=10**9)
+
+
+def test_committee_rate_whose_square_overflows_is_a_value_error():
+    with pytest.raises(ValueError, match="eta must be at most"):
+        CommitteeODE("tanh", 1, 1, eta=1e300)
+    with pytest.raises(ValueError, match="noise must be at most"):
+        CommitteeODE("tanh", 1, 1, eta=0.5, noise=1e300)
+
+
+def test_committee_constructor_estimates_its_memory(small_budget):
+    with pytest.raises(ResourceError, match="K = 1000000000, M = 1000000000.*reduce K or M"):
+        CommitteeODE("tanh", 10**9, 10**9, eta=1.0)
+
+
+def test_one_step_rates_refuse_a_billion_layers_at_once():
+    from geosym.natgrad import one_step_learning_rates
+
+    with pytest.raises(ValueError, match="depth = 1000000000"):
+        one_step_learning_rates("tanh", 10**9, 1, 1)
