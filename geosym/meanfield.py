@@ -35,7 +35,8 @@ from scipy import optimize
 
 from ._memory import require_memory
 from ._plot import figure
-from .activations import Activation, X, activation
+from .activations import Activation, X
+from .activations import activation as _activation
 from .errors import ConvergenceError, IntegrationError, NumericalError
 from .gaussian import Expectation, evaluate_many, expect
 from .latex import latex as paper_latex
@@ -45,6 +46,7 @@ __all__ = [
     "MeanField",
     "Kernels",
     "kernels",
+    "MeanFieldFixedPoint",
     "FixedPoint",
     "DepthScales",
     "PhaseDiagram",
@@ -166,7 +168,7 @@ def kernels(phi: Activation | str) -> Kernels:
     >>> kernels("erf") is kernels("erf")
     True
     """
-    return _kernels(activation(phi))
+    return _kernels(_activation(phi))
 
 
 def _is_symbolic(*args: Any) -> bool:
@@ -193,7 +195,7 @@ def _check_variance(name: str, value: Any) -> None:
 
 
 @dataclass(frozen=True)
-class FixedPoint(Result):
+class MeanFieldFixedPoint(Result):
     """Fixed point of the q-map and the stable fixed point of the correlation map.
 
     Examples
@@ -212,6 +214,10 @@ class FixedPoint(Result):
     stable: bool  # |chi_c| < 1
     phase: str  # "ordered" (chi1 < 1), "chaotic" (chi1 > 1) or "critical"
 
+
+
+#: the name before 0.2 (kept: ``MeanField.fixed_point()`` results are these)
+FixedPoint = MeanFieldFixedPoint
 
 @dataclass(frozen=True)
 class DepthScales(Result):
@@ -333,8 +339,8 @@ class MeanField:
     1.6037847224
     """
 
-    def __init__(self, activation_spec: Activation | str, sigma_w2: Any, sigma_b2: Any) -> None:
-        self.activation = activation(activation_spec)
+    def __init__(self, activation: Activation | str, sigma_w2: Any, sigma_b2: Any) -> None:
+        self.activation = _activation(activation)
         for name, v in (("sigma_w2", sigma_w2), ("sigma_b2", sigma_b2)):
             if isinstance(v, (bool, str)):
                 raise TypeError(f"{name} must be a number, an array or a SymPy symbol")
@@ -518,7 +524,7 @@ class MeanField:
                     continue
             return out
 
-    def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> FixedPoint:
+    def fixed_point(self, tol: float = 1e-13, max_iter: int = 200) -> MeanFieldFixedPoint:
         """q*, the stable correlation fixed point c*, chi1 and the slope of the c-map at c*.
 
         Examples
@@ -547,7 +553,7 @@ class MeanField:
         chi1 = float(self.chi1(q_star))
         if q_star == 0.0 or chi1 <= 1.0:
             # ordered (or critical) phase: the stable correlation fixed point is c* = 1
-            return FixedPoint(q_star, 1.0, chi1, chi1, chi1 < 1.0, _phase(chi1))
+            return MeanFieldFixedPoint(q_star, 1.0, chi1, chi1, chi1 < 1.0, _phase(chi1))
 
         def excess(c: float) -> float:  # c-map(c) - c; positive at 0, negative just below 1
             return float(self.cross_map(q_star, q_star * c)) / q_star - c
@@ -560,7 +566,7 @@ class MeanField:
         else:
             c_star = optimize.brentq(excess, lo, hi, xtol=tol, rtol=1e-15, maxiter=max_iter)
         chi_c = float(self.backward_cross_map(q_star, q_star * c_star))
-        return FixedPoint(q_star, c_star, chi1, chi_c, abs(chi_c) < 1.0, _phase(chi1))
+        return MeanFieldFixedPoint(q_star, c_star, chi1, chi_c, abs(chi_c) < 1.0, _phase(chi1))
 
     def depth_scales(self) -> DepthScales:
         r"""Schoenholz et al. (2017, Eqs. 6 and 9) depth scales :math:`\xi_q, \xi_c` at the fixed point.

@@ -216,7 +216,7 @@ def _coefficients_quadrature(
 
 
 def unit_coefficients(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     r: Any,
     b: Any,
     *,
@@ -227,7 +227,7 @@ def unit_coefficients(
 
     Parameters
     ----------
-    activation_spec
+    activation
         :math:`\phi` (Activation or spec).
     r, b : float or array
         Scale :math:`r\ge0` and offset :math:`b` (arrays broadcast: one unit per entry).
@@ -257,7 +257,7 @@ def unit_coefficients(
     >>> [round(float(x), 12) for x in c]
     [0.326228864361, -0.057309473107, 0.049775815964]
     """
-    phi = _activation(activation_spec)
+    phi = _activation(activation)
     r_arr = np.asarray(r, dtype=float)
     b_arr = np.asarray(b, dtype=float)
     if np.any(~np.isfinite(r_arr)) or np.any(r_arr < 0):
@@ -782,7 +782,7 @@ class UnitBlockPrediction(Result):
 
 
 def unit_block_prediction(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
@@ -815,7 +815,7 @@ def unit_block_prediction(
         or not 1 <= layer <= depth
     ):
         raise ValueError(f"layer must be an integer in 1..{depth}, got {layer!r}")
-    mf = MeanField(activation_spec, float(sigma_w2), float(sigma_b2))
+    mf = MeanField(activation, float(sigma_w2), float(sigma_b2))
     fwd = mf.forward(depth, alphas, q1_0, q2_0)
     bwd = mf.backward(depth, alphas, q1_0, q2_0, forward=fwd)
     ws = layer_widths(width, depth, alphas, outputs)
@@ -905,7 +905,7 @@ def _input_fourth_moments(mf: MeanField, fwd: Any, layer: int) -> tuple[float, f
 
 
 def offblock_ratio(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
@@ -979,7 +979,7 @@ def offblock_ratio(
 
     Parameters
     ----------
-    activation_spec, sigma_w2, sigma_b2, depth
+    activation, sigma_w2, sigma_b2, depth
         The network (mean-field parameters).
     widths
         Fan-ins M at which to predict (the layer's input width).
@@ -1021,7 +1021,7 @@ def offblock_ratio(
     )
     if n < 2:
         raise ValueError(f"mc_units must be at least 2, got {n}")
-    mf = MeanField(activation_spec, float(sigma_w2), float(sigma_b2))
+    mf = MeanField(activation, float(sigma_w2), float(sigma_b2))
     fwd = mf.forward(depth, None, q1_0, q2_0)
     bwd = mf.backward(depth, forward=fwd)
     if layer == depth:
@@ -1158,9 +1158,9 @@ class OneStepRates(Result):
         return float(getattr(self, self.METHOD_FIELDS[method]))
 
 
-def active_fraction(activation_spec: Activation | str, q: float) -> float:
+def active_fraction(activation: Activation | str, q: float) -> float:
     r""":math:`\gamma=P(\phi'(u)\neq0)`, :math:`u\sim\mathcal N(0,q)` (1 unless :math:`\phi'` vanishes on intervals)."""
-    phi = _activation(activation_spec)
+    phi = _activation(activation)
     levels = _piecewise_constant_levels(phi)
     if levels is None:
         return 1.0
@@ -1175,7 +1175,7 @@ def active_fraction(activation_spec: Activation | str, q: float) -> float:
 
 
 def one_step_learning_rates(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     depth: int,
     width: int,
     samples: int,
@@ -1212,7 +1212,7 @@ def one_step_learning_rates(
 
     Parameters
     ----------
-    activation_spec, depth, width, samples, outputs
+    activation, depth, width, samples, outputs
         :math:`\phi`, L, M, N and C.
     sigma_w2, sigma_b2
         Used only for :math:`\gamma` (the active fraction at the layer variances).
@@ -1230,7 +1230,7 @@ def one_step_learning_rates(
     M = _checks.positive_int(width, "width")
     N = _checks.positive_int(samples, "samples")
     C = _checks.positive_int(outputs, "outputs")
-    phi = _activation(activation_spec)
+    phi = _activation(activation)
     ws = (
         [M] * depth + [C] if widths is None else [_checks.positive_int(m, "widths") for m in widths]
     )
@@ -1296,7 +1296,7 @@ class MeanSubtraction(Result):
 
 
 def mean_subtraction(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
@@ -1319,7 +1319,7 @@ def mean_subtraction(
     >>> round(ms.factor, 4)
     1.4463
     """
-    st = fim_statistics(activation_spec, sigma_w2, sigma_b2, depth, width, outputs, samples, alphas)
+    st = fim_statistics(activation, sigma_w2, sigma_b2, depth, width, outputs, samples, alphas)
     before, after = float(st.lambda_max), float(st.lambda_2)
     if not after > 0:
         raise NumericalError("kappa1 <= kappa2: the centred spectrum is degenerate")

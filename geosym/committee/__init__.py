@@ -6,7 +6,7 @@ a vectorised online-SGD simulator that measures the same order parameters.
 """
 
 from .integrals import IntegralProvider, integral_provider
-from .ode import CommitteeODE, FixedPoint, random_overlaps
+from .ode import CommitteeFixedPoint, CommitteeODE, FixedPoint, random_overlaps
 from .simulate import simulate
 from .studies import (
     AngleRow,
@@ -21,6 +21,7 @@ from .trajectory import Plateau, Trajectory, decay_rate, plateau
 
 __all__ = [
     "CommitteeODE",
+    "CommitteeFixedPoint",
     "FixedPoint",
     "IntegralProvider",
     "Plateau",

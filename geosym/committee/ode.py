@@ -58,7 +58,13 @@ from ..results import Result
 from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
 
-__all__ = ["CommitteeODE", "FixedPoint", "default_alphas", "random_overlaps"]
+__all__ = [
+    "CommitteeODE",
+    "CommitteeFixedPoint",
+    "FixedPoint",
+    "default_alphas",
+    "random_overlaps",
+]
 
 #: Magnitude of an order parameter beyond which a run counts as blown up.
 _OVERFLOW = 1e8
@@ -155,7 +161,7 @@ def random_overlaps(K: int, M: int, N: int, T: np.ndarray, rng: np.random.Genera
 
 
 @dataclass(frozen=True)
-class FixedPoint(Result):
+class CommitteeFixedPoint(Result):
     r"""Symmetric (unspecialised) fixed point of the ODE: all student units identical.
 
     Attributes
@@ -294,6 +300,10 @@ class FixedPoint(Result):
             d["unstable_directions"] = self.unstable_directions
         return d
 
+#: the name before 0.2
+FixedPoint = CommitteeFixedPoint
+
+
 
 class CommitteeODE:
     r"""Order-parameter ODEs of a two-layer student (K units) learning a teacher (M units).
@@ -376,7 +386,7 @@ class CommitteeODE:
         self._tri_lo = cu * self.P + eu
         self._tri_up = eu * self.P + cu
         self.nfev = 0
-        self._fixed_points: dict[tuple, tuple[FixedPoint, ...]] = {}  # symmetric_fixed_points
+        self._fixed_points: dict[tuple, tuple[CommitteeFixedPoint, ...]] = {}  # symmetric_fixed_points
 
     # -- validation --------------------------------------------------------------------------
     def _check_teacher_cov(self, teacher_cov: Any) -> np.ndarray:
@@ -863,8 +873,8 @@ class CommitteeODE:
 
         return build, residual, jacobian, residual_batch, np.array(x0, dtype=float)
 
-    def _fixed_point_at(self, x: np.ndarray, build: Any) -> FixedPoint:
-        """The FixedPoint of ansatz unknowns ``x``; raises if the full flow does not vanish."""
+    def _fixed_point_at(self, x: np.ndarray, build: Any) -> CommitteeFixedPoint:
+        """The CommitteeFixedPoint of ansatz unknowns ``x``; raises if the full flow does not vanish."""
         Q, R, V = build(x)
         dQ, dR, dV = self.derivatives(Q, R, V)
         res = float(max(np.abs(dQ).max(), np.abs(dR).max(), np.abs(dV).max()))
@@ -872,9 +882,9 @@ class CommitteeODE:
             raise ConvergenceError(f"symmetric_fixed_point: residual {res:.3g} of the full "
                                    "flow: the symmetric ansatz does not hold for this model")
         eps = float(self.eps_g(Q, R, V))
-        return FixedPoint(Q=Q, R=R, V=V, eps_g=eps, eta=self.eta, residual=res, model=self)
+        return CommitteeFixedPoint(Q=Q, R=R, V=V, eps_g=eps, eta=self.eta, residual=res, model=self)
 
-    def symmetric_fixed_point(self, guess: dict[str, Any] | None = None) -> FixedPoint:
+    def symmetric_fixed_point(self, guess: dict[str, Any] | None = None) -> CommitteeFixedPoint:
         r"""Solve for the symmetric (unspecialised) fixed point at this :math:`\eta` that
         continues the small-:math:`\eta` one.
 
@@ -911,7 +921,7 @@ class CommitteeODE:
         return bool(np.all(np.diag(Q) > 0) and np.linalg.eigvalsh(C).min() >= -tol * scale)
 
     def symmetric_fixed_points(self, guess: dict[str, Any] | None = None, *, starts: int = 24,
-                               seed: int = 0) -> tuple[FixedPoint, ...]:
+                               seed: int = 0) -> tuple[CommitteeFixedPoint, ...]:
         r"""All solutions of the symmetric ansatz in the physical region, lowest
         :math:`\epsilon_g^*` first.
 
@@ -932,8 +942,8 @@ class CommitteeODE:
         :math:`10^{-7}`.  A multi-start search cannot prove that no solution was missed; more
         ``starts`` make that less likely.
 
-        Each result is a :class:`FixedPoint` with :meth:`~FixedPoint.escape_rate`,
-        :meth:`~FixedPoint.eigenvalues` and :attr:`~FixedPoint.stability`.
+        Each result is a :class:`CommitteeFixedPoint` with :meth:`~CommitteeFixedPoint.escape_rate`,
+        :meth:`~CommitteeFixedPoint.eigenvalues` and :attr:`~CommitteeFixedPoint.stability`.
 
         Examples
         --------
@@ -1068,7 +1078,7 @@ class CommitteeODE:
                 X, F = newX, newF  # starts without a decrease get F = inf and are dropped
         return done
 
-    def _unknowns(self, fp: FixedPoint) -> np.ndarray:
+    def _unknowns(self, fp: CommitteeFixedPoint) -> np.ndarray:
         """Ansatz unknowns (q_d[, q_o], r[, v]) of a symmetric fixed point."""
         parts = [fp.Q[0, :2] if self.K > 1 else fp.Q[0, :1], fp.R[0]]
         if self.trains_second_layer:
@@ -1076,12 +1086,12 @@ class CommitteeODE:
         return np.concatenate(parts)
 
     def plateau_fixed_point(self, trajectory: Trajectory,
-                            fixed_points: tuple[FixedPoint, ...] | None = None) -> FixedPoint:
+                            fixed_points: tuple[CommitteeFixedPoint, ...] | None = None) -> CommitteeFixedPoint:
         r"""The symmetric fixed point that ``trajectory``'s plateau is near.
 
         Among ``fixed_points`` (default :meth:`symmetric_fixed_points`), the one with the
-        smallest distance of closest approach (:meth:`FixedPoint.distance` over the stored
-        states).  Use its :meth:`~FixedPoint.escape_rate` for the plateau-length relation
+        smallest distance of closest approach (:meth:`CommitteeFixedPoint.distance` over the stored
+        states).  Use its :meth:`~CommitteeFixedPoint.escape_rate` for the plateau-length relation
         :math:`\alpha_{\rm plateau}\approx\ln(1/r_0)/\lambda_{\max}`.  When two points are
         close (erf, K = M = 2, :math:`\eta=0.1`: 0.008 apart) a trajectory can creep along the
         slow direction joining them without settling at either; compare

@@ -153,7 +153,7 @@ def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: floa
 
     Crossing times are linearly interpolated between stored points.  With the plateau entered
     from an asymmetry :math:`r_0` the length grows like :math:`\ln(1/r_0)/\lambda_{\max}`
-    (:meth:`FixedPoint.plateau_length`).
+    (:meth:`CommitteeFixedPoint.plateau_length`).
 
     Parameters
     ----------

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._plot import figure
-from ..activations import Activation, activation
+from ..activations import Activation
+from ..activations import activation as _activation
 from ..errors import NumericalError
 from ..fisher import FIMStatistics, fim_statistics, layer_widths
 from ..nn import MLP, gaussian_inputs, random_targets
@@ -165,7 +166,7 @@ def comparison_row(
 
 
 def compare_fim(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
@@ -185,7 +186,7 @@ def compare_fim(
     >>> {k: round(v, 2) for k, v in cmp.rows[0].ratio.items()}
     {'m_lambda': 1.03, 's_lambda': 1.21, 'lambda_max': 1.12, 'lambda_2': 1.05}
     """
-    phi = activation(activation_spec)
+    phi = _activation(activation)
     a = tuple(float(x) for x in (alphas if alphas is not None else [1.0] * depth))
     if len(a) != depth:
         raise ValueError(f"alphas must have {depth} entries (alpha_0..alpha_(L-1)), got {len(a)}")
@@ -269,7 +270,7 @@ class LRSweep(Result):
 
 
 def learning_rate_sweep(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int,
@@ -294,7 +295,7 @@ def learning_rate_sweep(
     >>> [(r.factor, r.monotone, r.diverged) for r in sweep.rows]  # stable below eta_c, not above
     [(0.5, True, False), (2.5, False, True)]
     """
-    phi = activation(activation_spec)
+    phi = _activation(activation)
     theory = fim_statistics(phi, sigma_w2, sigma_b2, depth, width, outputs, samples)
     rng = np.random.default_rng(seed)
     ws = [width] * depth + [outputs]
@@ -446,7 +447,7 @@ def learning_rate_study(
     rng = np.random.default_rng(seed)
     rows = []
     for spec, sw2, sb2, widths in models:
-        phi = activation(spec)
+        phi = _activation(spec)
         ws = [int(w) for w in widths]
         m = ws[1]
         alphas = [w / m for w in ws[:-1]]
@@ -537,7 +538,7 @@ class LossMap(Result):
 
 
 def loss_map(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int = 3,
@@ -557,7 +558,7 @@ def loss_map(
     >>> lmap.eta_critical.round(4)  # theory 2/lambda_max per width: eta_c ~ 1/M
     array([0.3865, 0.1933])
     """
-    phi = activation(activation_spec)
+    phi = _activation(activation)
     ws = np.asarray(widths, dtype=int)
     eta_c = np.array(
         [

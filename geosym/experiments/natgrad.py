@@ -85,7 +85,7 @@ class UnitBlockCheck(Result):
 
 
 def unit_block_check(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     widths: Sequence[int] = (50, 50, 1),
@@ -108,7 +108,7 @@ def unit_block_check(
     0.022
     """
     rng = np.random.default_rng(seed)
-    net = MLP.random(list(widths), activation_spec, sigma_w2, sigma_b2, seed=rng)
+    net = MLP.random(list(widths), activation, sigma_w2, sigma_b2, seed=rng)
     if not 1 <= layer < net.depth:
         raise ValueError(f"layer must be a hidden layer 1..{net.depth - 1}, got {layer}")
     X = gaussian_inputs(samples, net.n_inputs, seed=rng)
@@ -130,7 +130,7 @@ def unit_block_check(
     M = G.matrix()
     err = float(np.max(np.abs(mc - M)))
     return UnitBlockCheck(
-        _activation(activation_spec).name,
+        _activation(activation).name,
         layer,
         unit,
         samples,
@@ -185,7 +185,7 @@ def _block_ratio(net: MLP, X: np.ndarray, layer: int, units: int, rng) -> float:
 
 
 def measure_offblock(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int = 3,
@@ -211,19 +211,19 @@ def measure_offblock(
     """
     rng = np.random.default_rng(seed)
     theory = offblock_ratio(
-        activation_spec, sigma_w2, sigma_b2, depth, widths, layer, outputs, samples
+        activation, sigma_w2, sigma_b2, depth, widths, layer, outputs, samples
     )
     means, ses = [], []
     for m in widths:
         vals = []
         for _ in range(seeds):
-            net = MLP.random([m] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
+            net = MLP.random([m] * depth + [outputs], activation, sigma_w2, sigma_b2, seed=rng)
             X = gaussian_inputs(samples, m, seed=rng)
             vals.append(_block_ratio(net, X, layer, units, rng))
         means.append(float(np.mean(vals)))
         ses.append(float(np.std(vals, ddof=1) / np.sqrt(len(vals))) if seeds > 1 else float("nan"))
     return OffBlockMeasurement(
-        _activation(activation_spec).name,
+        _activation(activation).name,
         layer,
         tuple(int(m) for m in widths),
         tuple(means),
@@ -305,7 +305,7 @@ _ONE_STEP_METHODS = tuple(name for name in _MAIN_METHODS if name != "gd")
 
 
 def one_step_convergence(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int = 3,
@@ -329,7 +329,7 @@ def one_step_convergence(
     {'ngd': 1.0, 'ngd-layer': 0.5, 'kfac': 0.0588, 'ngd-unit': 0.0154}
     """
     rng = np.random.default_rng(seed)
-    net0 = MLP.random([width] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
+    net0 = MLP.random([width] * depth + [outputs], activation, sigma_w2, sigma_b2, seed=rng)
     X = gaussian_inputs(samples, width, seed=rng)
     Y = random_targets(samples, outputs, seed=rng)
     r0 = float(np.linalg.norm(net0(X) - Y))
@@ -419,7 +419,7 @@ class TrainingComparison(Result):
 
 
 def training_comparison(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int = 3,
@@ -455,8 +455,8 @@ def training_comparison(
         )
     rng = np.random.default_rng(seed)
     ws = [max(width, 2 * samples)] + [width] * (depth - 1) + [outputs]
-    data = teacher_student(ws, activation_spec, sigma_w2, sigma_b2, samples, seed=rng)
-    student = MLP.random(ws, activation_spec, sigma_w2, sigma_b2, seed=rng)
+    data = teacher_student(ws, activation, sigma_w2, sigma_b2, samples, seed=rng)
+    student = MLP.random(ws, activation, sigma_w2, sigma_b2, seed=rng)
     cache = student.forward(data.X)
     rows, curves = [], {}
     for method in methods:
@@ -528,7 +528,7 @@ class MeanSubtractionMeasurement(Result):
 
 
 def measure_mean_subtraction(
-    activation_spec: Activation | str,
+    activation: Activation | str,
     sigma_w2: float,
     sigma_b2: float,
     depth: int = 3,
@@ -548,7 +548,7 @@ def measure_mean_subtraction(
     (1.0001, 1.1493)
     """
     rng = np.random.default_rng(seed)
-    net = MLP.random([width] * depth + [outputs], activation_spec, sigma_w2, sigma_b2, seed=rng)
+    net = MLP.random([width] * depth + [outputs], activation, sigma_w2, sigma_b2, seed=rng)
     X = gaussian_inputs(samples, width, seed=rng)
     G = gram_matrix(net, X)
     T, C = samples, outputs
@@ -559,7 +559,7 @@ def measure_mean_subtraction(
     ev = np.linalg.eigvalsh(Gc)[::-1] / T
     after = float(ev[0])
     centred_mean = float(ev[: C * (T - 1)].mean())
-    theory = mean_subtraction(activation_spec, sigma_w2, sigma_b2, depth, width, samples, outputs)
+    theory = mean_subtraction(activation, sigma_w2, sigma_b2, depth, width, samples, outputs)
     return MeanSubtractionMeasurement(
         net.activation.name, width, samples, before, after, centred_mean, before / after, theory
     )

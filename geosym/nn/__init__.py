@@ -22,7 +22,13 @@ True
 """
 
 from .data import RegressionData, gaussian_inputs, random_targets, teacher_student
-from .fim import MeasuredFIMStatistics, fim_statistics, gram_matrix, jacobian
+from .fim import (
+    MeasuredFIMStatistics,
+    fim_statistics,
+    gram_matrix,
+    jacobian,
+    measured_fim_statistics,
+)
 from .mlp import MLP, resolve_activation
 from .network import ForwardCache, Network
 from .optimizers import METHODS, Method
@@ -40,6 +46,7 @@ __all__ = [
     "resolve_activation",
     "MeasuredFIMStatistics",
     "fim_statistics",
+    "measured_fim_statistics",
     "gram_matrix",
     "jacobian",
     "predicted_fim_statistics",

@@ -36,7 +36,13 @@ from ..errors import NumericalError
 from ..results import Result
 from .mlp import MLP
 
-__all__ = ["MeasuredFIMStatistics", "fim_statistics", "gram_matrix", "jacobian"]
+__all__ = [
+    "MeasuredFIMStatistics",
+    "fim_statistics",
+    "gram_matrix",
+    "jacobian",
+    "measured_fim_statistics",
+]
 
 
 @dataclass(frozen=True)
@@ -375,3 +381,7 @@ def _statistics_from_gram(
         depth=len(widths) - 1,
         widths=tuple(widths),
     )
+
+
+#: the same function under a name that says it measures (``geosym.fim_statistics`` is the theory)
+measured_fim_statistics = fim_statistics
