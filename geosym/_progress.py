@@ -49,8 +49,11 @@ class Progress:
         def beat() -> None:
             wait = self.delay
             while not stop.wait(wait):
-                self(f"{name} ..." if not shown.is_set() else f"{name}: still running "
-                     f"({time.perf_counter() - t0:.0f} s)")
+                self(
+                    f"{name} ..."
+                    if not shown.is_set()
+                    else f"{name}: still running ({time.perf_counter() - t0:.0f} s)"
+                )
                 shown.set()
                 wait = self.every
 

@@ -143,9 +143,7 @@ def _convention_factor(convention: str, outputs: int) -> float:
         return 1.0
     if convention == "torch-mse-mean":
         return outputs / 2
-    raise ValueError(
-        f"convention must be one of {LEARNING_RATE_CONVENTIONS}, got {convention!r}"
-    )
+    raise ValueError(f"convention must be one of {LEARNING_RATE_CONVENTIONS}, got {convention!r}")
 
 
 def _fmt(v: Any) -> str:

@@ -215,9 +215,9 @@ class MeanFieldFixedPoint(Result):
     phase: str  # "ordered" (chi1 < 1), "chaotic" (chi1 > 1) or "critical"
 
 
-
 #: the name before 0.2 (kept: ``MeanField.fixed_point()`` results are these)
 FixedPoint = MeanFieldFixedPoint
+
 
 @dataclass(frozen=True)
 class DepthScales(Result):
@@ -586,7 +586,9 @@ class MeanField:
         slope = float(self.q_slope(fp.q_star))
         return DepthScales(_depth_scale(slope), _depth_scale(fp.chi_c), slope, fp.chi_c)
 
-    def _chi1_at_fixed_point(self, sw2: np.ndarray, sb2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _chi1_at_fixed_point(
+        self, sw2: np.ndarray, sb2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """q* and chi1(q*) at broadcast (sw2, sb2); chi1 = +inf where q* diverges."""
         q_star = MeanField(self.activation, sw2, sb2)._q_star(strict=False)
         finite = np.isfinite(q_star)
@@ -666,7 +668,10 @@ class MeanField:
         first = np.argmax(chi1 >= 1.0, axis=1)  # first grid point on the chaotic side
         rows = np.nonzero(crossed & (first > 0))[0]
         boundary[rows] = self._solve_chi1_equals_1(
-            sb2[rows], sw2[first[rows] - 1], sw2[first[rows]], chi1[rows, first[rows] - 1] - 1.0,
+            sb2[rows],
+            sw2[first[rows] - 1],
+            sw2[first[rows]],
+            chi1[rows, first[rows] - 1] - 1.0,
             chi1[rows, first[rows]] - 1.0,
         )
         return PhaseDiagram(sw2, sb2, q_star, chi1, boundary)

@@ -624,21 +624,23 @@ class UnitFisher(Result):
         >>> sorted(G.to_dict())[:4]
         ['activation', 'b', 'c0', 'c1']
         """
-        return jsonable({
-            "activation": self.activation,
-            "n": self.n,
-            "w_norm": float(np.linalg.norm(self.w)),
-            "b": self.b,
-            "r": self.r,
-            "offset": self.offset,
-            "c0": self.c[0],
-            "c1": self.c[1],
-            "c2": self.c[2],
-            "error": self.error,
-            "determinant_ratio": self.determinant_ratio,
-            "zero_mean": self.zero_mean,
-            "method": self.method,
-        })
+        return jsonable(
+            {
+                "activation": self.activation,
+                "n": self.n,
+                "w_norm": float(np.linalg.norm(self.w)),
+                "b": self.b,
+                "r": self.r,
+                "offset": self.offset,
+                "c0": self.c[0],
+                "c1": self.c[1],
+                "c2": self.c[2],
+                "error": self.error,
+                "determinant_ratio": self.determinant_ratio,
+                "zero_mean": self.zero_mean,
+                "method": self.method,
+            }
+        )
 
 
 def _vector(value: Any, n: int, name: str, positive: bool = False) -> np.ndarray:

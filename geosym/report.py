@@ -162,7 +162,9 @@ def fisher_grid(
     fixed = {"depth": depth, "outputs": outputs, "samples": samples}
     spec = make_spec("fisher-width", points, seed=seed, seeds=seeds, fixed=fixed)
     run.store_dir.mkdir(parents=True, exist_ok=True)
-    store = run.store_dir / f"fisher-width-{sha256(spec.to_json().encode()).hexdigest()[:12]}.sqlite"
+    store = (
+        run.store_dir / f"fisher-width-{sha256(spec.to_json().encode()).hexdigest()[:12]}.sqlite"
+    )
     run_spec(spec, store, scheduler=run.scheduler, workers=run.workers, progress=run.progress)
     results: dict[tuple, list[dict]] = defaultdict(list)
     failures: dict[tuple, str] = {}
@@ -188,8 +190,16 @@ def fisher_grid(
             rows.append(comparison_row(m, theory, measured))
         out.append(
             FIMComparison(
-                activation(a).name, float(sw2), float(sb2), depth, outputs, samples,
-                (1.0,) * depth, seeds, tuple(rows), np.empty(0),
+                activation(a).name,
+                float(sw2),
+                float(sb2),
+                depth,
+                outputs,
+                samples,
+                (1.0,) * depth,
+                seeds,
+                tuple(rows),
+                np.empty(0),
             )
         )
     return out
@@ -302,8 +312,17 @@ def _fisher_widths(
             say(f"fisher: {spec}")
             try:
                 comparisons.append(
-                    compare_fim(spec, sw2, sb2, depth=3, widths=widths, outputs=2, samples=10,
-                                seeds=seeds, seed=0)
+                    compare_fim(
+                        spec,
+                        sw2,
+                        sb2,
+                        depth=3,
+                        widths=widths,
+                        outputs=2,
+                        samples=10,
+                        seeds=seeds,
+                        seed=0,
+                    )
                 )
             except (ValueError, ArithmeticError) as exc:
                 comparisons.append(str(exc))
@@ -503,8 +522,13 @@ def _transport(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
             "Sharpness (FWHM / exact FWHM) and translation error (L1 to the exact barycenter)",
             ["method", "reg", "FWHM / exact", "L1 error", "converged"],
             [
-                [r.method, _fmt(r.reg), _fmt(r.fwhm / r.fwhm_exact), _fmt(r.l1_error),
-                 "yes" if r.converged else "no"]
+                [
+                    r.method,
+                    _fmt(r.reg),
+                    _fmt(r.fwhm / r.fwhm_exact),
+                    _fmt(r.l1_error),
+                    "yes" if r.converged else "no",
+                ]
                 for r in study.rows
             ],
         )
@@ -512,7 +536,9 @@ def _transport(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
     lp_error = study.row("exact", 0.0).l1_error
     sec.checks.append(
         Check(
-            "exact LP barycenter: L1 error to the pattern", lp_error, 1e-4,
+            "exact LP barycenter: L1 error to the pattern",
+            lp_error,
+            1e-4,
             "HiGHS feasibility tolerance 1e-7 per constraint (measured 2e-6)",
         )
     )
@@ -523,9 +549,7 @@ def _transport(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
     # tol 1e-4: converged to what the figure shows (the L1 error blurred by the kernel is
     # ~1e-4); the remaining sub-kernel speckle of the debiased barycenter converges slowly
     # (geosym.transport.barycenter, "Stopping")
-    bary = {
-        m: barycenter(imgs, grid, 2e-3, method=m, tol=1e-4).q for m in ("entropic", "debiased")
-    }
+    bary = {m: barycenter(imgs, grid, 2e-3, method=m, tol=1e-4).q for m in ("entropic", "debiased")}
     plot_histograms(
         {"ring": imgs[0], "cross": imgs[1], **bary},
         out / "transport_barycenters.png",
@@ -562,9 +586,7 @@ def _real_data(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
 
     missing = [m for m in ("torch", "mlxtend", "sklearn") if importlib.util.find_spec(m) is None]
     if missing:
-        sec.text.append(
-            f"Skipped: needs {', '.join(missing)} (pip install 'geosym[torch,data]')."
-        )
+        sec.text.append(f"Skipped: needs {', '.join(missing)} (pip install 'geosym[torch,data]').")
         return
     from .experiments.real_data import (
         C_GRID,
@@ -596,10 +618,19 @@ def _real_data(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
     rows = []
     for stat in ("m_lambda", "lambda_max", "lambda_2"):
         for model, depth, width, centre, mean, spread in ratios.table(stat):
-            rows.append([model, str(depth), str(width), "centred" if centre else "raw", stat,
-                         f"{mean:.3f} ± {spread:.3f}"])
-    sec.tables.append(("Theory / measured", ["model", "L", "M", "inputs", "statistic",
-                                             "ratio ± s.d."], rows))
+            rows.append(
+                [
+                    model,
+                    str(depth),
+                    str(width),
+                    "centred" if centre else "raw",
+                    stat,
+                    f"{mean:.3f} ± {spread:.3f}",
+                ]
+            )
+    sec.tables.append(
+        ("Theory / measured", ["model", "L", "M", "inputs", "statistic", "ratio ± s.d."], rows)
+    )
     plot_ratios(ratios, out / "real_data_ratios.png")
     sec.figures.append(("real_data_ratios.png", "lambda_max theory/measured against width"))
     say(f"real data: learning-rate study on {dataset}")
@@ -624,13 +655,25 @@ def _real_data(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
     sec.tables.append(
         (
             "Learning-rate study",
-            ["model", "batch", "diverging c", "loss at c=1", "test acc. at c=1", "fastest c",
-             "theory fastest c"],
             [
-                [r["model"], "GD" if r["batch"] == 0 else str(r["batch"]),
-                 ", ".join(f"{c:g}" for c in r["diverging_c"]) or "none",
-                 _fmt(r["loss_at_c1"]), _fmt(r["accuracy_at_c1"]), _fmt(r["fastest_c"]),
-                 _fmt(r["theory_fastest_c"])]
+                "model",
+                "batch",
+                "diverging c",
+                "loss at c=1",
+                "test acc. at c=1",
+                "fastest c",
+                "theory fastest c",
+            ],
+            [
+                [
+                    r["model"],
+                    "GD" if r["batch"] == 0 else str(r["batch"]),
+                    ", ".join(f"{c:g}" for c in r["diverging_c"]) or "none",
+                    _fmt(r["loss_at_c1"]),
+                    _fmt(r["accuracy_at_c1"]),
+                    _fmt(r["fastest_c"]),
+                    _fmt(r["theory_fastest_c"]),
+                ]
                 for r in study.summary()
             ],
         )

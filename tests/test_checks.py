@@ -9,8 +9,14 @@ from geosym import _checks
 
 @pytest.mark.parametrize(
     "value, error",
-    [("2", TypeError), (2.5, TypeError), (True, TypeError), (None, TypeError), (0, ValueError),
-     (-3, ValueError)],
+    [
+        ("2", TypeError),
+        (2.5, TypeError),
+        (True, TypeError),
+        (None, TypeError),
+        (0, ValueError),
+        (-3, ValueError),
+    ],
 )
 def test_positive_int(value, error):
     with pytest.raises(error, match="K"):
@@ -25,9 +31,14 @@ def test_positive_int_accepts_numpy_integers_and_zero_when_allowed():
 
 @pytest.mark.parametrize(
     "value, kwargs, error",
-    [("1", {}, TypeError), (True, {}, TypeError), (float("nan"), {}, ValueError),
-     (float("inf"), {}, ValueError), (-1.0, {"minimum": 0.0}, ValueError),
-     (0.0, {"minimum": 0.0, "strict": True}, ValueError)],
+    [
+        ("1", {}, TypeError),
+        (True, {}, TypeError),
+        (float("nan"), {}, ValueError),
+        (float("inf"), {}, ValueError),
+        (-1.0, {"minimum": 0.0}, ValueError),
+        (0.0, {"minimum": 0.0, "strict": True}, ValueError),
+    ],
 )
 def test_real(value, kwargs, error):
     with pytest.raises(error, match="eta"):

@@ -130,11 +130,31 @@ def _plot_commands(hists):
     return {
         "phase.png": ["phase", "relu", "--sw2", "1,3,3", "--sb2", "0.1,0.2,2"],
         "ngd.png": [
-            "ngd", "relu", "--depth", "2", "--width", "8", "--samples", "4", "--methods", "gd",
-            "--max-steps", "3",
+            "ngd",
+            "relu",
+            "--depth",
+            "2",
+            "--width",
+            "8",
+            "--samples",
+            "4",
+            "--methods",
+            "gd",
+            "--max-steps",
+            "3",
         ],
-        "committee.png": ["committee", "erf", "-K", "1", "-M", "1", "--eta", "0.5",
-                          "--alpha-max", "2"],
+        "committee.png": [
+            "committee",
+            "erf",
+            "-K",
+            "1",
+            "-M",
+            "1",
+            "--eta",
+            "0.5",
+            "--alpha-max",
+            "2",
+        ],
         "ot-distance.png": ["ot", "distance", hists["p"], hists["q"], "--reg", "0.05"],
         "ot-divergence.png": ["ot", "divergence", hists["p"], hists["q"], "--reg", "0.05"],
     }
@@ -236,8 +256,24 @@ def test_corrupt_png_is_one_line(hists, tmp_path, capsys):
     "argv",
     [
         ["committee", "erf", "-K", "2", "-M", "2", "--eta", "0.5", "--alpha-max", "5", "--json"],
-        ["fim", "tanh", "--sigma-w2", "3", "--sigma-b2", "0.64", "--depth", "2", "--width",
-         "20", "--samples", "4", "--simulate", "--seeds", "1", "--json"],
+        [
+            "fim",
+            "tanh",
+            "--sigma-w2",
+            "3",
+            "--sigma-b2",
+            "0.64",
+            "--depth",
+            "2",
+            "--width",
+            "20",
+            "--samples",
+            "4",
+            "--simulate",
+            "--seeds",
+            "1",
+            "--json",
+        ],
         ["phase", "relu", "--sw2", "1,3,5", "--sb2", "0,0.5,3", "--json"],
         ["derive", "0", "--json"],
         ["unit-fisher", "tanh", "--w-norm", "1", "--json"],
@@ -256,8 +292,23 @@ def test_jsonable_maps_non_finite_to_null():
 
 
 def test_one_seed_prints_no_nan(capsys):
-    argv = ["fim", "tanh", "--sigma-w2", "3", "--sigma-b2", "0.64", "--depth", "2", "--width",
-            "20", "--samples", "4", "--simulate", "--seeds", "1"]
+    argv = [
+        "fim",
+        "tanh",
+        "--sigma-w2",
+        "3",
+        "--sigma-b2",
+        "0.64",
+        "--depth",
+        "2",
+        "--width",
+        "20",
+        "--samples",
+        "4",
+        "--simulate",
+        "--seeds",
+        "1",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "nan" not in out and "one network: no standard error" in out
@@ -267,8 +318,14 @@ def test_plateau_line_says_what_happened():
     from geosym.cli.committee import _plateau_line
 
     nan = float("nan")
-    none = {"start": nan, "end": nan, "length": nan, "height": nan, "eps_star": 0.01,
-            "found": False}
+    none = {
+        "start": nan,
+        "end": nan,
+        "length": nan,
+        "height": nan,
+        "eps_star": 0.01,
+        "found": False,
+    }
     assert "not reached" in _plateau_line(none, 50) and "nan" not in _plateau_line(none, 50)
     stuck = {**none, "start": 3.0, "height": 0.0101, "found": True}
     assert "not left by alpha = 50" in _plateau_line(stuck, 50)
@@ -343,8 +400,22 @@ def test_interrupt_is_one_line_with_what_was_completed(monkeypatch, capsys):
 
 
 def test_ctrl_c_on_a_real_run(tmp_path):
-    argv = ["ngd", "relu", "--depth", "3", "--width", "256", "--samples", "64",
-            "--methods", "ngd", "--max-steps", "1000000", "--threshold", "1e-300"]
+    argv = [
+        "ngd",
+        "relu",
+        "--depth",
+        "3",
+        "--width",
+        "256",
+        "--samples",
+        "64",
+        "--methods",
+        "ngd",
+        "--max-steps",
+        "1000000",
+        "--threshold",
+        "1e-300",
+    ]
     proc = subprocess.Popen(
         [sys.executable, "-m", "geosym", *argv],
         stdout=subprocess.PIPE,

@@ -45,8 +45,9 @@ def ref_i3(c11, c12, c13, c22, c23, c33):
 
 def ref_i4(c11, c12, c13, c14, c22, c23, c24, c33, c34, c44):
     l4 = (1 + c11) * (1 + c22) - c12**2
-    l0 = (l4 * c34 - c23 * c24 * (1 + c11) - c13 * c14 * (1 + c22) + c12 * c13 * c24
-          + c12 * c14 * c23)
+    l0 = (
+        l4 * c34 - c23 * c24 * (1 + c11) - c13 * c14 * (1 + c22) + c12 * c13 * c24 + c12 * c14 * c23
+    )
     l1 = l4 * (1 + c33) - c23**2 * (1 + c11) - c13**2 * (1 + c22) + 2 * c12 * c13 * c23
     l2 = l4 * (1 + c44) - c24**2 * (1 + c11) - c14**2 * (1 + c22) + 2 * c12 * c14 * c24
     return 4 / np.pi**2 / np.sqrt(l4) * np.arcsin(l0 / np.sqrt(l1 * l2))
@@ -73,21 +74,30 @@ def test_erf_integrals_from_engine_match_committee_md(erf_provider):
     i = np.arange(5)
     a, b, c, d = np.meshgrid(i, i, i, i, indexing="ij")
     assert all(m.startswith("engine") for m in erf_provider.methods.values())
-    np.testing.assert_allclose(erf_provider.I2(C, a, b), ref_i2(C[a, a], C[a, b], C[b, b]),
-                               atol=1e-13)
+    np.testing.assert_allclose(
+        erf_provider.I2(C, a, b), ref_i2(C[a, a], C[a, b], C[b, b]), atol=1e-13
+    )
     np.testing.assert_allclose(
         erf_provider.I3(C, a, b, c),
-        ref_i3(C[a, a], C[a, b], C[a, c], C[b, b], C[b, c], C[c, c]), atol=1e-12)
+        ref_i3(C[a, a], C[a, b], C[a, c], C[b, b], C[b, c], C[c, c]),
+        atol=1e-12,
+    )
     got = erf_provider.I4(C, a, b, c, d)
-    ref = ref_i4(C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c],
-                 C[c, d], C[d, d])
+    ref = ref_i4(
+        C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c], C[c, d], C[d, d]
+    )
     np.testing.assert_allclose(got, ref, atol=1e-12)
 
 
 def test_broadcast_shapes_are_kept(erf_provider):
     C = _cov(4)
-    out = erf_provider.I4(C, np.arange(2)[:, None, None], np.arange(2)[:, None, None],
-                          np.arange(4)[None, :, None], np.arange(4)[None, None, :])
+    out = erf_provider.I4(
+        C,
+        np.arange(2)[:, None, None],
+        np.arange(2)[:, None, None],
+        np.arange(4)[None, :, None],
+        np.arange(4)[None, None, :],
+    )
     assert out.shape == (2, 4, 4)
 
 
@@ -97,8 +107,10 @@ def test_numeric_route_on_erf_against_closed_form(erf_provider):
     C = _cov(4, seed=3)  # variances ~ 0.5-1, like Q, R, T in the ODE
     i = np.arange(4)
     a, b, c, d = (t.ravel() for t in np.meshgrid(i, i, i, i, indexing="ij"))
-    ent = np.stack([C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c],
-                    C[c, d], C[d, d]], 1)
+    ent = np.stack(
+        [C[a, a], C[a, b], C[a, c], C[a, d], C[b, b], C[b, c], C[b, d], C[c, c], C[c, d], C[d, d]],
+        1,
+    )
     ref = ref_i4(*ent.T)
     # The tensor rule converges geometrically but slowly for the Gaussian-like factor g'(u)^2
     # (ratio ~ s/(2+s) per node, s ~ 2 variance): measured max errors over all 256 tuples
@@ -108,8 +120,9 @@ def test_numeric_route_on_erf_against_closed_form(erf_provider):
     err24 = np.abs(_nested_gh(factors, cov, 24) - ref).max()
     assert err12 < 1e-2 and err24 < 3e-4 and err24 < err12 / 20
     # Stein reduction of I3 to 2-D integrals (agrees to 1e-8)
-    stein = (C[a, b] * _gh2(act.d2g, act.g, C[a, a], C[a, c], C[c, c], 48)
-             + C[b, c] * _gh2(act.dg, act.dg, C[a, a], C[a, c], C[c, c], 48))
+    stein = C[a, b] * _gh2(act.d2g, act.g, C[a, a], C[a, c], C[c, c], 48) + C[b, c] * _gh2(
+        act.dg, act.dg, C[a, a], C[a, c], C[c, c], 48
+    )
     np.testing.assert_allclose(stein, ref_i3(*ent[:, [0, 1, 2, 4, 5, 7]].T), atol=1e-8)
 
 
@@ -125,8 +138,10 @@ def test_numeric_i4_dimension_reduction_is_the_4d_rule():
     got = prov.I4(C, a, b, c, d)
     # the nested rule depends on the variable order: compare in the canonical order it uses
     a, b, c, d = np.minimum(a, b), np.maximum(a, b), np.minimum(c, d), np.maximum(c, d)
-    ent = [C[x, y] for x, y in ((a, a), (a, b), (a, c), (a, d), (b, b), (b, c), (b, d), (c, c),
-                                (c, d), (d, d))]
+    ent = [
+        C[x, y]
+        for x, y in ((a, a), (a, b), (a, c), (a, d), (b, b), (b, c), (b, d), (c, c), (c, d), (d, d))
+    ]
     np.testing.assert_allclose(got, prov._numeric_i4(*ent), rtol=0, atol=1e-14)
     assert got[0, 0, 2, 3] == pytest.approx(got[0, 0, 2, 2], abs=1e-14)  # 2 and 3 coincide
 
@@ -175,7 +190,7 @@ def _trapezoid_i4_tanh(C, h=0.3, half=6.6):
     discretisation error is ~exp(-2 pi 1.4 / h) ~ 2e-13 and the truncation ~exp(-6.6^2/2) ~
     3e-10 (measured: h = 0.3 and h = 0.25 on |xi| <= 7 agree to 5e-12)."""
     x = np.arange(-half, half + h / 2, h)
-    w = h * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+    w = h * np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
     L = _cholesky_clipped(C[None])[0]
     u = np.einsum("ij,jabcd->iabcd", L, np.stack(np.meshgrid(x, x, x, x, indexing="ij")))
     f = (np.cosh(u[0]) * np.cosh(u[1])) ** -2.0 * np.tanh(u[2]) * np.tanh(u[3])
@@ -215,17 +230,21 @@ def test_mixture_2d_families_are_the_erf_closed_forms():
     C = _cov(3, seed=9, scale=1.0)
     c11, c12, c13, c22, c23, c33 = C[0, 0], C[0, 1], C[0, 2], C[1, 1], C[1, 2], C[2, 2]
     one, b1 = np.array([1.0]), np.array([1 / np.sqrt(2)])
-    assert _mixture_2d(one, b1, "I2", c11, c13, c33) == pytest.approx(ref_i2(c11, c13, c33),
-                                                                       abs=1e-14)
-    i3 = (c12 * _mixture_2d(one, b1, "X", c11, c13, c33)
-          + c23 * _mixture_2d(one, b1, "J2", c11, c13, c33))
+    assert _mixture_2d(one, b1, "I2", c11, c13, c33) == pytest.approx(
+        ref_i2(c11, c13, c33), abs=1e-14
+    )
+    i3 = c12 * _mixture_2d(one, b1, "X", c11, c13, c33) + c23 * _mixture_2d(
+        one, b1, "J2", c11, c13, c33
+    )
     assert i3 == pytest.approx(ref_i3(c11, c12, c13, c22, c23, c33), abs=1e-14)
     # g = 0.3 erf(x/sqrt 2) + 0.7 erf(2x/sqrt 2): I2 = sum_kl a_k a_l I2^G(s_k^2 c11, ...)
     coef, sc = np.array([0.3, 0.7]), np.array([1.0, 2.0])
-    ref = sum(coef[k] * coef[m] * ref_i2(sc[k]**2 * c11, sc[k] * sc[m] * c13, sc[m]**2 * c33)
-              for k in range(2) for m in range(2))
-    assert _mixture_2d(coef, sc / np.sqrt(2), "I2", c11, c13, c33) == pytest.approx(ref,
-                                                                                    abs=1e-14)
+    ref = sum(
+        coef[k] * coef[m] * ref_i2(sc[k] ** 2 * c11, sc[k] * sc[m] * c13, sc[m] ** 2 * c33)
+        for k in range(2)
+        for m in range(2)
+    )
+    assert _mixture_2d(coef, sc / np.sqrt(2), "I2", c11, c13, c33) == pytest.approx(ref, abs=1e-14)
 
 
 def test_tanh_2d_families_erf_mixture_against_a_fine_rule():
@@ -237,13 +256,13 @@ def test_tanh_2d_families_erf_mixture_against_a_fine_rule():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((50, 3, 4)) * 0.6
     C = A @ A.transpose(0, 2, 1) / 4
-    c11, c12, c13, c22, c23, c33 = (C[:, i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1),
-                                                             (1, 2), (2, 2)))
+    c11, c12, c13, c22, c23, c33 = (
+        C[:, i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+    )
     for fam, f in (("I2", a.g), ("J2", a.dg)):
         ref = _gh2(f, f, c11, c13, c33, 200)
         assert np.abs(prov.kernels[fam].func(c11, c13, c33) - ref).max() < 1e-6
-    ref3 = (c12 * _gh2(a.d2g, a.g, c11, c13, c33, 200)
-            + c23 * _gh2(a.dg, a.dg, c11, c13, c33, 200))
+    ref3 = c12 * _gh2(a.d2g, a.g, c11, c13, c33, 200) + c23 * _gh2(a.dg, a.dg, c11, c13, c33, 200)
     err = np.abs(prov.kernels["I3"].func(c11, c12, c13, c22, c23, c33) - ref3).max()
     err_gh = np.abs(gh.kernels["I3"].func(c11, c12, c13, c22, c23, c33) - ref3).max()
     assert err < 1e-6 and err < err_gh
@@ -306,10 +325,10 @@ def _scm_rhs(Q, R, eta):
     i, b, c = np.meshgrid(np.arange(K), np.arange(P), np.arange(P), indexing="ij")
     i3 = ref_i3(C[i, i], C[i, b], C[i, c], C[b, b], C[b, c], C[c, c])  # (K, P, P)
     H = np.einsum("ibc,c->ib", i3, A)
-    a, k, c, e = np.meshgrid(np.arange(K), np.arange(K), np.arange(P), np.arange(P),
-                             indexing="ij")
-    i4 = ref_i4(C[a, a], C[a, k], C[a, c], C[a, e], C[k, k], C[k, c], C[k, e], C[c, c],
-                C[c, e], C[e, e])
+    a, k, c, e = np.meshgrid(np.arange(K), np.arange(K), np.arange(P), np.arange(P), indexing="ij")
+    i4 = ref_i4(
+        C[a, a], C[a, k], C[a, c], C[a, e], C[k, k], C[k, c], C[k, e], C[c, c], C[c, e], C[e, e]
+    )
     dQ = eta * (H[:, :K] + H[:, :K].T) + eta**2 * np.einsum("akce,c,e->ak", i4, A, A)
     return dQ, eta * H[:, K:]
 
@@ -337,8 +356,10 @@ def _independent_eigenvalues(x, eta):
     Q, R = _sym(x)
     y = np.array([Q[0, 0], Q[0, 1], Q[1, 1], *R.ravel()])
     h = 1e-6
-    J = np.stack([(_flat_rhs(y + h * e, eta) - _flat_rhs(y - h * e, eta)) / (2 * h)
-                  for e in np.eye(y.size)], axis=1)
+    J = np.stack(
+        [(_flat_rhs(y + h * e, eta) - _flat_rhs(y - h * e, eta)) / (2 * h) for e in np.eye(y.size)],
+        axis=1,
+    )
     ev = np.linalg.eigvals(J)
     return ev[np.argsort(-ev.real)]
 
@@ -468,8 +489,7 @@ def test_orthogonal_outputs_remove_the_plateau():
 
 def test_both_layers_trained_learns():
     ode = CommitteeODE(ERF, 2, 2, eta=0.5, eta_v=0.5, teacher_out=[1.0, 0.6])
-    tr = ode.integrate(100, init={"Q": np.eye(2), "R": 0.1 * np.eye(2) + 0.01,
-                                  "V": [[0.5], [0.4]]})
+    tr = ode.integrate(100, init={"Q": np.eye(2), "R": 0.1 * np.eye(2) + 0.01, "V": [[0.5], [0.4]]})
     assert tr.V.shape == (tr.alpha.size, 2, 1)
     assert not np.allclose(tr.V[-1], tr.V[0])
     assert tr.eps_g[-1] < 0.1 * tr.eps_g[0]
@@ -493,8 +513,9 @@ def test_latex_export():
 
 
 def test_decay_rate_matches_ode_exponential():
-    tr = CommitteeODE(ERF, 2, 2, eta=0.5).integrate(300, init={"Q": np.eye(2) * 0.9,
-                                                               "R": np.eye(2) * 0.9})
+    tr = CommitteeODE(ERF, 2, 2, eta=0.5).integrate(
+        300, init={"Q": np.eye(2) * 0.9, "R": np.eye(2) * 0.9}
+    )
     rate = decay_rate(tr, (1e-9, 1e-4))
     assert 0.01 < rate < 1.0
 
@@ -502,9 +523,16 @@ def test_decay_rate_matches_ode_exponential():
 # -- bad input and blow-up --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"K": 0}, "K"), ({"M": 0}, "M"), ({"outputs": 0}, "outputs"), ({"eta": 0.0}, "eta"),
-     ({"eta": -1.0}, "eta"), ({"teacher_cov": [[1, 2], [2, 1]]}, "teacher_cov"),
-     ({"teacher_cov": np.eye(3)}, "teacher_cov"), ({"outputs": 2}, "teacher_out")],
+    [
+        ({"K": 0}, "K"),
+        ({"M": 0}, "M"),
+        ({"outputs": 0}, "outputs"),
+        ({"eta": 0.0}, "eta"),
+        ({"eta": -1.0}, "eta"),
+        ({"teacher_cov": [[1, 2], [2, 1]]}, "teacher_cov"),
+        ({"teacher_cov": np.eye(3)}, "teacher_cov"),
+        ({"outputs": 2}, "teacher_out"),
+    ],
 )
 def test_bad_input(kwargs, match):
     args = {"K": 2, "M": 2, "eta": 0.5} | kwargs
@@ -564,8 +592,23 @@ def _cli(argv):
 
 
 def test_cli_json(capsys, tmp_path):
-    rc = _cli(["committee", ERF, "-K", "2", "-M", "2", "--eta", "0.5", "--alpha-max", "300",
-               "--json", "--plot", str(tmp_path / "c.png")])
+    rc = _cli(
+        [
+            "committee",
+            ERF,
+            "-K",
+            "2",
+            "-M",
+            "2",
+            "--eta",
+            "0.5",
+            "--alpha-max",
+            "300",
+            "--json",
+            "--plot",
+            str(tmp_path / "c.png"),
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["fixed_point"]["escape_rate"] > 0
@@ -574,8 +617,9 @@ def test_cli_json(capsys, tmp_path):
 
 
 def test_cli_reports_all_symmetric_fixed_points(capsys):
-    rc = _cli(["committee", ERF, "-K", "2", "-M", "2", "--eta", "0.1", "--alpha-max", "600",
-               "--json"])
+    rc = _cli(
+        ["committee", ERF, "-K", "2", "-M", "2", "--eta", "0.1", "--alpha-max", "600", "--json"]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     fps = out["fixed_points"]
@@ -589,8 +633,27 @@ def test_cli_reports_all_symmetric_fixed_points(capsys):
 
 
 def test_cli_simulate_and_latex(capsys):
-    rc = _cli(["committee", ERF, "-K", "2", "-M", "2", "--outputs", "2", "--eta", "0.5",
-               "--alpha-max", "2", "--simulate", "200", "--seeds", "2", "--latex"])
+    rc = _cli(
+        [
+            "committee",
+            ERF,
+            "-K",
+            "2",
+            "-M",
+            "2",
+            "--outputs",
+            "2",
+            "--eta",
+            "0.5",
+            "--alpha-max",
+            "2",
+            "--simulate",
+            "200",
+            "--seeds",
+            "2",
+            "--latex",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert r"\frac{dR_{in}}{d\alpha}" in out and "median relative deviation" in out

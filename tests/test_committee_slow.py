@@ -21,8 +21,16 @@ def _pair(spec, K, M, L, eta, alpha, seeds=3, **kw):
     sims = simulate(spec, 1000, K, M, L, eta, alpha, seeds, **kw)
     odes = []
     for tr in sims:
-        ode = CommitteeODE(spec, K, M, L, eta=eta, eta_v=kw.get("eta_v", 0.0),
-                           teacher_cov=tr.T, teacher_out=kw.get("teacher_out"))
+        ode = CommitteeODE(
+            spec,
+            K,
+            M,
+            L,
+            eta=eta,
+            eta_v=kw.get("eta_v", 0.0),
+            teacher_cov=tr.T,
+            teacher_out=kw.get("teacher_out"),
+        )
         odes.append(ode.integrate(alpha, init=tr.initial(), alphas=tr.alpha))
     return sims, odes
 
@@ -54,8 +62,9 @@ def test_erf_scm(K, eta, alpha):
 
 
 def test_both_layers_trained():
-    sims, odes = _pair(ERF, 2, 2, 1, 0.5, 150.0, eta_v=0.5, teacher_out=[1.0, 0.6],
-                       student_out=[[0.5], [0.4]])
+    sims, odes = _pair(
+        ERF, 2, 2, 1, 0.5, 150.0, eta_v=0.5, teacher_out=[1.0, 0.6], student_out=[[0.5], [0.4]]
+    )
     for s, o in zip(sims, odes, strict=True):
         rel = np.abs(s.eps_g - o.eps_g) / o.eps_g
         assert np.median(rel[1:]) < 0.04  # measured: 0.3-0.5 %

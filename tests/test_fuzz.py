@@ -67,8 +67,11 @@ def _in_worker(fn, timeout: float = TIMEOUT) -> dict:
             try:
                 result = fn()
             except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                result = {"raised": type(exc).__name__, "message": str(exc)[:500],
-                          "traceback": traceback.format_exc()[-3000:]}
+                result = {
+                    "raised": type(exc).__name__,
+                    "message": str(exc)[:500],
+                    "traceback": traceback.format_exc()[-3000:],
+                }
             with open(result_path, "wb") as out:
                 pickle.dump(result, out)
         except BaseException:  # noqa: BLE001
@@ -143,17 +146,110 @@ def _commands() -> dict[str, tuple[list, list]]:
 
 COMMANDS = _commands()
 
-SPECS = ["tanh", "relu", "erf", "linear", "0", "1", "x", "sign(sin(x))", "x**2", "exp(x)",
-         "tanh(y)", "", "__import__('os')", "x*sigmoid(x)", "step", "1/x", "sqrt(x)", "nan",
-         "tanh(tanh(tanh(x)))", "log(x)", "((((x))))", "x" * 300]
-NUMBERS = ["0", "1", "2", "3", "-1", "0.5", "-0.5", "1e-3", "-1e-3", "1e300", "-1e300", "1e-300",
-           "nan", "inf", "-inf", "abc", "", "1,2", "2.5", "1e9", "100000", "64", "0x10"]
-SMALL_INTS = ["1", "2", "3", "4", "8", "0", "-1", "-5", "2.5", "abc", "", "10", "1e3",
-              "1000000", "100000000", "nan"]
-LISTS = ["1,1,1", "-1,1,1", "1,2", "0,0,0", "a,b", "", "1;2", "0.5,4,3", "1,3,0", "1,3,-2",
-         "0,1,3000", "nan,1,3", "1,1", "1,0;0,1", "1;0", "2,0;0,2", "1e300,1,2", "1,2,3,4"]
-INT_DESTS = {"depth", "width", "samples", "outputs", "seeds", "max_steps", "seed", "K", "M",
-             "init_n", "simulate", "fan_in", "max_iter", "anderson", "threads"}
+SPECS = [
+    "tanh",
+    "relu",
+    "erf",
+    "linear",
+    "0",
+    "1",
+    "x",
+    "sign(sin(x))",
+    "x**2",
+    "exp(x)",
+    "tanh(y)",
+    "",
+    "__import__('os')",
+    "x*sigmoid(x)",
+    "step",
+    "1/x",
+    "sqrt(x)",
+    "nan",
+    "tanh(tanh(tanh(x)))",
+    "log(x)",
+    "((((x))))",
+    "x" * 300,
+]
+NUMBERS = [
+    "0",
+    "1",
+    "2",
+    "3",
+    "-1",
+    "0.5",
+    "-0.5",
+    "1e-3",
+    "-1e-3",
+    "1e300",
+    "-1e300",
+    "1e-300",
+    "nan",
+    "inf",
+    "-inf",
+    "abc",
+    "",
+    "1,2",
+    "2.5",
+    "1e9",
+    "100000",
+    "64",
+    "0x10",
+]
+SMALL_INTS = [
+    "1",
+    "2",
+    "3",
+    "4",
+    "8",
+    "0",
+    "-1",
+    "-5",
+    "2.5",
+    "abc",
+    "",
+    "10",
+    "1e3",
+    "1000000",
+    "100000000",
+    "nan",
+]
+LISTS = [
+    "1,1,1",
+    "-1,1,1",
+    "1,2",
+    "0,0,0",
+    "a,b",
+    "",
+    "1;2",
+    "0.5,4,3",
+    "1,3,0",
+    "1,3,-2",
+    "0,1,3000",
+    "nan,1,3",
+    "1,1",
+    "1,0;0,1",
+    "1;0",
+    "2,0;0,2",
+    "1e300,1,2",
+    "1,2,3,4",
+]
+INT_DESTS = {
+    "depth",
+    "width",
+    "samples",
+    "outputs",
+    "seeds",
+    "max_steps",
+    "seed",
+    "K",
+    "M",
+    "init_n",
+    "simulate",
+    "fan_in",
+    "max_iter",
+    "anderson",
+    "threads",
+}
 LIST_DESTS = {"alphas", "sw2", "sb2", "teacher_out", "teacher_cov", "methods", "weights"}
 
 
@@ -182,11 +278,37 @@ def workdir():
         yield str(root)
 
 
-FILES = ["p.npy", "q.npy", "img.npy", "zeros.npy", "neg.npy", "nan.npy", "complex.npy",
-         "cube.npy", "cost.npy", "strings.npy", "bad.png", "text.npy", "ring.png", "missing.npy",
-         "folder", "p.txt"]
-OUTPUTS = ["out.png", "folder", "folder/", "name", "x.txt", "missing/x.png", "out.npy",
-           "out.pdf", "/proc/x.png", "rep", "p.npy"]
+FILES = [
+    "p.npy",
+    "q.npy",
+    "img.npy",
+    "zeros.npy",
+    "neg.npy",
+    "nan.npy",
+    "complex.npy",
+    "cube.npy",
+    "cost.npy",
+    "strings.npy",
+    "bad.png",
+    "text.npy",
+    "ring.png",
+    "missing.npy",
+    "folder",
+    "p.txt",
+]
+OUTPUTS = [
+    "out.png",
+    "folder",
+    "folder/",
+    "name",
+    "x.txt",
+    "missing/x.png",
+    "out.npy",
+    "out.pdf",
+    "/proc/x.png",
+    "rep",
+    "p.npy",
+]
 
 
 def _value(action) -> st.SearchStrategy[str]:
@@ -263,8 +385,13 @@ API_EXAMPLES = int(os.environ.get("GEOSYM_FUZZ_API_DEFAULT", "40"))
 
 
 def _default(n: int) -> settings:
-    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 LONG_RUN = settings(max_examples=LONG, deadline=None, suppress_health_check=list(HealthCheck))
@@ -286,17 +413,41 @@ def test_fuzz_cli_long(workdir, argv):
 # ---------------------------------------------------------------------------------------------
 # the API
 # ---------------------------------------------------------------------------------------------
-_REALS = st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, 0.5, 1e-3, 1e300, -1e300, float("nan"),
-                          float("inf"), 1e-300])
+_REALS = st.sampled_from(
+    [0.0, 1.0, 2.0, 3.0, -1.0, 0.5, 1e-3, 1e300, -1e300, float("nan"), float("inf"), 1e-300]
+)
 _INTS = st.sampled_from([1, 2, 3, 0, -1, 10, 2.5, 10**9, True, "3", None])
 _SPEC = st.sampled_from(SPECS + [None, 3, ["tanh"]])
-_ARRAY = st.sampled_from([
-    np.array([0.5, 0.5]), np.array([1.0, 0.0]), np.array([0.2, 0.3, 0.5]), np.zeros(2),
-    np.array([np.nan, 1.0]), np.array([1 + 1j, 1.0]), np.ones((2, 2)) / 4, np.array([]),
-    np.array([-1.0, 2.0]), [0.5, 0.5], "ab", None,
-])
-_COV = st.sampled_from([[[1.0]], [[1.0, 0.3], [0.3, 2.0]], [[1.0, 2.0], [2.0, 1.0]], [[0.0]],
-                        [[-1.0]], [[np.nan]], [[1e300]], [1.0], "x", [[1.0, 0.5], [0.4, 1.0]]])
+_ARRAY = st.sampled_from(
+    [
+        np.array([0.5, 0.5]),
+        np.array([1.0, 0.0]),
+        np.array([0.2, 0.3, 0.5]),
+        np.zeros(2),
+        np.array([np.nan, 1.0]),
+        np.array([1 + 1j, 1.0]),
+        np.ones((2, 2)) / 4,
+        np.array([]),
+        np.array([-1.0, 2.0]),
+        [0.5, 0.5],
+        "ab",
+        None,
+    ]
+)
+_COV = st.sampled_from(
+    [
+        [[1.0]],
+        [[1.0, 0.3], [0.3, 2.0]],
+        [[1.0, 2.0], [2.0, 1.0]],
+        [[0.0]],
+        [[-1.0]],
+        [[np.nan]],
+        [[1e300]],
+        [1.0],
+        "x",
+        [[1.0, 0.5], [0.4, 1.0]],
+    ]
+)
 
 
 def _api_cases():
@@ -328,18 +479,27 @@ def _api_cases():
             st.tuples(_SPEC, _REALS, _REALS, _INTS, _INTS),
         ),
         "unit_fisher": (
-            lambda s, w, b: gs.unit_fisher(s, w, b).to_dict(), st.tuples(_SPEC, _ARRAY, _REALS)
+            lambda s, w, b: gs.unit_fisher(s, w, b).to_dict(),
+            st.tuples(_SPEC, _ARRAY, _REALS),
         ),
         "one_step_learning_rates": (
             lambda s, d, m, n: gs.one_step_learning_rates(s, d, m, n).to_dict(),
             st.tuples(_SPEC, _INTS, _INTS, _INTS),
         ),
         "CommitteeODE": (committee, st.tuples(_SPEC, _INTS, _REALS, _REALS)),
-        "Grid": (lambda s: gs.Grid(s), st.tuples(st.sampled_from(
-            [(4,), (4, 4), (0,), (-1,), (4.5,), (), "ab", None, (10**12,), [3]]))),
+        "Grid": (
+            lambda s: gs.Grid(s),
+            st.tuples(
+                st.sampled_from([(4,), (4, 4), (0,), (-1,), (4.5,), (), "ab", None, (10**12,), [3]])
+            ),
+        ),
         "sinkhorn": (transport, st.tuples(_ARRAY, _ARRAY, _REALS, _INTS)),
-        "barycenter": (bary, st.tuples(_ARRAY, _ARRAY, _REALS,
-                                       st.sampled_from(["entropic", "debiased", "sharp", "x"]))),
+        "barycenter": (
+            bary,
+            st.tuples(
+                _ARRAY, _ARRAY, _REALS, st.sampled_from(["entropic", "debiased", "sharp", "x"])
+            ),
+        ),
     }
 
 

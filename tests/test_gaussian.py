@@ -187,8 +187,12 @@ def test_evaluate_many_matches_separate_numeric():
     1-point kernel in one call: the values and errors of separate .numeric() calls."""
     d = gs.activation("tanh").derivative()
     pair = [[Q1, Q2], [Q2, Q1]]
-    exps = [gs.expect(["erf", "erf"], pair), gs.expect(["tanh", "tanh"], pair),
-            gs.expect([d, d], pair), gs.expect(["tanh", "swish"], pair)]
+    exps = [
+        gs.expect(["erf", "erf"], pair),
+        gs.expect(["tanh", "tanh"], pair),
+        gs.expect([d, d], pair),
+        gs.expect(["tanh", "swish"], pair),
+    ]
     q1 = np.array([0.3, 1.0, 4.0, 9.5])
     q2 = q1 * np.array([0.5, -0.9, 0.999, 0.2])
     got = evaluate_many(exps, q1, q2, return_error=True)

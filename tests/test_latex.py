@@ -8,8 +8,12 @@ from geosym.latex import document, latex, symbol_latex
 
 @pytest.mark.parametrize(
     "name, tex",
-    [("q1", "q_{1}"), ("qt1", r"\tilde{q}_{1}"), ("sigma_w2", r"\sigma_{w}^{2}"),
-     ("sigma_b2", r"\sigma_{b}^{2}")],
+    [
+        ("q1", "q_{1}"),
+        ("qt1", r"\tilde{q}_{1}"),
+        ("sigma_w2", r"\sigma_{w}^{2}"),
+        ("sigma_b2", r"\sigma_{b}^{2}"),
+    ],
 )
 def test_symbol_latex_uses_paper_notation(name, tex):
     assert symbol_latex(name) == tex

@@ -145,11 +145,18 @@ def test_propagate_equals_forward_and_backward(spec):
     fwd, bwd = mf.propagate(4, q1_0=1.2, q2_0=0.4)
     f0 = mf.forward(4, q1_0=1.2, q2_0=0.4)
     b0 = mf.backward(4, q1_0=1.2, q2_0=0.4, forward=f0)
-    for got, want in [(fwd.q1, f0.q1), (fwd.q2, f0.q2), (fwd.qh1, f0.qh1), (fwd.qh2, f0.qh2),
-                      (bwd.qt1, b0.qt1), (bwd.qt2, b0.qt2)]:
+    for got, want in [
+        (fwd.q1, f0.q1),
+        (fwd.q2, f0.q2),
+        (fwd.qh1, f0.qh1),
+        (fwd.qh2, f0.qh2),
+        (bwd.qt1, b0.qt1),
+        (bwd.qt2, b0.qt2),
+    ]:
         for g, w in zip(got[1:], want[1:], strict=True):
-            np.testing.assert_allclose(np.asarray(g, float), np.asarray(w, float), rtol=1e-13,
-                                       atol=1e-15)
+            np.testing.assert_allclose(
+                np.asarray(g, float), np.asarray(w, float), rtol=1e-13, atol=1e-15
+            )
 
 
 def test_propagate_symbolic_relu():

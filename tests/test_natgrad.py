@@ -488,7 +488,9 @@ _OFFBLOCK = {"relu": (2.0, 0.1), "tanh": (3.0, 0.64), "erf": (3.0, 0.64)}
 def test_offblock_ratio_exact_limits(samples, outputs):
     # linear net, last hidden layer: delta_ki(t) = W_ki for every t, so F_ij = a_ij S with
     # a_ij = sum_k W_ki W_kj and RMS_ij a_ij / mean a_ii = 1/sqrt(C) exactly (no Monte-Carlo spread)
-    lin = offblock_ratio("linear", 1.0, 0.1, 3, [64, 4096], layer=2, outputs=outputs, samples=samples)
+    lin = offblock_ratio(
+        "linear", 1.0, 0.1, 3, [64, 4096], layer=2, outputs=outputs, samples=samples
+    )
     assert lin.ratio == pytest.approx([outputs**-0.5] * 2, rel=1e-12)
     assert lin.backward_coherence == 1.0
     if samples == 1:  # one sample: R = sqrt(C) / E[a_ii] = 1/sqrt(C) for any phi (MC error only)
@@ -509,8 +511,9 @@ def test_offblock_ratio_layers_vs_measurement(act, layer, samples):
     from geosym.experiments.natgrad import measure_offblock
 
     sw, sb = _OFFBLOCK[act]
-    m = measure_offblock(act, sw, sb, depth=3, widths=(128,), layer=layer, samples=samples,
-                         seeds=4, units=40)
+    m = measure_offblock(
+        act, sw, sb, depth=3, widths=(128,), layer=layer, samples=samples, seeds=4, units=40
+    )
     tol = 3 * m.measured_se[0] / m.theory[0] + 0.06
     assert abs(m.measured[0] / m.theory[0] - 1) < tol, (m.measured, m.measured_se, m.theory)
 
@@ -524,8 +527,9 @@ def test_offblock_ratio_layers_vs_measurement_wide(act, layer, samples):
     from geosym.experiments.natgrad import measure_offblock
 
     sw, sb = _OFFBLOCK[act]
-    m = measure_offblock(act, sw, sb, depth=3, widths=(256, 1024), layer=layer, samples=samples,
-                         seeds=8, units=40)
+    m = measure_offblock(
+        act, sw, sb, depth=3, widths=(256, 1024), layer=layer, samples=samples, seeds=8, units=40
+    )
     for got, se, want in zip(m.measured, m.measured_se, m.theory, strict=True):
         assert abs(got / want - 1) < 3 * se / want + 0.05, (m.measured, m.measured_se, m.theory)
 

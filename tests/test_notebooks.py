@@ -13,10 +13,12 @@ NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").g
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, tmp_path):
     book = nbformat.read(path, as_version=4)
-    assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), \
+    assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), (
         "commit notebooks with outputs cleared"
-    client = nbclient.NotebookClient(book, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    )
+    client = nbclient.NotebookClient(
+        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     assert any(c.get("outputs") for c in book.cells if c.cell_type == "code")
 

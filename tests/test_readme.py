@@ -22,7 +22,11 @@ def test_readme_python_blocks_run(tmp_path):
     )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     run = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-        timeout=900, env=env,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
     )
     assert run.returncode == 0, f"a README example failed:\n{run.stderr[-3000:]}"

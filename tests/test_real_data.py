@@ -21,32 +21,45 @@ from geosym.experiments.real_data import (  # noqa: E402
 
 def test_theory_vs_measurement_small_and_resumes(tmp_path):
     out = tmp_path / "ratios.jsonl"
-    res = theory_vs_measurement("digits", models=("tanh",), widths=(60,), samples=40, seeds=1,
-                                out=out)
+    res = theory_vs_measurement(
+        "digits", models=("tanh",), widths=(60,), samples=40, seeds=1, out=out
+    )
     assert len(res.rows) == 2 and {r.centred for r in res.rows} == {False, True}
     raw = next(r for r in res.rows if not r.centred)
     # m_lambda needs only q1_0: within 15 % at M = 60, T = 40 (finite width, one seed)
     assert raw.ratios["m_lambda"] == pytest.approx(1.0, abs=0.15)
-    assert res.q2_0 > 0.5 * res.q1_0        # raw pixels: large mean overlap
+    assert res.q2_0 > 0.5 * res.q1_0  # raw pixels: large mean overlap
     json.loads(res.to_json())
     lines = out.read_text().splitlines()
-    again = theory_vs_measurement("digits", models=("tanh",), widths=(60,), samples=40, seeds=1,
-                                  out=out)
-    assert out.read_text().splitlines() == lines        # nothing recomputed
+    again = theory_vs_measurement(
+        "digits", models=("tanh",), widths=(60,), samples=40, seeds=1, out=out
+    )
+    assert out.read_text().splitlines() == lines  # nothing recomputed
     assert again.rows == res.rows
     plot_ratios(res, tmp_path / "r.png")
     assert (tmp_path / "r.png").stat().st_size > 0
 
 
 def test_learning_rate_study_small(tmp_path):
-    study = learning_rate_study("digits", models=("tanh",), width=40, cs=(0.5, 4.0),
-                                batches=(0,), seeds=1, train_samples=200, test_samples=100,
-                                epochs={0: 15}, track=[("tanh", 0, 0.5)], track_every=5,
-                                track_samples=40, out=tmp_path / "lr.jsonl")
+    study = learning_rate_study(
+        "digits",
+        models=("tanh",),
+        width=40,
+        cs=(0.5, 4.0),
+        batches=(0,),
+        seeds=1,
+        train_samples=200,
+        test_samples=100,
+        epochs={0: 15},
+        track=[("tanh", 0, 0.5)],
+        track_every=5,
+        track_samples=40,
+        out=tmp_path / "lr.jsonl",
+    )
     by_c = {r.c: r for r in study.runs}
     assert not by_c[0.5].diverged and by_c[4.0].diverged
     assert by_c[0.5].loss_curve[-1] < by_c[0.5].loss_curve[0]
-    assert by_c[0.5].test_accuracy > 0.3                 # learns (chance 0.1)
+    assert by_c[0.5].test_accuracy > 0.3  # learns (chance 0.1)
     assert by_c[0.5].track_epochs == (0, 5, 10, 15)
     assert all(np.isfinite(by_c[0.5].lambda_max_curve))
     assert study.passed
@@ -64,11 +77,28 @@ def test_report_real_data_section(tmp_path, monkeypatch):
     from geosym import report
 
     t, lr = rd.theory_vs_measurement, rd.learning_rate_study
-    monkeypatch.setattr(rd, "theory_vs_measurement", lambda ds, **k: t(
-        ds, models=("tanh",), widths=(40,), samples=30, seeds=1))
-    monkeypatch.setattr(rd, "learning_rate_study", lambda ds, **k: lr(
-        ds, models=("tanh",), width=30, cs=(0.5, 3.0), batches=(0,), seeds=1, train_samples=100,
-        test_samples=50, epochs={0: 5}, track=k["track"], track_samples=20))
+    monkeypatch.setattr(
+        rd,
+        "theory_vs_measurement",
+        lambda ds, **k: t(ds, models=("tanh",), widths=(40,), samples=30, seeds=1),
+    )
+    monkeypatch.setattr(
+        rd,
+        "learning_rate_study",
+        lambda ds, **k: lr(
+            ds,
+            models=("tanh",),
+            width=30,
+            cs=(0.5, 3.0),
+            batches=(0,),
+            seeds=1,
+            train_samples=100,
+            test_samples=50,
+            epochs={0: 5},
+            track=k["track"],
+            track_samples=20,
+        ),
+    )
     (sec,) = report.build_report(tmp_path / "r", sections=["real_data"], progress=lambda s: None)
     assert sec.error is None and len(sec.checks) == 2 and len(sec.tables) == 2
     assert {name for name, _ in sec.figures} == {"real_data_ratios.png", "real_data_lr_tanh.png"}

@@ -138,8 +138,10 @@ def test_environment_budget(monkeypatch):
     "make, reduce",
     [
         (lambda: MLP.random([40000, 40000, 1], "tanh", 1.0, 0.0, seed=0), "the widths"),
-        (lambda: sinkhorn(np.full(10**5, 1e-5), np.full(10**5, 1e-5), Grid((10**5,)), 0.1),
-         "the grid shape"),
+        (
+            lambda: sinkhorn(np.full(10**5, 1e-5), np.full(10**5, 1e-5), Grid((10**5,)), 0.1),
+            "the grid shape",
+        ),
         (lambda: Grid((300, 300)).cost_matrix(), "the grid shape"),
         (lambda: unit_fisher("relu", np.eye(1, 20000)[0], 0.0).matrix(), "n"),
         (lambda: simulate(ERF, 10**8, 2, 2, alpha_max=1), "N,"),
@@ -186,22 +188,42 @@ def test_unit_fisher_solve_refuses_nan():
 
 def test_huge_phase_grid_is_refused_before_allocating(small_budget):
     with pytest.raises(ResourceError, match="3000 x 3000 grid.*reduce the number of grid points"):
-        gs.MeanField("relu", 1.0, 0.0).phase_diagram(np.linspace(0.1, 3, 3000),
-                                                      np.linspace(0, 1, 3000))
+        gs.MeanField("relu", 1.0, 0.0).phase_diagram(
+            np.linspace(0.1, 3, 3000), np.linspace(0, 1, 3000)
+        )
 
 
 # -- the same through the CLI: one line, exit status 2 ---------------------------------------
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["unit-fisher", "relu", "--w-norm", "1", "--fan-in", "20000", "--matrix"],
-         "--fan-in <= 1000"),
-        (["committee", "erf", "-K", "200", "-M", "2", "--eta", "0.5", "--alpha-max", "1"],
-         "reduce K or M"),
-        (["fim", "relu", "--sigma-w2", "2", "--sigma-b2", "0", "--width", "100", "--depth",
-          "1000000"], "depth = 1000000"),
-        (["committee", "erf", "-K", "2", "-M", "2", "--eta", "1e6", "--alpha-max", "50"],
-         "stalled.*reduce eta"),
+        (
+            ["unit-fisher", "relu", "--w-norm", "1", "--fan-in", "20000", "--matrix"],
+            "--fan-in <= 1000",
+        ),
+        (
+            ["committee", "erf", "-K", "200", "-M", "2", "--eta", "0.5", "--alpha-max", "1"],
+            "reduce K or M",
+        ),
+        (
+            [
+                "fim",
+                "relu",
+                "--sigma-w2",
+                "2",
+                "--sigma-b2",
+                "0",
+                "--width",
+                "100",
+                "--depth",
+                "1000000",
+            ],
+            "depth = 1000000",
+        ),
+        (
+            ["committee", "erf", "-K", "2", "-M", "2", "--eta", "1e6", "--alpha-max", "50"],
+            "stalled.*reduce eta",
+        ),
     ],
 )
 def test_cli_refusals_are_one_line(argv, match, capsys):

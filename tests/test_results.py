@@ -114,8 +114,9 @@ def _instance(cls, depth=0):
     import typing
 
     hints = typing.get_type_hints(cls)
-    values = {f.name: _hostile_value(hints[f.name], depth) for f in dataclasses.fields(cls)
-              if f.init}
+    values = {
+        f.name: _hostile_value(hints[f.name], depth) for f in dataclasses.fields(cls) if f.init
+    }
     obj = object.__new__(cls)  # skip __post_init__ validation: the JSON policy is under test
     for name, value in values.items():
         object.__setattr__(obj, name, value)

@@ -111,8 +111,18 @@ class Cluster:
         self.workers: list[subprocess.Popen] = []
         sched_file = tmp / "scheduler.json"
         _start(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", "0", "--no-dashboard", "--scheduler-file", str(sched_file)],
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
             self.procs,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -123,8 +133,18 @@ class Cluster:
 
     def add_worker(self) -> subprocess.Popen:
         w = _start(
-            [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--no-nanny",
-             "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                self.address,
+                "--no-nanny",
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+            ],
             self.procs,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -198,8 +218,16 @@ def test_killed_worker_sweep_completes_and_equals_single_process(
     procs: list[subprocess.Popen] = []
     try:
         client = _start(
-            [*CLI, "sweep", "run", str(spec_file), "--store", str(store),
-             "--scheduler", cluster.address],
+            [
+                *CLI,
+                "sweep",
+                "run",
+                str(spec_file),
+                "--store",
+                str(store),
+                "--scheduler",
+                cluster.address,
+            ],
             procs,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -227,8 +255,16 @@ def test_sigkilled_client_resumes_without_recomputing(cluster, spec_file, refere
     procs: list[subprocess.Popen] = []
     try:
         client = _start(
-            [*CLI, "sweep", "run", str(spec_file), "--store", str(store),
-             "--scheduler", cluster.address],
+            [
+                *CLI,
+                "sweep",
+                "run",
+                str(spec_file),
+                "--store",
+                str(store),
+                "--scheduler",
+                cluster.address,
+            ],
             procs,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -242,8 +278,17 @@ def test_sigkilled_client_resumes_without_recomputing(cluster, spec_file, refere
     assert 3 <= len(before) < TOTAL, "the client was not killed mid-sweep"
     with Store.open(store) as st:  # the killed writer left a valid store
         assert st.counts()["done"] == len(before)
-    res = _cli("sweep", "run", str(spec_file), "--store", str(store),
-               "--scheduler", cluster.address, "--resume", "--json")
+    res = _cli(
+        "sweep",
+        "run",
+        str(spec_file),
+        "--store",
+        str(store),
+        "--scheduler",
+        cluster.address,
+        "--resume",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["skipped"] == len(before)
@@ -291,8 +336,14 @@ def test_foreign_corrupt_and_mismatched_stores_are_refused_untouched(spec_file, 
     con.commit()
     con.close()
     damaged = tmp_path / "damaged.sqlite"
-    sweep(toy, {"a": [0.5, 1.0, 1.5, 2.0], "b": ["x", "yy"]}, seeds=20, store=damaged,
-          workers=0, progress=False)
+    sweep(
+        toy,
+        {"a": [0.5, 1.0, 1.5, 2.0], "b": ["x", "yy"]},
+        seeds=20,
+        store=damaged,
+        workers=0,
+        progress=False,
+    )
     data = bytearray(damaged.read_bytes())
     assert len(data) >= 3 * 4096
     data[4096:8192] = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()
@@ -330,8 +381,10 @@ def test_spec_refuses_unknown_experiment_parameter_and_types(tmp_path, capsys):
     with pytest.raises(ValueError, match="needs parameter.*sigma_b2"):
         make_spec("phase", {"sigma_w2": [1.0]})
     bad = tmp_path / "bad.toml"
-    bad.write_text('experiment = "fisher-width"\nseed = 0\n[grid]\nwidth = [8]\ndepth = [2]\n'
-                   '[fixed]\nnonsense = 1\n')
+    bad.write_text(
+        'experiment = "fisher-width"\nseed = 0\n[grid]\nwidth = [8]\ndepth = [2]\n'
+        "[fixed]\nnonsense = 1\n"
+    )
     store = tmp_path / "never.sqlite"
     code, _, err = _main(capsys, "sweep", "run", str(bad), "--store", str(store))
     assert code == 2 and "no parameter 'nonsense'" in err
@@ -369,8 +422,20 @@ def test_export_csv_xarray_and_plot(tmp_path, capsys):
     for r in rows:  # the Dataset holds each point's values at its coordinates
         at = ds.sel(b=r["b"], a=r["a"], rep=r["rep"])
         assert (at["noise"], at["seed"], at["ok"]) == (r["noise"], r["seed"], r["ok"])
-    code, _, err = _main(capsys, "sweep", "plot", str(store), "--x", "a", "--y", "noise",
-                         "--hue", "b", "--out", str(tmp_path / "chi1.png"))
+    code, _, err = _main(
+        capsys,
+        "sweep",
+        "plot",
+        str(store),
+        "--x",
+        "a",
+        "--y",
+        "noise",
+        "--hue",
+        "b",
+        "--out",
+        str(tmp_path / "chi1.png"),
+    )
     assert code == 0, err
     assert (tmp_path / "chi1.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -385,8 +450,9 @@ def test_every_registered_experiment_runs_one_point(tmp_path):
     }
     assert set(small) == set(EXPERIMENTS)
     for name, params in small.items():
-        run = sweep(name, [params], store=tmp_path / f"{name}.sqlite", workers=0, retries=0,
-                    progress=False)
+        run = sweep(
+            name, [params], store=tmp_path / f"{name}.sqlite", workers=0, retries=0, progress=False
+        )
         assert run.done == 1, name
         with Store.open(tmp_path / f"{name}.sqlite") as st:
             (row,) = st.rows(("done",))
@@ -425,8 +491,11 @@ def test_report_full_fisher_grid_runs_as_a_sweep_on_the_scheduler(cluster, tmp_p
     (_, head, table) = sec.tables[0]
     measured = {(r[0], r[2]): float(r[4]) for r in table}  # (activation, statistic) -> value
     for act in ("tanh", "relu", "erf"):
-        values = [r["result"]["lambda_max_measured"] for r in done
-                  if r["coords"]["activation"] == act and r["coords"]["width"] == 32]
+        values = [
+            r["result"]["lambda_max_measured"]
+            for r in done
+            if r["coords"]["activation"] == act and r["coords"]["width"] == 32
+        ]
         assert len(values) == 2
         assert measured[act, "lambda_max"] == pytest.approx(np.mean(values), rel=1e-3)  # 4 digits
     before = _table(store)
@@ -439,8 +508,7 @@ def test_report_full_fisher_grid_runs_as_a_sweep_on_the_scheduler(cluster, tmp_p
     }  # finished points untouched (same run id and time); the failed ones were retried
 
 
-def test_report_scheduler_option_reaches_the_full_run_and_needs_full(monkeypatch, tmp_path,
-                                                                     capsys):
+def test_report_scheduler_option_reaches_the_full_run_and_needs_full(monkeypatch, tmp_path, capsys):
     import geosym.report as report
     from geosym.cli import _build_parser
 
@@ -453,15 +521,31 @@ def test_report_scheduler_option_reaches_the_full_run_and_needs_full(monkeypatch
 
     monkeypatch.setitem(report.SECTIONS, "transport", ("Transport", section))
     out = tmp_path / "rep"
-    code, _, err = _main(capsys, "report", "--full", "--scheduler", "tcp://10.1.2.3:8786",
-                         "--section", "transport", "--out", str(out))
+    code, _, err = _main(
+        capsys,
+        "report",
+        "--full",
+        "--scheduler",
+        "tcp://10.1.2.3:8786",
+        "--section",
+        "transport",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     (full,) = seen
     assert isinstance(full, report.FullRun) and full.scheduler == "tcp://10.1.2.3:8786"
     assert full.store_dir == out / "sweeps"
     code, _, err = _main(capsys, "report", "--section", "transport", "--out", str(out))
     assert code == 0 and seen[-1] is False  # quick: in this process, no sweep
-    code, _, err = _main(capsys, "report", "--quick", "--scheduler", "tcp://10.1.2.3:8786",
-                         "--out", str(tmp_path / "q"))
+    code, _, err = _main(
+        capsys,
+        "report",
+        "--quick",
+        "--scheduler",
+        "tcp://10.1.2.3:8786",
+        "--out",
+        str(tmp_path / "q"),
+    )
     assert code == 2 and "--full" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "q").exists()

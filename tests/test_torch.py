@@ -12,9 +12,19 @@ from geosym.nn import MLP, fim_statistics, predicted_fim_statistics  # noqa: E40
 from geosym.nn.torch import erf_module  # noqa: E402
 
 ACTIVATIONS = [
-    nn.Tanh, nn.ReLU, nn.GELU, lambda: nn.GELU(approximate="tanh"), nn.SiLU, nn.ELU,
-    lambda: nn.ELU(0.5), nn.Softplus, lambda: nn.Softplus(beta=2.0), lambda: nn.LeakyReLU(0.1),
-    nn.Sigmoid, nn.Identity, erf_module,
+    nn.Tanh,
+    nn.ReLU,
+    nn.GELU,
+    lambda: nn.GELU(approximate="tanh"),
+    nn.SiLU,
+    nn.ELU,
+    lambda: nn.ELU(0.5),
+    nn.Softplus,
+    lambda: nn.Softplus(beta=2.0),
+    lambda: nn.LeakyReLU(0.1),
+    nn.Sigmoid,
+    nn.Identity,
+    erf_module,
 ]
 
 
@@ -58,8 +68,9 @@ def test_custom_activation_and_unsupported_module():
     with pytest.raises(ValueError, match="Dropout"):
         MLP.from_torch(nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.1), nn.Linear(4, 2)))
     with pytest.raises(ValueError, match="different activations"):
-        MLP.from_torch(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(),
-                                     nn.Linear(4, 2)))
+        MLP.from_torch(
+            nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+        )
     with pytest.raises(TypeError, match="Sequential"):
         MLP.from_torch(nn.Linear(3, 2))
 
@@ -79,7 +90,9 @@ def test_torch_sgd_step_at_the_converted_rate_is_geosyms_gd_step():
     nn.MSELoss()(model(torch.from_numpy(X)), torch.from_numpy(Y)).backward()
     opt.step()
     _, grads = net.gradients(X, Y)
-    theta = net.parameters() - eta * np.concatenate([a.ravel() for gw, gb in grads for a in (gw, gb)])
+    theta = net.parameters() - eta * np.concatenate(
+        [a.ravel() for gw, gb in grads for a in (gw, gb)]
+    )
     np.testing.assert_allclose(MLP.from_torch(model).parameters(), theta, rtol=1e-12, atol=1e-14)
 
 
@@ -87,8 +100,9 @@ def test_torch_default_init_theory_matches_measurement_on_gaussian_inputs():
     # i.i.d. inputs with q2_0 > 0 (the theory's setting): lambda_max of a width-400 torch MLP at
     # PyTorch's default init within 15 % of the theory (finite width M = 400, T = 60, one seed).
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(300, 400), nn.Tanh(), nn.Linear(400, 400), nn.Tanh(),
-                          nn.Linear(400, 4))
+    model = nn.Sequential(
+        nn.Linear(300, 400), nn.Tanh(), nn.Linear(400, 400), nn.Tanh(), nn.Linear(400, 4)
+    )
     net = MLP.from_torch(model)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 300)) + rng.standard_normal(300) * 0.6  # shared component

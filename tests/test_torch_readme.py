@@ -15,8 +15,9 @@ pytest.importorskip("torch")
 pytest.importorskip("mlxtend")
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCKS = re.findall(r"^```python torch\n(.*?)^```",
-                    (ROOT / "README.md").read_text(encoding="utf-8"), re.M | re.S)
+BLOCKS = re.findall(
+    r"^```python torch\n(.*?)^```", (ROOT / "README.md").read_text(encoding="utf-8"), re.M | re.S
+)
 
 CHECK = """
 import math
@@ -34,10 +35,17 @@ print("ACC", acc)
 def test_readme_torch_example(tmp_path):
     assert len(BLOCKS) == 1, "the README's PyTorch example is missing"
     script = tmp_path / "readme_torch.py"
-    script.write_text("import torch; torch.set_num_threads(1)\n" + BLOCKS[0] + CHECK,
-                      encoding="utf-8")
+    script.write_text(
+        "import torch; torch.set_num_threads(1)\n" + BLOCKS[0] + CHECK, encoding="utf-8"
+    )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=900, env=env)
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert run.returncode == 0, f"the README's torch example failed:\n{run.stderr[-3000:]}"
     assert "ACC" in run.stdout

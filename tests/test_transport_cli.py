@@ -116,7 +116,6 @@ def test_errors_are_one_line(monkeypatch, capsys, files, argv, message):
         assert rc == 2 and message in err and "Traceback" not in err
 
 
-
 def test_barycenter_method_choices_are_the_solver_methods(monkeypatch, capsys, files):
     """``--method`` offers exactly the methods of :func:`geosym.transport.barycenter`."""
     from geosym.transport.barycenter import METHODS

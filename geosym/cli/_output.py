@@ -55,9 +55,7 @@ def output_path(value: str, default_name: str, flag: str, suffixes=PLOT_SUFFIXES
     elif not path.suffix:
         path = path.with_name(path.name + suffixes[0])
     elif path.suffix.lower() not in suffixes:
-        raise ValueError(
-            f"{flag}: {value!r} must end in {', '.join(suffixes)} or name a folder"
-        )
+        raise ValueError(f"{flag}: {value!r} must end in {', '.join(suffixes)} or name a folder")
     if not path.parent.is_dir():
         raise ValueError(f"{flag}: folder {str(path.parent)!r} does not exist")
     return path

@@ -120,7 +120,12 @@ def _run_distance(args: argparse.Namespace) -> dict:
     cost = _cost(args, a.shape)
     with args._progress.stage(f"Sinkhorn on {a.size} bins"):
         res = sinkhorn(
-            a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter,
+            a,
+            b,
+            cost,
+            args.reg,
+            tol=args.tol,
+            max_iter=args.max_iter,
             eps_scaling=args.eps_scaling,
         )
     if plot:
@@ -156,7 +161,12 @@ def _run_divergence(args: argparse.Namespace) -> dict:
     with args._progress.stage(f"{args.kind} divergence on {a.size} bins"):
         value = float(
             fn(
-                a, b, cost, args.reg, tol=args.tol, max_iter=args.max_iter,
+                a,
+                b,
+                cost,
+                args.reg,
+                tol=args.tol,
+                max_iter=args.max_iter,
                 eps_scaling=args.eps_scaling,
             )
         )
@@ -277,7 +287,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         p.add_argument("q", help="second histogram (.npy or .png)")
         _common(p)
         p.add_argument(
-            "--eps-scaling", type=_eps_scaling, default="auto",
+            "--eps-scaling",
+            type=_eps_scaling,
+            default="auto",
             help="ε-scaling factor in (0, 1), 'auto' (default: 0.5 below reg 1e-3·max cost) "
             "or 'none'",
         )
@@ -288,10 +300,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     _common(p)
     p.add_argument("--weights", type=float, nargs="+", help="barycentric weights (uniform)")
     p.add_argument("--method", choices=("debiased", "entropic", "sharp"), default="debiased")
-    p.add_argument("--q-tol", type=float, default=None,
-                   help="tolerance on the L1 change of the barycenter (default: --tol; inf: off)")
-    p.add_argument("--anderson", type=int, default=5,
-                   help="Anderson acceleration depth, 0 for the plain iteration (5)")
+    p.add_argument(
+        "--q-tol",
+        type=float,
+        default=None,
+        help="tolerance on the L1 change of the barycenter (default: --tol; inf: off)",
+    )
+    p.add_argument(
+        "--anderson",
+        type=int,
+        default=5,
+        help="Anderson acceleration depth, 0 for the plain iteration (5)",
+    )
     p.add_argument("--out", help="write the barycenter to .npy (or .png)")
     return parser
 

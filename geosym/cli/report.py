@@ -67,8 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if not args.full and (args.scheduler is not None or args.workers is not None):
-        raise ValueError("--scheduler and --workers apply to --full only (the quick report "
-                         "runs in this process)")
+        raise ValueError(
+            "--scheduler and --workers apply to --full only (the quick report runs in this process)"
+        )
     if args.full and args.workers != 0:  # the grids run on Dask: fail now, not in a section
         from ..sweep.runner import import_distributed
 
@@ -91,8 +92,16 @@ def run(args: argparse.Namespace) -> int:
     status = 0 if all(s.passed for s in sections) else 1
     index = [f"{args.out}/index.html", f"{args.out}/index.md"]
     if args.json:
-        print(dumps({"passed": status == 0, "files": index,
-                     "sections": [s.to_dict() for s in sections]}, indent=2))
+        print(
+            dumps(
+                {
+                    "passed": status == 0,
+                    "files": index,
+                    "sections": [s.to_dict() for s in sections],
+                },
+                indent=2,
+            )
+        )
         return status
     for s in sections:
         print(f"{s.status:5s} {s.title} ({s.seconds:.1f} s)")

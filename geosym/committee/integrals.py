@@ -393,8 +393,13 @@ class _ShapeCompiler:
     def _is_full(self, ax: frozenset) -> bool:
         return self.tri is not None and set(self.tri) <= ax
 
-    def _new(self, op: str, operands: tuple[str, ...], ax: frozenset, tri: bool,
-             ) -> tuple[str, frozenset, bool]:
+    def _new(
+        self,
+        op: str,
+        operands: tuple[str, ...],
+        ax: frozenset,
+        tri: bool,
+    ) -> tuple[str, frozenset, bool]:
         key = ("op", op, operands)  # the same operation on the same operands is computed once
         if key in self.memo:
             return self.memo[key]
@@ -508,15 +513,19 @@ class _ShapeCompiler:
         result, _, _ = self.emit(expr)
         names = [str(s) for s in self.symbols] + ["_cu", "_du"]
         slot = {nm: i for i, nm in enumerate(names)}
-        consts = sorted({o for _, _, ops in self.ops for o in ops if o not in slot}
-                        - {name for name, _, _ in self.ops})
+        consts = sorted(
+            {o for _, _, ops in self.ops for o in ops if o not in slot}
+            - {name for name, _, _ in self.ops}
+        )
         for c in consts:  # literals emitted by emit(): repr(float(...))
             slot[c] = len(slot)
         for name, _, _ in self.ops:
             slot[name] = len(slot)
         # itemgetter fetches the operands in C; a unary getter returns the operand itself
-        program = [(slot[name], _OPS[op], itemgetter(*(slot[o] for o in ops)), len(ops) == 1)
-                   for name, op, ops in self.ops]
+        program = [
+            (slot[name], _OPS[op], itemgetter(*(slot[o] for o in ops)), len(ops) == 1)
+            for name, op, ops in self.ops
+        ]
         init = [None] * len(names) + [float(c) for c in consts] + [None] * len(self.ops)
         n_args, out = len(self.symbols), slot.get(result)
 
@@ -530,9 +539,12 @@ class _ShapeCompiler:
                 regs[dst] = fn(get(regs)) if unary else fn(*get(regs))
             return regs[out] if out is not None else np.float64(float(result))
 
-        kernel.source = "\n".join(  # type: ignore[attr-defined]
-            f"{name} = {op}({', '.join(ops)})" for name, op, ops in self.ops
-        ) + f"\nreturn {result}"
+        kernel.source = (
+            "\n".join(  # type: ignore[attr-defined]
+                f"{name} = {op}({', '.join(ops)})" for name, op, ops in self.ops
+            )
+            + f"\nreturn {result}"
+        )
         return kernel
 
 
@@ -623,7 +635,7 @@ def _mixture_sup_errors(act: _Act, a: np.ndarray, b: np.ndarray) -> tuple[float,
 
     x = np.concatenate([np.linspace(0.0, 12.0, 12_001), np.linspace(12.0, 60.0, 97)])
     h = erf(b[:, None] * x).T @ a
-    dh = (np.exp(-(b[:, None] * x) ** 2) * (2 / np.sqrt(np.pi) * b)[:, None]).T @ a
+    dh = (np.exp(-((b[:, None] * x) ** 2)) * (2 / np.sqrt(np.pi) * b)[:, None]).T @ a
     return float(np.abs(act.g(x) - h).max()), float(np.abs(act.dg(x) - dh).max())
 
 
@@ -645,7 +657,8 @@ def _mixture_i4(a: np.ndarray, b: np.ndarray, *entries: np.ndarray) -> np.ndarra
     """
     shape = np.broadcast_shapes(*(np.shape(e) for e in entries))
     c11, c12, c13, c14, c22, c23, c24, c33, c34, c44 = (
-        np.broadcast_to(np.asarray(e, float), shape).reshape(-1, 1) for e in entries)
+        np.broadcast_to(np.asarray(e, float), shape).reshape(-1, 1) for e in entries
+    )
     s = np.sqrt(2.0) * b
     m = len(a)
     k1, k2 = np.repeat(np.arange(m), m), np.tile(np.arange(m), m)  # ordered pairs (k1, k2)
@@ -656,8 +669,7 @@ def _mixture_i4(a: np.ndarray, b: np.ndarray, *entries: np.ndarray) -> np.ndarra
     u, v = 1.0 + c11 * p1, 1.0 + c22 * p2  # (B, pairs)
     q = p1 * p2
     lam4 = u * v - c12**2 * q
-    lam0 = lam4 * c34 - u * p2 * c23 * c24 - v * p1 * c13 * c14 + q * c12 * (c13 * c24
-                                                                           + c14 * c23)
+    lam0 = lam4 * c34 - u * p2 * c23 * c24 - v * p1 * c13 * c14 + q * c12 * (c13 * c24 + c14 * c23)
     a1 = lam4 * c33 - u * p2 * c23**2 - v * p1 * c13**2 + 2.0 * q * c12 * c13 * c23
     a2 = lam4 * c44 - u * p2 * c24**2 - v * p1 * c14**2 + 2.0 * q * c12 * c14 * c24
     s2 = s**2
@@ -674,8 +686,9 @@ def _mixture_i4(a: np.ndarray, b: np.ndarray, *entries: np.ndarray) -> np.ndarra
     return out.reshape(shape)
 
 
-def _mixture_2d(a: np.ndarray, b: np.ndarray, family: str, c11: Any, c12: Any,
-                c22: Any) -> np.ndarray:
+def _mixture_2d(
+    a: np.ndarray, b: np.ndarray, family: str, c11: Any, c12: Any, c22: Any
+) -> np.ndarray:
     r"""2-D expectations of :math:`g(x)=\sum_k a_k\,\mathrm{erf}(b_kx)` in closed form.
 
     ``family``: ``"I2"`` :math:`\langle g(u_1)g(u_2)\rangle`, ``"J2"``
@@ -685,8 +698,9 @@ def _mixture_2d(a: np.ndarray, b: np.ndarray, family: str, c11: Any, c12: Any,
     :math:`s_l`; ``X`` is :math:`\partial I_3/\partial C_{12}` of that closed form.
     """
     shape = np.broadcast_shapes(np.shape(c11), np.shape(c12), np.shape(c22))
-    c11, c12, c22 = (np.broadcast_to(np.asarray(c, float), shape).reshape(-1, 1, 1)
-                     for c in (c11, c12, c22))
+    c11, c12, c22 = (
+        np.broadcast_to(np.asarray(c, float), shape).reshape(-1, 1, 1) for c in (c11, c12, c22)
+    )
     s = np.sqrt(2.0) * b
     sk, sl = s[:, None], s[None, :]
     x11, x12, x22 = c11 * sk**2, c12 * (sk * sl), c22 * sl**2
@@ -770,16 +784,20 @@ class IntegralProvider:
             for fam in ("I2", "J2"):
                 if fam not in self.kernels:
                     self.kernels[fam] = _Kernel(
-                        lambda c11, c12, c22, fam=fam: _mixture_2d(ma, mb, fam, c11, c12, c22),
-                        note)
+                        lambda c11, c12, c22, fam=fam: _mixture_2d(ma, mb, fam, c11, c12, c22), note
+                    )
             if "I3" not in self.kernels:
                 self.kernels["I3"] = _Kernel(
                     lambda c11, c12, c13, c22, c23, c33: (
                         c12 * _mixture_2d(ma, mb, "X", c11, c13, c33)
-                        + c23 * _mixture_2d(ma, mb, "J2", c11, c13, c33)),
-                    f"Stein reduction + {note}")
-                self._i3_mix = (lambda p, q, r: _mixture_2d(ma, mb, "X", p, q, r),
-                                lambda p, q, r: _mixture_2d(ma, mb, "J2", p, q, r))
+                        + c23 * _mixture_2d(ma, mb, "J2", c11, c13, c33)
+                    ),
+                    f"Stein reduction + {note}",
+                )
+                self._i3_mix = (
+                    lambda p, q, r: _mixture_2d(ma, mb, "X", p, q, r),
+                    lambda p, q, r: _mixture_2d(ma, mb, "J2", p, q, r),
+                )
         if "I2" not in self.kernels:
             self.kernels["I2"] = _Kernel(
                 lambda c11, c12, c22: _gh2(a.g, a.g, c11, c12, c22, n2),

@@ -25,10 +25,12 @@ _ODES = r"""\begin{aligned}
   + \sum_{nm} F_{nm} I_2(n,m)\Big],
 \end{aligned}"""
 
-_DEFS = (r"D_{ij}=\mathbf v_i\cdot\mathbf v_j,\quad E_{in}=\mathbf v_i\cdot\mathbf v^*_n,\quad "
-         r"F_{nm}=\mathbf v^*_n\cdot\mathbf v^*_m,\quad A_{ic}=\begin{cases}E_{ic}&c\ "
-         r"\text{teacher}\\-D_{ic}&c\ \text{student}\end{cases},\quad "
-         r"C=\begin{pmatrix}Q&R\\R^\top&T\end{pmatrix}")
+_DEFS = (
+    r"D_{ij}=\mathbf v_i\cdot\mathbf v_j,\quad E_{in}=\mathbf v_i\cdot\mathbf v^*_n,\quad "
+    r"F_{nm}=\mathbf v^*_n\cdot\mathbf v^*_m,\quad A_{ic}=\begin{cases}E_{ic}&c\ "
+    r"\text{teacher}\\-D_{ic}&c\ \text{student}\end{cases},\quad "
+    r"C=\begin{pmatrix}Q&R\\R^\top&T\end{pmatrix}"
+)
 
 _INTEGRALS = {
     "I2": r"I_2(a,b)=\langle g(u_a)g(u_b)\rangle",

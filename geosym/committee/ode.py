@@ -75,8 +75,9 @@ _MAX_I4 = 2_000_000  # default cap on the I4 integrals of one right-hand side
 _MAX_RATE = 1e100  # learning rates, noise, weight decay: squares stay finite
 
 
-def _solve(rhs: Any, jac: Any, y0: np.ndarray, grid: np.ndarray, method: str, rtol: float,
-           atol: float) -> tuple[np.ndarray, np.ndarray]:
+def _solve(
+    rhs: Any, jac: Any, y0: np.ndarray, grid: np.ndarray, method: str, rtol: float, atol: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Integrate ``y' = rhs(t, y)`` and return ``(t, y)`` at the output times ``grid``.
 
     ``"LSODA"`` calls ODEPACK's LSODA through :func:`scipy.integrate.odeint`, which steps and
@@ -96,15 +97,25 @@ def _solve(rhs: Any, jac: Any, y0: np.ndarray, grid: np.ndarray, method: str, rt
             warnings.simplefilter("ignore", ODEintWarning)
             # tcrit: LSODA must not step beyond the last output time (it would evaluate the
             # right-hand side past alpha_max, where a valid trajectory may already blow up)
-            y, info = odeint(tracked, y0, grid, Dfun=jac, tfirst=True, rtol=rtol, atol=atol,
-                             full_output=True, mxstep=1_000_000, tcrit=grid[-1:])
+            y, info = odeint(
+                tracked,
+                y0,
+                grid,
+                Dfun=jac,
+                tfirst=True,
+                rtol=rtol,
+                atol=atol,
+                full_output=True,
+                mxstep=1_000_000,
+                tcrit=grid[-1:],
+            )
         if info["message"] != "Integration successful.":
-            raise ConvergenceError(f"LSODA failed near alpha = {reached[0]:.6g}: "
-                                   f"{info['message']}")
+            raise ConvergenceError(f"LSODA failed near alpha = {reached[0]:.6g}: {info['message']}")
         return grid, y.T
     kw = {"jac": jac} if method in ("BDF", "Radau") else {}
-    sol = solve_ivp(rhs, (0.0, float(grid[-1])), y0, method=method, t_eval=grid, rtol=rtol,
-                    atol=atol, **kw)
+    sol = solve_ivp(
+        rhs, (0.0, float(grid[-1])), y0, method=method, t_eval=grid, rtol=rtol, atol=atol, **kw
+    )
     if sol.status != 0:
         raise ConvergenceError(f"{method} failed at alpha = {sol.t[-1]:.6g}: {sol.message}")
     return sol.t, sol.y
@@ -128,13 +139,19 @@ def default_alphas(alpha_max: float, n_log: int = 300, n_lin: int = 400) -> np.n
     (0.0, 0.01, 100.0)
     """
     lo = alpha_max * 1e-4
-    a = np.concatenate([[0.0], np.geomspace(lo, alpha_max, n_log),
-                        np.linspace(0.0, alpha_max, n_lin + 1)])
+    a = np.concatenate(
+        [[0.0], np.geomspace(lo, alpha_max, n_log), np.linspace(0.0, alpha_max, n_lin + 1)]
+    )
     return np.unique(a)
 
 
-def random_overlaps(K: int, M: int, N: int, T: np.ndarray, rng: np.random.Generator,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def random_overlaps(
+    K: int,
+    M: int,
+    N: int,
+    T: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Overlaps of a random initialisation at finite :math:`N`.
 
     Student weights :math:`w_{ij}\sim\mathcal N(0,1)` and teacher weights transformed so that
@@ -279,15 +296,16 @@ class CommitteeFixedPoint(Result):
         """
         Q, R = np.asarray(trajectory.Q, float), np.asarray(trajectory.R, float)
         if Q.shape[1:] != self.Q.shape or R.shape[1:] != self.R.shape:
-            raise ValueError(f"trajectory shapes Q{Q.shape[1:]}, R{R.shape[1:]} do not match "
-                             f"the fixed point's Q{self.Q.shape}, R{self.R.shape}")
+            raise ValueError(
+                f"trajectory shapes Q{Q.shape[1:]}, R{R.shape[1:]} do not match "
+                f"the fixed point's Q{self.Q.shape}, R{self.R.shape}"
+            )
         dq = np.sum((Q - self.Q) ** 2, axis=(1, 2))
         if self.model is not None and self.model.trains_second_layer:
             dq = dq + np.sum((np.asarray(trajectory.V, float) - self.V) ** 2, axis=(1, 2))
         M = R.shape[2]
         perms = itertools.permutations(range(M)) if M <= 6 else [tuple(range(M))]
-        dr = np.min([np.sum((R[:, :, list(p)] - self.R) ** 2, axis=(1, 2)) for p in perms],
-                    axis=0)
+        dr = np.min([np.sum((R[:, :, list(p)] - self.R) ** 2, axis=(1, 2)) for p in perms], axis=0)
         return np.sqrt(dq + dr)
 
     def to_dict(self) -> dict[str, Any]:
@@ -300,9 +318,9 @@ class CommitteeFixedPoint(Result):
             d["unstable_directions"] = self.unstable_directions
         return d
 
+
 #: the name before 0.2
 FixedPoint = CommitteeFixedPoint
-
 
 
 class CommitteeODE:
@@ -352,14 +370,28 @@ class CommitteeODE:
     (0.6935, True)
     """
 
-    def __init__(self, activation: Any, K: int, M: int, outputs: int = 1, *, eta: float,
-                 eta_v: float = 0.0, noise: float = 0.0, weight_decay: float = 0.0,
-                 teacher_cov: Any = None, teacher_out: Any = None) -> None:
+    def __init__(
+        self,
+        activation: Any,
+        K: int,
+        M: int,
+        outputs: int = 1,
+        *,
+        eta: float,
+        eta_v: float = 0.0,
+        noise: float = 0.0,
+        weight_decay: float = 0.0,
+        teacher_cov: Any = None,
+        teacher_out: Any = None,
+    ) -> None:
         self.K = _checks.positive_int(K, "K")
         self.M = _checks.positive_int(M, "M")
         # the overlap, covariance and index arrays are (K + M)^2-sized, a few of each
-        require_memory(8.0 * 8 * (self.K + self.M) ** 2,
-                       f"CommitteeODE with K = {self.K}, M = {self.M}", "K or M")
+        require_memory(
+            8.0 * 8 * (self.K + self.M) ** 2,
+            f"CommitteeODE with K = {self.K}, M = {self.M}",
+            "K or M",
+        )
         rate = {"minimum": 0.0, "maximum": _MAX_RATE, "why": "its square enters the ODEs"}
         self.eta = _checks.real(eta, "eta", strict=True, **rate)
         self.eta_v = _checks.real(eta_v, "eta_v", **rate)
@@ -386,7 +418,9 @@ class CommitteeODE:
         self._tri_lo = cu * self.P + eu
         self._tri_up = eu * self.P + cu
         self.nfev = 0
-        self._fixed_points: dict[tuple, tuple[CommitteeFixedPoint, ...]] = {}  # symmetric_fixed_points
+        self._fixed_points: dict[
+            tuple, tuple[CommitteeFixedPoint, ...]
+        ] = {}  # symmetric_fixed_points
 
     # -- validation --------------------------------------------------------------------------
     def _check_teacher_cov(self, teacher_cov: Any) -> np.ndarray:
@@ -394,28 +428,33 @@ class CommitteeODE:
             return np.eye(self.M)
         t = np.array(teacher_cov, dtype=float)
         if t.shape != (self.M, self.M):
-            raise ValueError(f"teacher_cov must be an M x M = {self.M} x {self.M} matrix, "
-                             f"got shape {t.shape}")
+            raise ValueError(
+                f"teacher_cov must be an M x M = {self.M} x {self.M} matrix, got shape {t.shape}"
+            )
         if not np.all(np.isfinite(t)) or not np.allclose(t, t.T, rtol=1e-12, atol=1e-12):
             raise ValueError("teacher_cov must be a finite symmetric matrix")
         if np.linalg.eigvalsh(t).min() <= 0:
-            raise ValueError("teacher_cov must be positive definite (smallest eigenvalue "
-                             f"{np.linalg.eigvalsh(t).min():.3g} <= 0)")
+            raise ValueError(
+                "teacher_cov must be positive definite (smallest eigenvalue "
+                f"{np.linalg.eigvalsh(t).min():.3g} <= 0)"
+            )
         return 0.5 * (t + t.T)
 
     def _check_teacher_out(self, teacher_out: Any, outputs: Any) -> tuple[np.ndarray, int]:
         L = _checks.positive_int(outputs, "outputs")
         if teacher_out is None:
             if L != 1:
-                raise ValueError("teacher_out: give the teacher's M x L output vectors when "
-                                 f"outputs = {L} > 1")
+                raise ValueError(
+                    f"teacher_out: give the teacher's M x L output vectors when outputs = {L} > 1"
+                )
             return np.ones((self.M, 1)), 1
         v = np.array(teacher_out, dtype=float)
         if v.ndim == 1:
             v = v[:, None]
         if v.shape != (self.M, L):
-            raise ValueError(f"teacher_out must be an M x L = {self.M} x {L} array, "
-                             f"got shape {v.shape}")
+            raise ValueError(
+                f"teacher_out must be an M x L = {self.M} x {L} array, got shape {v.shape}"
+            )
         if not np.all(np.isfinite(v)):
             raise ValueError("teacher_out must be finite")
         return v, L
@@ -425,31 +464,43 @@ class CommitteeODE:
         return self.eta_v > 0
 
     # -- state packing -----------------------------------------------------------------------
-    def _pack(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray, with_v: bool | None = None,
-              ) -> np.ndarray:
+    def _pack(
+        self,
+        Q: np.ndarray,
+        R: np.ndarray,
+        V: np.ndarray,
+        with_v: bool | None = None,
+    ) -> np.ndarray:
         with_v = self.trains_second_layer if with_v is None else with_v
         parts = [Q[self._iu], R.ravel()]
         if with_v:
             parts.append(V.ravel())
         return np.concatenate(parts)
 
-    def _unpack(self, y: np.ndarray, V_fixed: np.ndarray | None,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _unpack(
+        self,
+        y: np.ndarray,
+        V_fixed: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         K, M = self.K, self.M
         nq = len(self._iu[0])
         Q = np.empty((K, K))
         Q[self._iu] = y[:nq]
         Q.T[self._iu] = y[:nq]
-        R = y[nq:nq + K * M].reshape(K, M)
-        V = y[nq + K * M:].reshape(K, self.L) if V_fixed is None else V_fixed
+        R = y[nq : nq + K * M].reshape(K, M)
+        V = y[nq + K * M :].reshape(K, self.L) if V_fixed is None else V_fixed
         return Q, R, V
 
     def _cov(self, Q: np.ndarray, R: np.ndarray) -> np.ndarray:
         return np.block([[Q, R], [R.T, self.T]])
 
     # -- right-hand side ---------------------------------------------------------------------
-    def derivatives(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def derivatives(
+        self,
+        Q: np.ndarray,
+        R: np.ndarray,
+        V: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r""":math:`(dQ/d\alpha, dR/d\alpha, dV/d\alpha)` at the given order parameters.
 
         Cost per call (the ODE solver calls this thousands of times):
@@ -475,8 +526,12 @@ class CommitteeODE:
         dQ, dR, dV = self._derivs(Q[None], R[None], V[None])
         return dQ[0], dR[0], dV[0]
 
-    def _derivs(self, Q: np.ndarray, R: np.ndarray, V: np.ndarray,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _derivs(
+        self,
+        Q: np.ndarray,
+        R: np.ndarray,
+        V: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Batched :meth:`derivatives`: leading axis B (states) on every argument."""
         K, P = self.K, self.P
         B = Q.shape[0]
@@ -496,8 +551,9 @@ class CommitteeODE:
             X, J = split
             H = Cs * np.sum(A * X, axis=2)[:, :, None] + (A * J) @ C
         else:  # pragma: no cover - every engine I3 is linear in c12, c23 (Stein)
-            H = np.stack([np.einsum("ic,ibc->ib", A[b], ints.I3(C[b], *self._i3_idx))
-                          for b in range(B)])
+            H = np.stack(
+                [np.einsum("ic,ibc->ib", A[b], ints.I3(C[b], *self._i3_idx)) for b in range(B)]
+            )
         eta = self.eta
         pa, pk = self._iu
         i4, _, _ = ints.i4_tri(C, pa, pk)  # (B, npairs, n_tri)
@@ -533,9 +589,9 @@ class CommitteeODE:
         Q = np.empty((B, K, K))
         Q[:, self._iu[0], self._iu[1]] = Y[:, :nq]
         Q[:, self._iu[1], self._iu[0]] = Y[:, :nq]
-        R = Y[:, nq:nq + K * M].reshape(B, K, M)
+        R = Y[:, nq : nq + K * M].reshape(B, K, M)
         if V_fixed is None:
-            V = Y[:, nq + K * M:].reshape(B, K, L)
+            V = Y[:, nq + K * M :].reshape(B, K, L)
         else:
             V = np.broadcast_to(V_fixed, (B, K, L))
         dQ, dR, dV = self._derivs(Q, R, V)
@@ -574,10 +630,16 @@ class CommitteeODE:
         Q, R, V = np.asarray(Q, float), np.asarray(R, float), np.asarray(V, float)
         lead = Q.shape[:-2]
         T = np.broadcast_to(self.T, lead + self.T.shape)
-        C = np.concatenate([np.concatenate([Q, R], axis=-1),
-                            np.concatenate([np.swapaxes(R, -1, -2), T], axis=-1)], axis=-2)
-        Z = np.concatenate([V, np.broadcast_to(self.teacher_out, lead + self.teacher_out.shape)],
-                           axis=-2) * self._sign[:, None]
+        C = np.concatenate(
+            [np.concatenate([Q, R], axis=-1), np.concatenate([np.swapaxes(R, -1, -2), T], axis=-1)],
+            axis=-2,
+        )
+        Z = (
+            np.concatenate(
+                [V, np.broadcast_to(self.teacher_out, lead + self.teacher_out.shape)], axis=-2
+            )
+            * self._sign[:, None]
+        )
         G = Z @ np.swapaxes(Z, -1, -2)
         a, b = self._i2_idx
         # the fast kernel (clipped arcsin): a trajectory's C may violate PSD by rounding
@@ -592,8 +654,9 @@ class CommitteeODE:
             return self.teacher_out.copy()
         if not self.trains_second_layer:
             return np.ones((self.K, self.L))
-        raise ValueError("init: give V (K x L) when the second layer is trained (eta_v > 0) "
-                         "or when K != M")
+        raise ValueError(
+            "init: give V (K x L) when the second layer is trained (eta_v > 0) or when K != M"
+        )
 
     def _initial_state(self, init: Any, seed: Any, N: int) -> tuple[np.ndarray, ...]:
         K, M, L = self.K, self.M, self.L
@@ -601,8 +664,10 @@ class CommitteeODE:
             rng = np.random.default_rng(seed)
             N = _checks.positive_int(N, "N")
             if N < M:
-                raise ValueError(f"N must be >= M = {M} for a random initialisation (the M "
-                                 f"teacher vectors must be independent in N dimensions), got {N}")
+                raise ValueError(
+                    f"N must be >= M = {M} for a random initialisation (the M "
+                    f"teacher vectors must be independent in N dimensions), got {N}"
+                )
             Q, R = random_overlaps(K, M, N, self.T, rng)
             if self.K == self.M and not self.trains_second_layer:
                 V = self.teacher_out.copy()
@@ -627,8 +692,10 @@ class CommitteeODE:
             raise ValueError('init["Q"] must be symmetric')
         C = self._cov(0.5 * (Q + Q.T), R)
         if np.linalg.eigvalsh(C).min() < -1e-9 * max(1.0, np.abs(C).max()):
-            raise ValueError('init: the overlap matrix [[Q, R], [R^T, T]] must be positive '
-                             'semi-definite (Cauchy-Schwarz violated)')
+            raise ValueError(
+                "init: the overlap matrix [[Q, R], [R^T, T]] must be positive "
+                "semi-definite (Cauchy-Schwarz violated)"
+            )
         return 0.5 * (Q + Q.T), R, V
 
     def _check_size(self, max_integrals: int) -> None:
@@ -641,16 +708,25 @@ class CommitteeODE:
                 f"Gaussian integrals I4 per right-hand side (an integration evaluates hundreds "
                 f"of them), more than max_integrals = {max_integrals:.3g}: reduce K or M "
                 f"(K = M = 30 needs 8.6e5), raise max_integrals for a deliberately long run, "
-                f"or simulate SGD directly with geosym.committee.simulate")
+                f"or simulate SGD directly with geosym.committee.simulate"
+            )
         # measured peak: about 140 bytes per I4 entry (erf, K = M = 50: 0.9 GB for 6.4e6)
-        require_memory(160.0 * n_i4,
-                       f"CommitteeODE with K = {K}, M = {self.M}", "K or M")
+        require_memory(160.0 * n_i4, f"CommitteeODE with K = {K}, M = {self.M}", "K or M")
 
     # -- integration -------------------------------------------------------------------------
-    def integrate(self, alpha_max: float, init: Any = None, seed: Any = None,
-                  rtol: float = 1e-9, alphas: Any = None, *, atol: float | None = None,
-                  N: int = 1000, method: str = "LSODA",
-                  max_integrals: int = _MAX_I4) -> Trajectory:
+    def integrate(
+        self,
+        alpha_max: float,
+        init: Any = None,
+        seed: Any = None,
+        rtol: float = 1e-9,
+        alphas: Any = None,
+        *,
+        atol: float | None = None,
+        N: int = 1000,
+        method: str = "LSODA",
+        max_integrals: int = _MAX_I4,
+    ) -> Trajectory:
         r"""Integrate the ODEs from :math:`\alpha=0` to ``alpha_max``.
 
         Parameters
@@ -709,8 +785,10 @@ class CommitteeODE:
         if not np.isfinite(alpha_max) or alpha_max <= 0:
             raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
         if not (_RTOL_MIN <= rtol < 1):
-            raise ValueError(f"rtol must lie in [{_RTOL_MIN:.3g}, 1) (100 x machine epsilon "
-                             f"and above), got {rtol!r}")
+            raise ValueError(
+                f"rtol must lie in [{_RTOL_MIN:.3g}, 1) (100 x machine epsilon "
+                f"and above), got {rtol!r}"
+            )
         self._check_size(max_integrals)
         atol = 1e-3 * rtol if atol is None else float(atol)
         if not (np.isfinite(atol) and atol > 0):
@@ -738,10 +816,12 @@ class CommitteeODE:
             reached[0] = max(reached[0], t)
             if calls[0] >= 1000 and calls[0] * grid[-1] > _MAX_PROJECTED * max(reached[0], 1e-300):
                 raise _LeftValidRegion(
-                    t, f"the integrator stalled: {calls[0]} right-hand-side evaluations "
-                       f"(Jacobians included) reached only alpha = {reached[0]:.3g} of "
-                       f"{grid[-1]:g}, so the flow is stiff or blowing up (largest order "
-                       f"parameter {size:.3g})")
+                    t,
+                    f"the integrator stalled: {calls[0]} right-hand-side evaluations "
+                    f"(Jacobians included) reached only alpha = {reached[0]:.3g} of "
+                    f"{grid[-1]:g}, so the flow is stiff or blowing up (largest order "
+                    f"parameter {size:.3g})",
+                )
 
         def rhs(t: float, y: np.ndarray) -> np.ndarray:
             size = np.abs(y).max()
@@ -754,16 +834,22 @@ class CommitteeODE:
             dQ, dR, dV = self.derivatives(Q, R, V)
             out = np.concatenate([dQ[self._iu], dR.ravel()] + ([dV.ravel()] if train_v else []))
             if not np.all(np.isfinite(out)):
-                raise _LeftValidRegion(t, "the Gaussian integrals became non-finite "
-                                          "(covariance no longer positive semi-definite)")
+                raise _LeftValidRegion(
+                    t,
+                    "the Gaussian integrals became non-finite "
+                    "(covariance no longer positive semi-definite)",
+                )
             return out
 
         jcache: dict[str, Any] = {"y": None, "t": None, "J": None, "n": 0}
 
         def jac(t: float, y: np.ndarray) -> np.ndarray:
             old_y = jcache["y"]
-            if (old_y is not None and t != jcache["t"]
-                    and np.max(np.abs(y - old_y) / np.maximum(1.0, np.abs(y))) < 0.1):
+            if (
+                old_y is not None
+                and t != jcache["t"]
+                and np.max(np.abs(y - old_y) / np.maximum(1.0, np.abs(y))) < 0.1
+            ):
                 jcache["t"] = t
                 return jcache["J"]
             spend(y.size + 1, t, float(np.abs(y).max()))  # one batched call of y.size states
@@ -776,24 +862,32 @@ class CommitteeODE:
                 t_out, y_out = _solve(rhs, jac, y0, grid, method, rtol, atol)
         except _LeftValidRegion as exc:
             if exc.alpha == 0 and "Gaussian integrals" in exc.why:
-                hint = ("this happens at the initial state, so it is the activation, not eta: "
-                        "e.g. step or sign, whose derivative is a Dirac delta, give online SGD "
-                        "no finite gradient; use a smooth activation")
+                hint = (
+                    "this happens at the initial state, so it is the activation, not eta: "
+                    "e.g. step or sign, whose derivative is a Dirac delta, give online SGD "
+                    "no finite gradient; use a smooth activation"
+                )
             else:
                 hint = f"reduce eta (= {self.eta}) or alpha_max"
             raise NumericalError(
                 f"the trajectory left the valid region at alpha = {exc.alpha:.6g}: {exc.why}; "
-                f"{hint}") from None
+                f"{hint}"
+            ) from None
         n = t_out.size
         Qs = np.empty((n, self.K, self.K))
         Rs = np.empty((n, self.K, self.M))
         Vs = np.empty((n, self.K, self.L))
         for j in range(n):  # loop over stored output times only
             Qs[j], Rs[j], Vs[j] = self._unpack(y_out[:, j], V_fixed)
-        C = np.concatenate([np.concatenate([Qs, Rs], -1),
-                            np.concatenate([np.swapaxes(Rs, 1, 2),
-                                            np.broadcast_to(self.T, (n, self.M, self.M))], -1)],
-                           -2)
+        C = np.concatenate(
+            [
+                np.concatenate([Qs, Rs], -1),
+                np.concatenate(
+                    [np.swapaxes(Rs, 1, 2), np.broadcast_to(self.T, (n, self.M, self.M))], -1
+                ),
+            ],
+            -2,
+        )
         mins = np.linalg.eigvalsh(C)[:, 0]
         bad = mins < -1e-5 * np.maximum(1.0, np.abs(C).max(axis=(1, 2)))
         if bad.any():
@@ -801,21 +895,43 @@ class CommitteeODE:
             raise NumericalError(
                 f"the trajectory left the valid region at alpha = {a_bad:.6g}: the overlap "
                 f"matrix [[Q, R], [R^T, T]] is not positive semi-definite (smallest eigenvalue "
-                f"{mins[bad][0]:.3g})")
+                f"{mins[bad][0]:.3g})"
+            )
         eps = self.eps_g(Qs, Rs, Vs)
-        meta = {"activation": str(getattr(self.activation, "name", self.activation)),
-                "K": self.K, "M": self.M, "L": self.L, "eta": self.eta, "eta_v": self.eta_v,
-                "noise": self.noise, "weight_decay": self.weight_decay, "rtol": rtol,
-                "atol": atol, "nfev": int(self.nfev - nfev0), "njev": int(jcache["n"]),
-                "method": method,
-                "integrals": dict(self.integrals.methods)}
-        return Trajectory(alpha=t_out, Q=Qs, R=Rs, V=Vs, eps_g=eps, T=self.T.copy(),
-                          teacher_out=self.teacher_out.copy(), source="ode", meta=meta,
-                          model=self)
+        meta = {
+            "activation": str(getattr(self.activation, "name", self.activation)),
+            "K": self.K,
+            "M": self.M,
+            "L": self.L,
+            "eta": self.eta,
+            "eta_v": self.eta_v,
+            "noise": self.noise,
+            "weight_decay": self.weight_decay,
+            "rtol": rtol,
+            "atol": atol,
+            "nfev": int(self.nfev - nfev0),
+            "njev": int(jcache["n"]),
+            "method": method,
+            "integrals": dict(self.integrals.methods),
+        }
+        return Trajectory(
+            alpha=t_out,
+            Q=Qs,
+            R=Rs,
+            V=Vs,
+            eps_g=eps,
+            T=self.T.copy(),
+            teacher_out=self.teacher_out.copy(),
+            source="ode",
+            meta=meta,
+            model=self,
+        )
 
     # -- symmetric fixed points --------------------------------------------------------------
-    def _symmetric_system(self, guess: dict[str, Any] | None,
-                          ) -> tuple[Any, Any, Any, Any, np.ndarray]:
+    def _symmetric_system(
+        self,
+        guess: dict[str, Any] | None,
+    ) -> tuple[Any, Any, Any, Any, np.ndarray]:
         """(build, residual, jacobian, residual_batch, x0) of the symmetric ansatz.
 
         Unknowns x = (q_d[, q_o], r_1..r_M[, v]); ``residual_batch`` takes rows of unknowns."""
@@ -824,11 +940,15 @@ class CommitteeODE:
         train_v = self.trains_second_layer
         Vf = None
         if not train_v:
-            Vf = self._default_V() if guess is None or guess.get("V") is None else np.array(
-                guess["V"], float).reshape(K, L)
+            Vf = (
+                self._default_V()
+                if guess is None or guess.get("V") is None
+                else np.array(guess["V"], float).reshape(K, L)
+            )
             if not np.allclose(Vf, Vf[0]):
-                raise ValueError("symmetric_fixed_point: the fixed student second layer must "
-                                 "have identical rows")
+                raise ValueError(
+                    "symmetric_fixed_point: the fixed student second layer must have identical rows"
+                )
         q0 = 1.0 / (2 * K - 1)
         r0 = np.full(M, 1.0 / np.sqrt(K * (2 * K - 1)))
         x0 = [q0] + ([q0] if K > 1 else []) + list(r0)
@@ -842,9 +962,12 @@ class CommitteeODE:
             qd = X[:, 0, None, None]
             qo = X[:, 1, None, None] if K > 1 else 0.0
             Q = qo + (qd - qo) * np.eye(K)
-            R = np.repeat(X[:, None, 1 + off:1 + off + M], K, axis=1)
-            V = (np.repeat(X[:, None, 1 + off + M:], K, axis=1) if train_v
-                 else np.broadcast_to(Vf, (X.shape[0], K, L)))
+            R = np.repeat(X[:, None, 1 + off : 1 + off + M], K, axis=1)
+            V = (
+                np.repeat(X[:, None, 1 + off + M :], K, axis=1)
+                if train_v
+                else np.broadcast_to(Vf, (X.shape[0], K, L))
+            )
             return (Q, R, V) if np.ndim(x) == 2 else (Q[0], R[0], V[0])
 
         def residual_batch(X: np.ndarray, eta: float) -> np.ndarray:
@@ -879,8 +1002,10 @@ class CommitteeODE:
         dQ, dR, dV = self.derivatives(Q, R, V)
         res = float(max(np.abs(dQ).max(), np.abs(dR).max(), np.abs(dV).max()))
         if res > 1e-8 * max(1.0, self.eta):
-            raise ConvergenceError(f"symmetric_fixed_point: residual {res:.3g} of the full "
-                                   "flow: the symmetric ansatz does not hold for this model")
+            raise ConvergenceError(
+                f"symmetric_fixed_point: residual {res:.3g} of the full "
+                "flow: the symmetric ansatz does not hold for this model"
+            )
         eps = float(self.eps_g(Q, R, V))
         return CommitteeFixedPoint(Q=Q, R=R, V=V, eps_g=eps, eta=self.eta, residual=res, model=self)
 
@@ -910,7 +1035,8 @@ class CommitteeODE:
                 if not ok:
                     raise ConvergenceError(
                         f"symmetric_fixed_point: root finding failed at eta = {e:.4g} "
-                        f"({sol.message})")
+                        f"({sol.message})"
+                    )
                 x = sol.x
         return self._fixed_point_at(x, build)
 
@@ -920,8 +1046,9 @@ class CommitteeODE:
         scale = max(1.0, float(np.abs(C).max()))
         return bool(np.all(np.diag(Q) > 0) and np.linalg.eigvalsh(C).min() >= -tol * scale)
 
-    def symmetric_fixed_points(self, guess: dict[str, Any] | None = None, *, starts: int = 24,
-                               seed: int = 0) -> tuple[CommitteeFixedPoint, ...]:
+    def symmetric_fixed_points(
+        self, guess: dict[str, Any] | None = None, *, starts: int = 24, seed: int = 0
+    ) -> tuple[CommitteeFixedPoint, ...]:
         r"""All solutions of the symmetric ansatz in the physical region, lowest
         :math:`\epsilon_g^*` first.
 
@@ -958,8 +1085,16 @@ class CommitteeODE:
         (0.0066205, 3)
         """
         starts = _checks.positive_int(starts, "starts") if starts else 0
-        key = (starts, int(seed), self.eta, self.eta_v, self.noise, self.weight_decay,
-               self.T.tobytes(), self.teacher_out.tobytes())
+        key = (
+            starts,
+            int(seed),
+            self.eta,
+            self.eta_v,
+            self.noise,
+            self.weight_decay,
+            self.T.tobytes(),
+            self.teacher_out.tobytes(),
+        )
         if guess is None and key in self._fixed_points:
             return self._fixed_points[key]
         build, _, _, residual_batch, x_cont = self._symmetric_system(guess)
@@ -983,8 +1118,10 @@ class CommitteeODE:
             except ConvergenceError:
                 continue
         if not points:
-            raise ConvergenceError("symmetric_fixed_points: no solution of the symmetric ansatz "
-                                   f"in the physical region from {starts} starts")
+            raise ConvergenceError(
+                "symmetric_fixed_points: no solution of the symmetric ansatz "
+                f"in the physical region from {starts} starts"
+            )
         result = tuple(sorted(points, key=lambda p: p.eps_g))
         if guess is None:
             self._fixed_points[key] = result
@@ -994,16 +1131,17 @@ class CommitteeODE:
         """Batched :meth:`_physical`: leading axis B."""
         B = Q.shape[0]
         C = np.empty((B, self.P, self.P))
-        C[:, :self.K, :self.K] = Q
-        C[:, :self.K, self.K:] = R
-        C[:, self.K:, :self.K] = np.swapaxes(R, 1, 2)
-        C[:, self.K:, self.K:] = self.T
+        C[:, : self.K, : self.K] = Q
+        C[:, : self.K, self.K :] = R
+        C[:, self.K :, : self.K] = np.swapaxes(R, 1, 2)
+        C[:, self.K :, self.K :] = self.T
         scale = np.maximum(1.0, np.abs(C).max(axis=(1, 2)))
         ok = np.all(np.diagonal(Q, axis1=1, axis2=2) > 0, axis=1)
         return ok & (np.linalg.eigvalsh(C)[:, 0] >= -tol * scale)
 
-    def _newton_starts(self, build: Any, residual_batch: Any, x_template: np.ndarray, starts: int,
-                       seed: int) -> list[np.ndarray]:
+    def _newton_starts(
+        self, build: Any, residual_batch: Any, x_template: np.ndarray, starts: int, seed: int
+    ) -> list[np.ndarray]:
         """Damped Newton on the symmetric-ansatz equations from ``starts`` random physical
         points, all starts advanced together (one batched right-hand-side call per iteration
         for the residuals, one for the Jacobians, one for the line search)."""
@@ -1020,10 +1158,11 @@ class CommitteeODE:
         X[:, 0] = qd
         if K > 1:
             X[:, 1] = qd * rng.uniform(-1.0 / (K - 1), 1.0, draws)
-        X[:, 1 + off:1 + off + M] = (rng.uniform(-1, 1, (draws, M))
-                                     * np.sqrt(qd[:, None] * np.diag(self.T)))
+        X[:, 1 + off : 1 + off + M] = rng.uniform(-1, 1, (draws, M)) * np.sqrt(
+            qd[:, None] * np.diag(self.T)
+        )
         if self.trains_second_layer:
-            X[:, 1 + off + M:] *= rng.uniform(0.2, 2.0, (draws, 1))
+            X[:, 1 + off + M :] *= rng.uniform(0.2, 2.0, (draws, 1))
         Q, R, _ = build(X)
         X = X[self._physical_batch(Q, R, 0.0)][:starts]
 
@@ -1040,7 +1179,7 @@ class CommitteeODE:
                 except NumericalError:  # rare: fall back to one state at a time
                     for i in np.flatnonzero(good):
                         try:
-                            out[i] = residual_batch(Y[i:i + 1], eta)[0]
+                            out[i] = residual_batch(Y[i : i + 1], eta)[0]
                         except NumericalError:
                             pass
             return out
@@ -1085,8 +1224,9 @@ class CommitteeODE:
             parts.append(fp.V[0])
         return np.concatenate(parts)
 
-    def plateau_fixed_point(self, trajectory: Trajectory,
-                            fixed_points: tuple[CommitteeFixedPoint, ...] | None = None) -> CommitteeFixedPoint:
+    def plateau_fixed_point(
+        self, trajectory: Trajectory, fixed_points: tuple[CommitteeFixedPoint, ...] | None = None
+    ) -> CommitteeFixedPoint:
         r"""The symmetric fixed point that ``trajectory``'s plateau is near.
 
         Among ``fixed_points`` (default :meth:`symmetric_fixed_points`), the one with the
@@ -1129,6 +1269,8 @@ class CommitteeODE:
         return ode_latex(self)
 
     def __repr__(self) -> str:
-        return (f"CommitteeODE({getattr(self.activation, 'name', self.activation)!r}, "
-                f"K={self.K}, M={self.M}, outputs={self.L}, eta={self.eta}, eta_v={self.eta_v}, "
-                f"noise={self.noise}, weight_decay={self.weight_decay})")
+        return (
+            f"CommitteeODE({getattr(self.activation, 'name', self.activation)!r}, "
+            f"K={self.K}, M={self.M}, outputs={self.L}, eta={self.eta}, eta_v={self.eta_v}, "
+            f"noise={self.noise}, weight_decay={self.weight_decay})"
+        )

@@ -57,11 +57,26 @@ def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
     return out
 
 
-def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: float = 0.5,
-             alpha_max: float = 10.0, seeds: int | Sequence[int] = 1, *, eta_v: float = 0.0,
-             noise: float = 0.0, weight_decay: float = 0.0, teacher_cov: Any = None,
-             teacher_out: Any = None, student_out: Any = None, alphas: Any = None,
-             test_size: int = 0, chunk: int = 256) -> list[Trajectory]:
+def simulate(
+    activation: Any,
+    N: int,
+    K: int,
+    M: int,
+    outputs: int = 1,
+    eta: float = 0.5,
+    alpha_max: float = 10.0,
+    seeds: int | Sequence[int] = 1,
+    *,
+    eta_v: float = 0.0,
+    noise: float = 0.0,
+    weight_decay: float = 0.0,
+    teacher_cov: Any = None,
+    teacher_out: Any = None,
+    student_out: Any = None,
+    alphas: Any = None,
+    test_size: int = 0,
+    chunk: int = 256,
+) -> list[Trajectory]:
     r"""Run online SGD for every seed and return one :class:`Trajectory` per seed.
 
     Parameters
@@ -110,12 +125,20 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     chunk = _checks.positive_int(chunk, "chunk")
     test_size = _checks.positive_int(test_size, "test_size", allow_zero=True)
     seed_list = _as_seeds(seeds)
-    prov = activation if isinstance(activation, IntegralProvider) else integral_provider(
-        activation)
+    prov = activation if isinstance(activation, IntegralProvider) else integral_provider(activation)
     # the ODE object validates K, M, L, eta, ... and provides eps_g from the overlaps
-    model = CommitteeODE(prov, K, M, outputs, eta=eta, eta_v=eta_v, noise=noise,
-                         weight_decay=weight_decay, teacher_cov=teacher_cov,
-                         teacher_out=teacher_out)
+    model = CommitteeODE(
+        prov,
+        K,
+        M,
+        outputs,
+        eta=eta,
+        eta_v=eta_v,
+        noise=noise,
+        weight_decay=weight_decay,
+        teacher_cov=teacher_cov,
+        teacher_out=teacher_out,
+    )
     alpha_max = float(alpha_max)
     if not np.isfinite(alpha_max) or alpha_max <= 0:
         raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
@@ -126,10 +149,18 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     g, dg = prov.act.g, prov.act.dg
     S, P = len(seed_list), K + M
     # peak: weights, one chunk of inputs with its Gram, the recorded overlaps, the test inputs
-    require_memory(8.0 * S * ((K + M) * N + min(chunk, max(steps_total, 1)) * (N + chunk + P)
-                              + rec_steps.size * K * (P + model.L) + test_size * (N + P)),
-                   f"simulate with N = {N}, K = {K}, M = {M}, {S} seed(s)",
-                   "N, the number of seeds, test_size, chunk or the number of recorded alphas")
+    require_memory(
+        8.0
+        * S
+        * (
+            (K + M) * N
+            + min(chunk, max(steps_total, 1)) * (N + chunk + P)
+            + rec_steps.size * K * (P + model.L)
+            + test_size * (N + P)
+        ),
+        f"simulate with N = {N}, K = {K}, M = {M}, {S} seed(s)",
+        "N, the number of seeds, test_size, chunk or the number of recorded alphas",
+    )
     rngs = [np.random.default_rng(s) for s in seed_list]
     W = np.stack([r.standard_normal((K, N)) for r in rngs])
     Ws = np.stack([r.standard_normal((M, N)) for r in rngs])
@@ -152,8 +183,10 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
     Vr = np.empty((S, nrec, K, L))
     Tr = Ws @ np.swapaxes(Ws, 1, 2) / N
     if test_size:
-        xt = [np.random.default_rng([s, 104729]).standard_normal((int(test_size), N))
-              for s in seed_list]  # own stream: the SGD run is the same with or without it
+        xt = [
+            np.random.default_rng([s, 104729]).standard_normal((int(test_size), N))
+            for s in seed_list
+        ]  # own stream: the SGD run is the same with or without it
         eps_test = np.empty((S, nrec))
 
     def record(j: int) -> None:
@@ -207,14 +240,15 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
                             ct = back * (eta / fj) if decay else back * eta
                             c[:, t] = ct
                             if t + 1 < b1:  # fields of the rest of this block
-                                lp[:, t + 1:b1] += (G[:, t0 + t, t0 + t + 1:t0 + b1, None]
-                                                    * ct[:, None, :])
+                                lp[:, t + 1 : b1] += (
+                                    G[:, t0 + t, t0 + t + 1 : t0 + b1, None] * ct[:, None, :]
+                                )
                             if a_v:
                                 if decay:
                                     V *= f
                                 V += a_v * gl[:, :, None] * delta[:, None, :]
                         if b1 < m:  # the block's updates, for the fields of the later steps
-                            lp[:, b1:] += G[:, t0 + b1:t1, t0 + b0:t0 + b1] @ c[:, b0:b1]
+                            lp[:, b1:] += G[:, t0 + b1 : t1, t0 + b0 : t0 + b1] @ c[:, b0:b1]
                     Wt += np.swapaxes(X[:, t0:t1], 1, 2) @ c / sq
                     if decay:
                         Wt *= fj
@@ -229,18 +263,50 @@ def simulate(activation: Any, N: int, K: int, M: int, outputs: int = 1, eta: flo
         except FloatingPointError:
             raise NumericalError(
                 f"SGD blew up at alpha = {step / N:.6g} (weights overflowed); eta = {eta} is "
-                "probably too large") from None
+                "probably too large"
+            ) from None
     alpha_rec = rec_steps / N
     out = []
     for s, seed in enumerate(seed_list):
         Tm = Tr[s]
-        sub = CommitteeODE(prov, K, M, L, eta=eta, eta_v=eta_v, noise=noise,
-                           weight_decay=weight_decay, teacher_cov=Tm, teacher_out=Vs)
+        sub = CommitteeODE(
+            prov,
+            K,
+            M,
+            L,
+            eta=eta,
+            eta_v=eta_v,
+            noise=noise,
+            weight_decay=weight_decay,
+            teacher_cov=Tm,
+            teacher_out=Vs,
+        )
         eps = eps_test[s] if test_size else sub.eps_g(Qr[s], Rr[s], Vr[s])
-        meta = {"activation": prov.act.name, "N": int(N), "seed": int(seed), "K": K, "M": M,
-                "L": L, "eta": float(eta), "eta_v": float(eta_v), "noise": float(noise),
-                "weight_decay": float(weight_decay),
-                "eps_method": "test set" if test_size else "exact from overlaps (I2)"}
-        out.append(Trajectory(alpha=alpha_rec.copy(), Q=Qr[s], R=Rr[s], V=Vr[s], eps_g=eps,
-                              T=Tm, teacher_out=Vs.copy(), source="sgd", meta=meta, model=sub))
+        meta = {
+            "activation": prov.act.name,
+            "N": int(N),
+            "seed": int(seed),
+            "K": K,
+            "M": M,
+            "L": L,
+            "eta": float(eta),
+            "eta_v": float(eta_v),
+            "noise": float(noise),
+            "weight_decay": float(weight_decay),
+            "eps_method": "test set" if test_size else "exact from overlaps (I2)",
+        }
+        out.append(
+            Trajectory(
+                alpha=alpha_rec.copy(),
+                Q=Qr[s],
+                R=Rr[s],
+                V=Vr[s],
+                eps_g=eps,
+                T=Tm,
+                teacher_out=Vs.copy(),
+                source="sgd",
+                meta=meta,
+                model=sub,
+            )
+        )
     return out

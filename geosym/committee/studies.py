@@ -97,20 +97,24 @@ class PlateauStudy(Result):
 
     def table(self) -> str:
         """Plain-text table of both studies."""
-        lines = [f"K=M=L=2, eta={self.eta:g}: angle between teacher output vectors",
-                 "  theta [deg]   alpha to eps_g < 1e-3 eps_g(0)   eps_g(0)"]
-        lines += [f"  {r.theta_deg:10.0f}   {r.alpha_learn:30.1f}   {r.eps_g0:.4f}"
-                  for r in self.angle]
-        lines += [f"K=M=3, eta={self.eta:g}: output dimension L (v*_n = e_(n mod L))",
-                  "  L   alpha to eps_g < 1e-3 eps_g(0)   eps_g(0)"]
+        lines = [
+            f"K=M=L=2, eta={self.eta:g}: angle between teacher output vectors",
+            "  theta [deg]   alpha to eps_g < 1e-3 eps_g(0)   eps_g(0)",
+        ]
+        lines += [
+            f"  {r.theta_deg:10.0f}   {r.alpha_learn:30.1f}   {r.eps_g0:.4f}" for r in self.angle
+        ]
+        lines += [
+            f"K=M=3, eta={self.eta:g}: output dimension L (v*_n = e_(n mod L))",
+            "  L   alpha to eps_g < 1e-3 eps_g(0)   eps_g(0)",
+        ]
         lines += [f"  {r.L:1d}   {r.alpha_learn:30.1f}   {r.eps_g0:.4f}" for r in self.dim]
         return "\n".join(lines)
 
     def plot(self, path: str) -> None:
         """Two-panel PNG: time to learn against the output angle (left) and dimension (right)."""
         with figure(path, figsize=(9, 3.6), ncols=2) as (fig, ax):
-            ax[0].plot([r.theta_deg for r in self.angle], [r.alpha_learn for r in self.angle],
-                       "o-")
+            ax[0].plot([r.theta_deg for r in self.angle], [r.alpha_learn for r in self.angle], "o-")
             ax[0].set_xlabel(r"angle $\theta$ between $\mathbf{v}^*_1, \mathbf{v}^*_2$ [deg]")
             ax[0].set_ylabel(r"$\alpha$ to $\epsilon_g<10^{-3}\epsilon_g(0)$")
             ax[0].set_yscale("log")
@@ -145,8 +149,12 @@ def _init(K: int, M: int, seed: int) -> dict[str, np.ndarray]:
     return {"Q": 0.5 * np.eye(K), "R": 1e-6 * rng.uniform(size=(K, M))}
 
 
-def output_angle_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), eta: float = 0.5,
-                       alpha_max: float = 3000.0, seed: int = 0) -> tuple[AngleRow, ...]:
+def output_angle_study(
+    thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90),
+    eta: float = 0.5,
+    alpha_max: float = 3000.0,
+    seed: int = 0,
+) -> tuple[AngleRow, ...]:
     """Time to learn vs the angle between the two teacher output vectors (K = M = L = 2).
 
     Examples
@@ -170,8 +178,9 @@ def output_angle_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), eta: float
     return tuple(rows)
 
 
-def output_dim_study(K: int = 3, Ls: Any = (1, 2, 3), eta: float = 0.5,
-                     alpha_max: float = 5000.0, seed: int = 0) -> tuple[DimensionRow, ...]:
+def output_dim_study(
+    K: int = 3, Ls: Any = (1, 2, 3), eta: float = 0.5, alpha_max: float = 5000.0, seed: int = 0
+) -> tuple[DimensionRow, ...]:
     r"""Time to learn vs output dimension L, K = M, :math:`\mathbf v^*_n=\mathbf e_{n\bmod L}`.
 
     Examples
@@ -193,8 +202,9 @@ def output_dim_study(K: int = 3, Ls: Any = (1, 2, 3), eta: float = 0.5,
     return tuple(rows)
 
 
-def plateau_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), Ls: Any = (1, 2, 3),
-                  eta: float = 0.5) -> PlateauStudy:
+def plateau_study(
+    thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), Ls: Any = (1, 2, 3), eta: float = 0.5
+) -> PlateauStudy:
     r"""Both studies: time to learn (:math:`\epsilon_g < 10^{-3}\epsilon_g(0)`) against the
     angle between the two teacher output vectors (K = M = L = 2) and against the output
     dimension L (K = M = 3). ``.table()`` and ``.plot(path)`` show them.
@@ -207,5 +217,6 @@ def plateau_study(thetas_deg: Any = (0, 15, 30, 45, 60, 75, 90), Ls: Any = (1, 2
     >>> print(study.table().splitlines()[0])
     K=M=L=2, eta=0.5: angle between teacher output vectors
     """
-    return PlateauStudy(eta, output_angle_study(thetas_deg, eta=eta),
-                        output_dim_study(Ls=Ls, eta=eta))
+    return PlateauStudy(
+        eta, output_angle_study(thetas_deg, eta=eta), output_dim_study(Ls=Ls, eta=eta)
+    )

@@ -104,8 +104,7 @@ class Trajectory(Result):
             out = (1 - tt) * arr[j] + tt * arr[j + 1]
             return out.reshape(a.shape + arr.shape[1:])
 
-        return {"Q": lerp(self.Q), "R": lerp(self.R), "V": lerp(self.V),
-                "eps_g": lerp(self.eps_g)}
+        return {"Q": lerp(self.Q), "R": lerp(self.R), "V": lerp(self.V), "eps_g": lerp(self.eps_g)}
 
     def initial(self) -> dict[str, np.ndarray]:
         """The overlaps at the first stored time, as an ``init`` dict for the ODE."""
@@ -137,8 +136,13 @@ class Plateau(Result):
     found: bool
 
 
-def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: float = 0.05,
-            exit_fraction: float = 0.5) -> Plateau:
+def plateau(
+    trajectory: Trajectory,
+    eps_star: float | None = None,
+    *,
+    band: float = 0.05,
+    exit_fraction: float = 0.5,
+) -> Plateau:
     r"""Locate the symmetric-phase plateau of a learning curve.
 
     Definition (operational; the papers do not fix one): with :math:`\epsilon_g^*` the generalisation
@@ -198,7 +202,7 @@ def plateau(trajectory: Trajectory, eps_star: float | None = None, *, band: floa
         return Plateau(start, nan, float(np.median(seg)), nan, eps_star, True)
     i1 = i0 + int(np.argmax(below))
     end = _crossing(a, e - exit_fraction * eps_star, i1)
-    seg = e[i0:i1] if i1 > i0 else e[i0:i0 + 1]
+    seg = e[i0:i1] if i1 > i0 else e[i0 : i0 + 1]
     return Plateau(start, end, float(np.median(seg)), end - start, eps_star, True)
 
 

@@ -291,7 +291,11 @@ def _mnist_5k() -> tuple[np.ndarray, np.ndarray, str]:
 def _digits() -> tuple[np.ndarray, np.ndarray, str]:
     datasets = require("sklearn.datasets", "data", "load('digits')")
     bunch = datasets.load_digits()
-    return np.asarray(bunch.data, np.float64), np.asarray(bunch.target), "sklearn.datasets.load_digits"
+    return (
+        np.asarray(bunch.data, np.float64),
+        np.asarray(bunch.target),
+        "sklearn.datasets.load_digits",
+    )
 
 
 _BUNDLED = {"mnist-5k": _mnist_5k, "digits": _digits}

@@ -210,9 +210,7 @@ def measure_offblock(
     [0.709, 0.711]
     """
     rng = np.random.default_rng(seed)
-    theory = offblock_ratio(
-        activation, sigma_w2, sigma_b2, depth, widths, layer, outputs, samples
-    )
+    theory = offblock_ratio(activation, sigma_w2, sigma_b2, depth, widths, layer, outputs, samples)
     means, ses = [], []
     for m in widths:
         vals = []

@@ -95,9 +95,7 @@ def _say(progress: Progress | None, msg: str) -> None:
         progress(msg)
 
 
-def prepare(
-    dataset: str | Dataset, *, centre: bool = False, q1_0: float = 1.0
-) -> Dataset:
+def prepare(dataset: str | Dataset, *, centre: bool = False, q1_0: float = 1.0) -> Dataset:
     """Load (if a name) and rescale to ``q1_0``; centre first when ``centre``.
 
     Examples
@@ -264,20 +262,29 @@ def theory_vs_measurement(
                         key = f"{name}/L{L}/M{M}/s{seed}/{'c' if centre else 'raw'}/T{samples}"
                         if key not in done:
                             t0 = time.perf_counter()
-                            net = MLP.random([X.shape[1]] + [M] * (L - 1) + [C], spec, sw2, sb2,
-                                             seed=seed)
+                            net = MLP.random(
+                                [X.shape[1]] + [M] * (L - 1) + [C], spec, sw2, sb2, seed=seed
+                            )
                             th = predicted_fim_statistics(net, X, sigma_w2=sw2, sigma_b2=sb2)
                             me = fim_statistics(net, X, method="auto")
                             done[key] = {
-                                "key": key, "model": name, "depth": L, "width": M, "seed": seed,
-                                "centred": centre, "samples": samples,
+                                "key": key,
+                                "model": name,
+                                "depth": L,
+                                "width": M,
+                                "seed": seed,
+                                "centred": centre,
+                                "samples": samples,
                                 "theory": {k: float(getattr(th, k)) for k in _STATS},
                                 "measured": {k: float(getattr(me, k)) for k in _STATS},
                             }
                             _append(path, done[key])
-                            _say(progress, f"{key}: lambda_max ratio "
-                                 f"{done[key]['theory']['lambda_max'] / me.lambda_max:.3f} "
-                                 f"({time.perf_counter() - t0:.1f} s)")
+                            _say(
+                                progress,
+                                f"{key}: lambda_max ratio "
+                                f"{done[key]['theory']['lambda_max'] / me.lambda_max:.3f} "
+                                f"({time.perf_counter() - t0:.1f} s)",
+                            )
                         rows.append(RatioRow(**done[key]))
     st = input_statistics(batch.X)
     return TheoryVsMeasurement(batch.name, st.q1_0, st.q2_0, st.structure_ratio, tuple(rows))
@@ -542,25 +549,42 @@ def learning_rate_study(
                     model = _torch_model(net, torch)
                     is_tracked = seed == 0 and (name, int(batch), float(c)) in tracked
                     curve, diverged, at, ep, lam = _train(
-                        model, Xt, Yt, lr=c * eta_c, epochs=epochs[batch], batch=batch,
-                        seed=seed, torch=torch,
+                        model,
+                        Xt,
+                        Yt,
+                        lr=c * eta_c,
+                        epochs=epochs[batch],
+                        batch=batch,
+                        seed=seed,
+                        torch=torch,
                         track=(lambda m: _lambda_max(m, Xtrack)) if is_tracked else None,
                         track_every=track_every,
                     )
                     with torch.no_grad():
                         acc = float((model(Xs).argmax(1).numpy() == test.y).mean())
                     row = {
-                        "key": key, "model": name, "batch": int(batch), "c": float(c),
-                        "seed": seed, "lr": c * eta_c, "diverged": diverged,
-                        "diverged_epoch": at, "final_loss": curve[-1],
+                        "key": key,
+                        "model": name,
+                        "batch": int(batch),
+                        "c": float(c),
+                        "seed": seed,
+                        "lr": c * eta_c,
+                        "diverged": diverged,
+                        "diverged_epoch": at,
+                        "final_loss": curve[-1],
                         "test_accuracy": acc if not diverged else float("nan"),
-                        "loss_curve": curve, "track_epochs": ep, "lambda_max_curve": lam,
+                        "loss_curve": curve,
+                        "track_epochs": ep,
+                        "lambda_max_curve": lam,
                     }
                     done[key] = jsonable(row)
                     _append(path, done[key])
                     runs.append(LRRun(**_run_fields(done[key])))
-                    _say(progress, f"{key}: {'DIVERGED' if diverged else 'ok'} loss "
-                         f"{curve[-1]:.4g} acc {acc:.3f} ({time.perf_counter() - t0:.1f} s)")
+                    _say(
+                        progress,
+                        f"{key}: {'DIVERGED' if diverged else 'ok'} loss "
+                        f"{curve[-1]:.4g} acc {acc:.3f} ({time.perf_counter() - t0:.1f} s)",
+                    )
     return RealDataLRStudy(
         data.name, width, depth, train.samples, test.samples, epochs, theory, tuple(runs)
     )

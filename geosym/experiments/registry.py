@@ -80,10 +80,7 @@ class Parameter:
             isinstance(value, bool)
             if self.type is bool
             else not isinstance(value, bool)
-            and (
-                isinstance(value, self.type)
-                or (self.type is float and isinstance(value, int))
-            )
+            and (isinstance(value, self.type) or (self.type is float and isinstance(value, int)))
         )
         if not ok:
             raise TypeError(

@@ -138,8 +138,20 @@ def _piecewise_as_steps(expr: sp.Piecewise) -> sp.Expr:
 
 #: Functions the rules can rewrite (anything else, e.g. tanh, has no closed form here).
 _REWRITABLE = (
-    sp.exp, sp.erf, sp.erfc, sp.sign, sp.Heaviside, sp.Abs, sp.Max, sp.Min, sp.Piecewise,
-    sp.DiracDelta, sp.sin, sp.cos, sp.sinh, sp.cosh,
+    sp.exp,
+    sp.erf,
+    sp.erfc,
+    sp.sign,
+    sp.Heaviside,
+    sp.Abs,
+    sp.Max,
+    sp.Min,
+    sp.Piecewise,
+    sp.DiracDelta,
+    sp.sin,
+    sp.cos,
+    sp.sinh,
+    sp.cosh,
 )
 #: Budget of the expansion: operations of the input and terms of its multinomial expansion.
 _MAX_OPS = 400

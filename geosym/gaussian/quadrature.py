@@ -762,9 +762,7 @@ def _expect_12(integrands, c: np.ndarray, kinks: list[np.ndarray], tol: float, m
         # 1/sigma << 1 in z (expm1 of elu at q = 1e8) agree to the rounding floor and would be
         # accepted; validated for elu up to q = 50, used up to _POLAR_Q_MAX.
         sel_p = np.flatnonzero(np.maximum(c[:, 0, 0], c[:, 1, 1]) <= _POLAR_Q_MAX)
-        pv, pe, pd, polar_used = _polar_stage(
-            pairs, sq1[sel_p], b[sel_p], s[sel_p], tol, max_nodes
-        )
+        pv, pe, pd, polar_used = _polar_stage(pairs, sq1[sel_p], b[sel_p], s[sel_p], tol, max_nodes)
         value[:, sel_p] = np.where(pd, pv, value[:, sel_p])
         error[:, sel_p] = np.where(pd, pe, error[:, sel_p])
         pending[:, sel_p] = ~pd
@@ -826,13 +824,22 @@ def _expect_12(integrands, c: np.ndarray, kinks: list[np.ndarray], tol: float, m
         pending[rows] = todo & ~done
     if np.any(pending):
         bad = np.flatnonzero(np.any(pending, axis=0))
-        _fail(c, bad, np.max(np.where(pending, error, 0.0), axis=0)[bad], tol,
-              "did not converge within max_nodes")
+        _fail(
+            c,
+            bad,
+            np.max(np.where(pending, error, 0.0), axis=0)[bad],
+            tol,
+            "did not converge within max_nodes",
+        )
     if smooth:
-        return value, error, [
-            f"asinh-graded trapezoidal rule ({k}-D, two half-step-shifted rules, finest step {u})"
-            for u in used
-        ]
+        return (
+            value,
+            error,
+            [
+                f"asinh-graded trapezoidal rule ({k}-D, two half-step-shifted rules, finest step {u})"
+                for u in used
+            ],
+        )
     kinks_txt = "; ".join(f"f{i + 1}: {list(map(float, kk))}" for i, kk in enumerate(kinks))
     schemes = []
     for n_p, u in zip(n_polar, used, strict=True):
@@ -1106,7 +1113,10 @@ def gaussian_expectations(
             groups.setdefault(tuple(tuple(a.tolist()) for a in kj), []).append(j)
         for members in groups.values():
             value, error, schemes = _expect_12(
-                [list(integrands[j]) for j in members], flat, kk[members[0]], float(tol),
+                [list(integrands[j]) for j in members],
+                flat,
+                kk[members[0]],
+                float(tol),
                 int(max_nodes),
             )
             for row, j in enumerate(members):

@@ -306,9 +306,7 @@ def fim_statistics(
 
         gram = gram_matrix_blocked(net, X)
     else:
-        raise ValueError(
-            f"method must be 'gram', 'jacobian', 'lanczos' or 'auto', got {method!r}"
-        )
+        raise ValueError(f"method must be 'gram', 'jacobian', 'lanczos' or 'auto', got {method!r}")
     widths = net.widths
     M = widths[1] if width is None else _checks.positive_int(width, "width")
     return _statistics_from_gram(

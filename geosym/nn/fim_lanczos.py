@@ -97,8 +97,15 @@ def top_eigenvalues(gram: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     v0 = np.random.default_rng(seed).standard_normal(n)
     try:
         op = LinearOperator(gram.shape, matvec=gram.dot, matmat=gram.dot, dtype=gram.dtype)
-        vals = eigsh(op, k=k, which="LA", tol=0.0, v0=v0, return_eigenvectors=False,
-                     ncv=min(n, max(2 * k + 1, k + 32)))
+        vals = eigsh(
+            op,
+            k=k,
+            which="LA",
+            tol=0.0,
+            v0=v0,
+            return_eigenvectors=False,
+            ncv=min(n, max(2 * k + 1, k + 32)),
+        )
     except (ArpackNoConvergence, ArpackError) as exc:
         raise NumericalError(f"top_eigenvalues: Lanczos (eigsh) did not converge: {exc}") from exc
     return np.sort(vals)[::-1]

@@ -383,9 +383,7 @@ class MLP:
         r = self.forward(X, check=False).output - Y
         return 0.5 * float(np.vdot(r, r)) / X.shape[0]
 
-    def gradients(
-        self, X: Any, Y: Any
-    ) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+    def gradients(self, X: Any, Y: Any) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
         r"""Loss and exact gradients :math:`(\partial E/\partial W^l, \partial E/\partial b^l)`.
 
         :math:`\partial E/\partial W^l=\sum_t\delta^l(t)\,h^{l-1}(t)^\top` and

@@ -286,4 +286,3 @@ def to_torch(
         if l < net.depth:
             mods.append(act if l == 1 else copy.deepcopy(act))
     return torch.nn.Sequential(*mods)
-

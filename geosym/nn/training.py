@@ -66,9 +66,7 @@ def train(
     (11, True)
     """
     X = net.check_inputs(X)
-    Y = _checks.matrix(
-        Y, "Y", columns=net.n_outputs, rows=X.shape[0], what="samples x outputs C"
-    )
+    Y = _checks.matrix(Y, "Y", columns=net.n_outputs, rows=X.shape[0], what="samples x outputs C")
     if eta is not None:
         eta = _checks.real(eta, "eta", minimum=0.0, strict=True)
     steps = _checks.positive_int(steps, "steps", allow_zero=True)

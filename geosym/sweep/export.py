@@ -32,7 +32,9 @@ def axes(spec: Mapping[str, Any]) -> list[str]:
     ['width', 'depth']
     """
     grid = spec["grid"]
-    return list(grid) if isinstance(grid, Mapping) else list(dict.fromkeys(k for p in grid for k in p))
+    return (
+        list(grid) if isinstance(grid, Mapping) else list(dict.fromkeys(k for p in grid for k in p))
+    )
 
 
 def _flatten(fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -70,8 +72,9 @@ def records(store: Store) -> tuple[list[str], list[dict[str, Any]]]:
     for r in store.rows(("done",)):
         result = _flatten(r["result"])
         fields.update(dict.fromkeys(result))
-        rows.append({**{a: r["coords"].get(a) for a in names}, "rep": r["rep"], "seed": r["seed"],
-                     **result})
+        rows.append(
+            {**{a: r["coords"].get(a) for a in names}, "rep": r["rep"], "seed": r["seed"], **result}
+        )
     clash = sorted(set(fields) & {*names, "rep", "seed"})
     if clash:
         raise ValueError(f"result field(s) {clash} have the name of a grid coordinate or column")
@@ -124,8 +127,11 @@ def _column(values: list[Any]) -> np.ndarray | None:
         return None
     complete = len(present) == len(values)
     if all(isinstance(v, bool) for v in present):
-        return np.array(values, dtype=bool) if complete else np.array(
-            [np.nan if v is None else float(v) for v in values])
+        return (
+            np.array(values, dtype=bool)
+            if complete
+            else np.array([np.nan if v is None else float(v) for v in values])
+        )
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         if complete and all(isinstance(v, int) for v in present):
             return np.array(values, dtype=np.int64)
@@ -170,9 +176,9 @@ def to_xarray(store: str | os.PathLike) -> Any:
         coords = {a: ("point", [p.get(a) for p in spec["grid"]]) for a in names}
     if reps:
         coords["rep"] = list(range(spec["seeds"]))
-    shape = (
-        tuple(len(spec["grid"][a]) for a in names) if product else (len(spec["grid"]),)
-    ) + ((spec["seeds"],) if reps else ())
+    shape = (tuple(len(spec["grid"][a]) for a in names) if product else (len(spec["grid"]),)) + (
+        (spec["seeds"],) if reps else ()
+    )
     results = [_flatten(r["result"]) if r["result"] else {} for r in rows]
     fields = list(dict.fromkeys(k for res in results for k in res))
     # rows are stored in grid order (last axis fastest, then rep): a plain reshape

@@ -25,7 +25,6 @@ def _sort_key(value: object) -> tuple:
     return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
 
 
-
 def plot(
     store: str | os.PathLike,
     x: str,

@@ -113,8 +113,14 @@ def _dask(
             outcome = value
         else:  # Dask's error, e.g. KilledWorker: (type, exception, traceback); retried, recorded
             exc = value[1] if isinstance(value, tuple) else value
-            outcome = {"result": None, "error": f"{type(exc).__name__}: {exc}", "wall": None,
-                       "worker": None, "version": None, "commit": None}
+            outcome = {
+                "result": None,
+                "error": f"{type(exc).__name__}: {exc}",
+                "wall": None,
+                "worker": None,
+                "version": None,
+                "commit": None,
+            }
         fut.release()
         yield task, outcome
         top_up()
@@ -162,8 +168,9 @@ def run_spec(
         raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
     if sum(x is not None for x in (client, scheduler, workers)) > 1:
         raise ValueError("give at most one of client, scheduler and workers")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 0):
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     point_fn = fn if fn is not None else get_experiment(spec.experiment).fn
     defaults = {} if fn is not None else get_experiment(spec.experiment).defaults()
@@ -206,8 +213,9 @@ def run_spec(
                 results = (
                     _serial(point_fn, queue)
                     if workers == 0
-                    else _dask(client, point_fn, queue, run_id,
-                               window or max(64, 4 * _threads(client)))
+                    else _dask(
+                        client, point_fn, queue, run_id, window or max(64, 4 * _threads(client))
+                    )
                 )
                 for task, outcome in results:
                     if outcome["error"] and task.attempt <= retries:

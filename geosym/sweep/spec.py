@@ -234,8 +234,9 @@ def make_spec(
         raise ValueError(f"parameter(s) {sorted(both)} are both in the grid and fixed")
     if exp is not None:
         required = {p.name for p in exp.parameters if p.default is None}
-        given = set(fixed) | (names if isinstance(norm, dict) else set.intersection(
-            *({*p} for p in norm)))
+        given = set(fixed) | (
+            names if isinstance(norm, dict) else set.intersection(*({*p} for p in norm))
+        )
         missing = sorted(required - given)
         if missing:
             raise ValueError(f"experiment {exp.name!r} needs parameter(s) {missing}")
@@ -271,7 +272,9 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
-            raise ImportError("reading TOML on Python 3.10 needs tomli: pip install tomli") from None
+            raise ImportError(
+                "reading TOML on Python 3.10 needs tomli: pip install tomli"
+            ) from None
     with open(path, "rb") as f:
         try:
             data = tomllib.load(f)
@@ -297,4 +300,3 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         seeds=data.get("seeds", 1),
         fixed=data.get("fixed", {}),
     )
-

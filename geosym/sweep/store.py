@@ -114,14 +114,20 @@ def _check(path: Path) -> str:
                     f"{path} is damaged (SQLite integrity check: {check[0][0]}); refusing to use "
                     "it — move it aside to start a new sweep"
                 )
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             if not {"meta", "points", "runs"} <= tables:
-                raise StoreError(f"{refuse} (an SQLite database of another kind); refusing to touch it")
+                raise StoreError(
+                    f"{refuse} (an SQLite database of another kind); refusing to touch it"
+                )
             meta = dict(con.execute("SELECT key, value FROM meta"))
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is damaged or not a geosym sweep store ({exc}); refusing to touch it") from None
+        raise StoreError(
+            f"{path} is damaged or not a geosym sweep store ({exc}); refusing to touch it"
+        ) from None
     if meta.get("format") != FORMAT:
         raise StoreError(f"{refuse} (meta format {meta.get('format')!r}); refusing to touch it")
     if meta.get("schema") != SCHEMA:
@@ -296,8 +302,11 @@ class Store:
 
     def compute_seconds(self) -> float:
         """Total worker time of the finished points."""
-        return float(self._con.execute(
-            "SELECT COALESCE(SUM(wall_time), 0) FROM points WHERE status = 'done'").fetchone()[0])
+        return float(
+            self._con.execute(
+                "SELECT COALESCE(SUM(wall_time), 0) FROM points WHERE status = 'done'"
+            ).fetchone()[0]
+        )
 
     def rows(self, statuses: Iterable[str] = ("done",)) -> Iterator[dict[str, Any]]:
         """Every point with one of ``statuses``, in grid order, as a dictionary of its columns

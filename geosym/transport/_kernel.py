@@ -214,8 +214,7 @@ class LogKernel:
         if self._weighted is None:
             with np.errstate(divide="ignore"):
                 self._weighted = [
-                    _SoftMax(op.log_kernel + np.log(-self.reg * op.log_kernel))
-                    for op in self._axes
+                    _SoftMax(op.log_kernel + np.log(-self.reg * op.log_kernel)) for op in self._axes
                 ]
         ops = self._axes
         terms = [

@@ -44,8 +44,9 @@ def schedule(
     scale = cost.max_cost if isinstance(cost, Grid) else float(np.abs(cost).max())
     if isinstance(eps_scaling, str):
         if eps_scaling != "auto":
-            raise ValueError(f"eps_scaling must be a factor in (0, 1), 'auto' or None, got "
-                             f"{eps_scaling!r}")
+            raise ValueError(
+                f"eps_scaling must be a factor in (0, 1), 'auto' or None, got {eps_scaling!r}"
+            )
         if reg >= AUTO_BELOW * scale:
             return [reg]
         eps_scaling = AUTO_FACTOR

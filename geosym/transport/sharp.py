@@ -151,7 +151,9 @@ class EntropicPlans:
             x = x + step * direction
             res = centre(res - step * a_dir)
             rr_next = dot(res, res)
-            direction = res + np.divide(rr_next, rr, out=np.zeros_like(rr), where=rr > 0) * direction
+            direction = (
+                res + np.divide(rr_next, rr, out=np.zeros_like(rr), where=rr > 0) * direction
+            )
             rr = rr_next
         self.x = x
         y = c_over_b - self.col_average(x)

@@ -157,7 +157,9 @@ class SinkhornResult(Result):
         ['sinkhorn marginal error ‖Pᵀ1 − b‖₁: 9.32e-10 <= 1e-09 [ok]']
         """
         return (
-            Check("sinkhorn marginal error ‖Pᵀ1 − b‖₁", self.marginal_error, self.tol, "solver tol"),
+            Check(
+                "sinkhorn marginal error ‖Pᵀ1 − b‖₁", self.marginal_error, self.tol, "solver tol"
+            ),
         )
 
 

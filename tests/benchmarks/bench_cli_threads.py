@@ -41,9 +41,12 @@ def _run(argv: list[str], threads: int, env: dict) -> tuple[float, float]:
 
 
 def main(repeats: int = 3, load: bool = True, report: bool = True) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS",
-                                                          "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                          "GEOSYM_BLAS_THREADS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GEOSYM_BLAS_THREADS")
+    }
     env["PYTHONPATH"] = str(ROOT)
     cores = os.cpu_count() or 1
     commands = {"README ngd": NGD}
@@ -63,8 +66,10 @@ def main(repeats: int = 3, load: bool = True, report: bool = True) -> None:
             burner.wait()
     with open("/proc/loadavg") as f:
         loadavg = " ".join(f.read().split()[:3])
-    print(f"{cores} cores, {'one core kept busy' if load else 'no extra load'}, "
-          f"median of {repeats}, load average at the end {loadavg}")
+    print(
+        f"{cores} cores, {'one core kept busy' if load else 'no extra load'}, "
+        f"median of {repeats}, load average at the end {loadavg}"
+    )
     print(f"{'command':16s} {'BLAS threads':>12s} {'wall s':>8s} {'CPU s':>8s} {'wall ratio':>11s}")
     for name in commands:
         one = statistics.median(w for w, _ in results[(name, 1)])
@@ -72,8 +77,10 @@ def main(repeats: int = 3, load: bool = True, report: bool = True) -> None:
             walls = [w for w, _ in results[(name, threads)]]
             cpus = [c for _, c in results[(name, threads)]]
             wall = statistics.median(walls)
-            print(f"{name:16s} {threads:12d} {wall:8.1f} {statistics.median(cpus):8.1f} "
-                  f"{wall / one:11.2f}")
+            print(
+                f"{name:16s} {threads:12d} {wall:8.1f} {statistics.median(cpus):8.1f} "
+                f"{wall / one:11.2f}"
+            )
 
 
 if __name__ == "__main__":

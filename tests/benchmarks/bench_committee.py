@@ -49,9 +49,11 @@ def main(quick: bool = False, tanh_only: bool = False) -> None:
     a10 = 1e3 if quick else 1e4
     ode10 = CommitteeODE(erf, 10, 10, eta=0.5)
     t10, tr = timed(lambda: ode10.integrate(a10, seed=0), repeat=3)
-    print(f"[1] erf K=M=10 alpha={a10:g} rtol=1e-9 ({tr.meta['method']}): {t10:.2f} s wall "
-          f"(median of 3; CPU {timed.cpu:.2f} s), {tr.meta['nfev']} RHS evals incl. "
-          f"{tr.meta['njev']} batched Jacobians (target 5 s at alpha=1e4)")
+    print(
+        f"[1] erf K=M=10 alpha={a10:g} rtol=1e-9 ({tr.meta['method']}): {t10:.2f} s wall "
+        f"(median of 3; CPU {timed.cpu:.2f} s), {tr.meta['nfev']} RHS evals incl. "
+        f"{tr.meta['njev']} batched Jacobians (target 5 s at alpha=1e4)"
+    )
 
     alpha = 300.0
     ode2 = CommitteeODE(erf, 2, 2, eta=0.5)
@@ -64,11 +66,13 @@ def main(quick: bool = False, tanh_only: bool = False) -> None:
     c_sgd = timed.cpu / frac
     us_step = 1e6 * timed.cpu / (alpha * frac * 1000)
     t_loose, _ = timed(lambda: ode2.integrate(alpha, seed=0, rtol=1e-6), repeat=3)
-    print(f"[2] K=M=2 erf alpha={alpha:g}: ODE {t_ode:.3f} s (median of 3), one SGD run at "
-          f"N=1000 ~ {t_sgd:.1f} s (extrapolated from {frac:.0%}); ratio SGD/ODE = "
-          f"{t_sgd / t_ode:.0f}x wall, {c_sgd / c_ode:.0f}x CPU (target >= 50x); SGD "
-          f"{us_step:.0f} us CPU per step; at rtol 1e-6 the ODE takes {t_loose:.3f} s "
-          f"({t_sgd / t_loose:.0f}x)")
+    print(
+        f"[2] K=M=2 erf alpha={alpha:g}: ODE {t_ode:.3f} s (median of 3), one SGD run at "
+        f"N=1000 ~ {t_sgd:.1f} s (extrapolated from {frac:.0%}); ratio SGD/ODE = "
+        f"{t_sgd / t_ode:.0f}x wall, {c_sgd / c_ode:.0f}x CPU (target >= 50x); SGD "
+        f"{us_step:.0f} us CPU per step; at rtol 1e-6 the ODE takes {t_loose:.3f} s "
+        f"({t_sgd / t_loose:.0f}x)"
+    )
 
     tanh_i4(quick)
 
@@ -82,14 +86,18 @@ def tanh_i4(quick: bool) -> None:
     old = CommitteeODE(IntegralProvider("tanh", n4=12, erf_mixture=False), 3, 3, eta=0.5)
     t_old, tr_old = timed(lambda: old.integrate(a3, seed=0))
     c_old = timed.cpu
-    print(f"[3] tanh K=M=3 eta=0.5 alpha={a3:g}: I4 {ode3.integrals.methods['I4']} (error bound "
-          f"{ode3.integrals.error['I4']:.1e}): {t3:.2f} s wall (median of 3; CPU {c3:.2f} s), "
-          f"{tr3.meta['nfev']} RHS evals (target 5 s at I4 error 1e-5)")
-    print(f"    old: {old.integrals.methods['I4']} (est. error {old.integrals.error['I4']:.1e}): "
-          f"{t_old:.2f} s wall (CPU {c_old:.2f} s), {tr_old.meta['nfev']} RHS evals; ratio "
-          f"old/new {t_old / t3:.1f}x wall, {c_old / c3:.1f}x CPU; eps_g(alpha) old vs new: "
-          f"max relative difference {np.max(np.abs(tr_old.eps_g / tr3.eps_g - 1)):.1e} "
-          f"(on the common output grid)")
+    print(
+        f"[3] tanh K=M=3 eta=0.5 alpha={a3:g}: I4 {ode3.integrals.methods['I4']} (error bound "
+        f"{ode3.integrals.error['I4']:.1e}): {t3:.2f} s wall (median of 3; CPU {c3:.2f} s), "
+        f"{tr3.meta['nfev']} RHS evals (target 5 s at I4 error 1e-5)"
+    )
+    print(
+        f"    old: {old.integrals.methods['I4']} (est. error {old.integrals.error['I4']:.1e}): "
+        f"{t_old:.2f} s wall (CPU {c_old:.2f} s), {tr_old.meta['nfev']} RHS evals; ratio "
+        f"old/new {t_old / t3:.1f}x wall, {c_old / c3:.1f}x CPU; eps_g(alpha) old vs new: "
+        f"max relative difference {np.max(np.abs(tr_old.eps_g / tr3.eps_g - 1)):.1e} "
+        f"(on the common output grid)"
+    )
     print(f"load average after: {load()}")
 
 

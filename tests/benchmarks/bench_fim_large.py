@@ -49,8 +49,13 @@ print(json.dumps({"seconds": sec, "cpu_seconds": cpu, "rss_peak_mb": peak, "rss_
 
 def run(M: int, C: int, T: int, method: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", CHILD, str(M), str(C), str(T), method],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(M), str(C), str(T), method],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -59,11 +64,17 @@ def main() -> None:
     parser.add_argument("--M", type=int, default=1000)
     parser.add_argument("--C", type=int, default=10)
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000])
-    parser.add_argument("--dense-max", type=int, default=500,
-                        help="largest T for the dense route (its eigvalsh is O((CT)^3))")
+    parser.add_argument(
+        "--dense-max",
+        type=int,
+        default=500,
+        help="largest T for the dense route (its eigvalsh is O((CT)^3))",
+    )
     args = parser.parse_args()
-    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
-          f"L=3, M={args.M}, C={args.C}; one child process per row")
+    print(
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, "
+        f"L=3, M={args.M}, C={args.C}; one child process per row"
+    )
     print(f"{'T':>6} {'route':>8} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'traced MB':>10}")
     for T in args.sizes:
         res = {}
@@ -71,13 +82,19 @@ def main() -> None:
             if method == "gram" and T > args.dense_max:
                 continue
             r = res[method] = run(args.M, args.C, T, method)
-            print(f"{T:>6} {method:>8} {r['seconds']:>8.2f} {r['cpu_seconds']:>8.2f} {r['rss_peak_mb']:>12.0f} "
-                  f"{r['traced_peak_mb']:>10.0f}")
+            print(
+                f"{T:>6} {method:>8} {r['seconds']:>8.2f} {r['cpu_seconds']:>8.2f} {r['rss_peak_mb']:>12.0f} "
+                f"{r['traced_peak_mb']:>10.0f}"
+            )
         if len(res) == 2:
-            rel = {k: abs(res["lanczos"]["stats"][k] / res["gram"]["stats"][k] - 1)
-                   for k in res["gram"]["stats"]}
-            print(f"{'':>6} dense/lanczos time ratio {res['gram']['seconds'] / res['lanczos']['seconds']:.2f}; "
-                  "max rel. difference " + ", ".join(f"{k} {v:.1e}" for k, v in rel.items()))
+            rel = {
+                k: abs(res["lanczos"]["stats"][k] / res["gram"]["stats"][k] - 1)
+                for k in res["gram"]["stats"]
+            }
+            print(
+                f"{'':>6} dense/lanczos time ratio {res['gram']['seconds'] / res['lanczos']['seconds']:.2f}; "
+                "max rel. difference " + ", ".join(f"{k} {v:.1e}" for k, v in rel.items())
+            )
 
 
 if __name__ == "__main__":

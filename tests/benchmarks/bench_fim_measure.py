@@ -58,10 +58,14 @@ def main() -> None:
     args = parser.parse_args()
     r = args.repeats
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-    print(f"geosym.nn FIM benchmark: median of {r} repeats, OPENBLAS_NUM_THREADS={threads}, "
-          f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.2f}")
-    print("  (on a shared machine a load above the core count makes multi-threaded OpenBLAS "
-          "spin-wait: times then inflate several-fold; compare with OPENBLAS_NUM_THREADS=1)")
+    print(
+        f"geosym.nn FIM benchmark: median of {r} repeats, OPENBLAS_NUM_THREADS={threads}, "
+        f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "  (on a shared machine a load above the core count makes multi-threaded OpenBLAS "
+        "spin-wait: times then inflate several-fold; compare with OPENBLAS_NUM_THREADS=1)"
+    )
 
     # ---- target size -------------------------------------------------------------------
     M, C, T = 1000, 10, 100
@@ -72,13 +76,17 @@ def main() -> None:
     t_eig = median_time(lambda: np.linalg.eigvalsh(G), r)
     st = fim_statistics(net, X)
     print(f"\n[target] L=3, M={M}, C={C}, T={T}: P={net.n_params:,}, CT={C * T}")
-    print(f"  Gram route fim_statistics : {t_stats:8.3f} s   (best {MINIMA['target gram']:.3f} s; "
-          "budget 1 s)")
+    print(
+        f"  Gram route fim_statistics : {t_stats:8.3f} s   (best {MINIMA['target gram']:.3f} s; "
+        "budget 1 s)"
+    )
     print(f"    of which gram_matrix    : {t_gram:8.3f} s")
     print(f"    of which eigvalsh(CTxCT): {t_eig:8.3f} s")
     print(f"  explicit J would need {8 * C * T * net.n_params / 1e9:.1f} GB: not run")
-    print(f"  lambda_max={st.lambda_max:.4g}, lambda_2={st.lambda_2:.4g}, "
-          f"m_lambda={st.m_lambda:.4g}, s_lambda={st.s_lambda:.4g}")
+    print(
+        f"  lambda_max={st.lambda_max:.4g}, lambda_2={st.lambda_2:.4g}, "
+        f"m_lambda={st.m_lambda:.4g}, s_lambda={st.s_lambda:.4g}"
+    )
 
     # ---- baseline size: both routes ----------------------------------------------------
     M2 = 150
@@ -88,8 +96,10 @@ def main() -> None:
     t_jonly = median_time(lambda: jacobian(net2, X2), r)
     a, b = fim_statistics(net2, X2), fim_statistics(net2, X2, method="jacobian")
     diff = abs(a.lambda_max - b.lambda_max) / b.lambda_max
-    print(f"\n[baseline] L=3, M={M2}, C={C}, T={T}: P={net2.n_params:,}, "
-          f"J = {C * T} x {net2.n_params} ({8 * C * T * net2.n_params / 1e9:.2f} GB)")
+    print(
+        f"\n[baseline] L=3, M={M2}, C={C}, T={T}: P={net2.n_params:,}, "
+        f"J = {C * T} x {net2.n_params} ({8 * C * T * net2.n_params / 1e9:.2f} GB)"
+    )
     print(f"  Gram route               : {t_g2:8.4f} s")
     print(f"  explicit-Jacobian route  : {t_j2:8.4f} s   (J alone {t_jonly:.4f} s)")
     print(f"  ratio explicit / Gram    : {t_j2 / t_g2:8.1f} x   (lambda_max rel. diff {diff:.1e})")

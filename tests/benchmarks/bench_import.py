@@ -38,13 +38,13 @@ def main(repeats: int = 7, bytecode: bool = True) -> None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     times: dict[str, list[float]] = {name: [] for name in CASES}
     for code in CASES.values():  # warm-up: byte-code cache, file-system cache
-        subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL)
     for _ in range(repeats):
         for name, code in CASES.items():
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL
+            )
             times[name].append(time.perf_counter() - t0)
     base = statistics.median(times["python -c pass (baseline)"])
     with open("/proc/loadavg") as f:

@@ -46,15 +46,27 @@ NT_REFERENCE = {
     "tanh": [
         (1.0, 0.5, 1.0, 0.1863232557045685, 0.39427650603495573, 0.39427650603495573),
         (10.0, 9.99, 10.0, 0.7200753120288775, 0.7207218098754692, 0.7207218098754692),
-        (0.3, -0.8694826047713663, 7.0, -0.20319642868019736, 0.19726338610745134,
-         0.6940195465215976),
+        (
+            0.3,
+            -0.8694826047713663,
+            7.0,
+            -0.20319642868019736,
+            0.19726338610745134,
+            0.6940195465215976,
+        ),
         (5.0, 0.0, 2.0, -1.7461075726588057e-19, 0.6584623600878152, 0.519424160418189),
     ],
     "relu": [
         (1.0, 0.5, 1.0, 0.3004507556065665, 0.5000000000000003, 0.5000000000000003),
         (10.0, 9.99, 10.0, 4.995000000000002, 4.999999999999997, 4.999999999999997),
-        (0.3, -0.8694826047713663, 7.0, 0.051128887296401436, 0.15000000000000005,
-         3.5000000000000013),
+        (
+            0.3,
+            -0.8694826047713663,
+            7.0,
+            0.051128887296401436,
+            0.15000000000000005,
+            3.5000000000000013,
+        ),
         (5.0, 0.0, 2.0, 0.47072727307980744, 2.4999999999999987, 1.0000000000000009),
     ],
 }
@@ -120,8 +132,10 @@ def _median_time(fn, repeats: int = 3) -> float:
 
 
 def main() -> None:
-    print(f"load average {os.getloadavg()}, OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+    print(
+        f"load average {os.getloadavg()}, OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+    )
     a, b, c = sp.symbols("q11 q12 q22")
     tanh_pair = expect(["tanh", "tanh"], [[a, b], [b, c]]).numeric()
     relu_pair = expect(["relu", "relu"], [[a, b], [b, c]]).numeric()
@@ -134,12 +148,21 @@ def main() -> None:
     worst = 0.0
     for name, f in (("tanh", np.tanh), ("relu", _relu)):
         for q11, q12, q22, off, d1, d2 in NT_REFERENCE[name]:
-            got = [gauss_hermite_pair(f, q11, q12, q22)[0], gauss_hermite_square(f, q11)[0],
-                   gauss_hermite_square(f, q22)[0]]
+            got = [
+                gauss_hermite_pair(f, q11, q12, q22)[0],
+                gauss_hermite_square(f, q11)[0],
+                gauss_hermite_square(f, q22)[0],
+            ]
             worst = max(worst, *(abs(g - r) for g, r in zip(got, (off, d1, d2), strict=True)))
     for (sw2, sb2, deg), ref in NT_DEEP_NTK.items():
-        got = deep_ntk_diagonal(sw2, sb2, lambda s, deg=deg: (
-            gauss_hermite_square(np.tanh, s, deg), gauss_hermite_square(_sech2, s, deg)))
+        got = deep_ntk_diagonal(
+            sw2,
+            sb2,
+            lambda s, deg=deg: (
+                gauss_hermite_square(np.tanh, s, deg),
+                gauss_hermite_square(_sech2, s, deg),
+            ),
+        )
         worst = max(worst, abs(got - ref) / ref)
     print(f"  max difference (kernels absolute, deep NTK relative): {worst:.1e}")
 
@@ -150,8 +173,10 @@ def main() -> None:
     q12 = rng.uniform(-0.999, 0.999, n) * np.sqrt(q11 * q22)
     exact, bound = tanh_pair(q11, q12, q22, return_error=True)
     err = np.abs(gauss_hermite_pair(np.tanh, q11, q12, q22) - exact)
-    print(f"  median {np.median(err):.2e}  RMS {np.sqrt(np.mean(err**2)):.2e}  max {err.max():.2e}"
-          f"  (geosym error bound <= {bound.max():.1e})")
+    print(
+        f"  median {np.median(err):.2e}  RMS {np.sqrt(np.mean(err**2)):.2e}  max {err.max():.2e}"
+        f"  (geosym error bound <= {bound.max():.1e})"
+    )
 
     print("\n[2] E[tanh(u)^2], u ~ N(0, 10), 25 nodes")
     print(f"  error {gauss_hermite_square(np.tanh, 10.0)[0] - float(tanh_sq(10.0)):+.3e}")
@@ -165,8 +190,14 @@ def main() -> None:
         exact_ntk = deep_ntk_diagonal(sw2, sb2, lambda s: (float(tanh_sq(s)), float(dtanh_sq(s))))
         errs = []
         for deg in (25, 100, 300):
-            got = deep_ntk_diagonal(sw2, sb2, lambda s, deg=deg: (
-                gauss_hermite_square(np.tanh, s, deg)[0], gauss_hermite_square(_sech2, s, deg)[0]))
+            got = deep_ntk_diagonal(
+                sw2,
+                sb2,
+                lambda s, deg=deg: (
+                    gauss_hermite_square(np.tanh, s, deg)[0],
+                    gauss_hermite_square(_sech2, s, deg)[0],
+                ),
+            )
             errs.append(f"{deg} nodes {got - exact_ntk:+.2e}")
         print(f"  sw2 = {sw2}, sb2 = {sb2}: NTK {exact_ntk:.6f}; " + ", ".join(errs))
 

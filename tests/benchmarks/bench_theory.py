@@ -45,6 +45,7 @@ def derive_section() -> None:
     print("\n[1] geosym derive, per registry activation (cold cache each time)")
     worst = 0.0
     for name in REGISTRY:
+
         def cold(name=name):
             _expect_cached.cache_clear()
             _kernels.cache_clear()
@@ -69,21 +70,39 @@ def fim_section() -> None:
     # own (forward, then backward: no shared nodes or Gaussian weights)
     apart = _median_time(lambda: mf.backward(3, forward=mf.forward(3)))
     fwd = mf.forward(3)
-    q1, q2 = np.concatenate([np.ravel(fwd.q1[1]), np.ravel(fwd.q1[2])]), np.concatenate(
-        [np.ravel(fwd.q2[1]), np.ravel(fwd.q2[2])])
-    gh = _median_time(lambda: [gauss_hermite_pair(f, q1, q2, q1) for f in (np.tanh, _sech2)]
-                      + [gauss_hermite_square(f, q1) for f in (np.tanh, _sech2)])
-    pts = list(zip(np.ravel(np.broadcast_to(sw2, (100, 100)))[:100],
-                   np.ravel(np.broadcast_to(sb2, (100, 100)))[:100], strict=True))
+    q1, q2 = (
+        np.concatenate([np.ravel(fwd.q1[1]), np.ravel(fwd.q1[2])]),
+        np.concatenate([np.ravel(fwd.q2[1]), np.ravel(fwd.q2[2])]),
+    )
+    gh = _median_time(
+        lambda: (
+            [gauss_hermite_pair(f, q1, q2, q1) for f in (np.tanh, _sech2)]
+            + [gauss_hermite_square(f, q1) for f in (np.tanh, _sech2)]
+        )
+    )
+    pts = list(
+        zip(
+            np.ravel(np.broadcast_to(sw2, (100, 100)))[:100],
+            np.ravel(np.broadcast_to(sb2, (100, 100)))[:100],
+            strict=True,
+        )
+    )
     loop = _median_time(
-        lambda: [fim_statistics("tanh", a, b, depth=3, width=1000, samples=20) for a, b in pts], 1)
+        lambda: [fim_statistics("tanh", a, b, depth=3, width=1000, samples=20) for a, b in pts], 1
+    )
     print(f"  vectorised grid (10^4 points): {grid:.3f} s wall, {cpu:.3f} s CPU (target <= 1 s)")
-    print(f"  kernels integrated apart (forward + backward): {apart:.3f} s -> shared {apart / grid:.2f}x"
-          " faster")
-    print(f"  yardstick: 25-node Gauss-Hermite for the same four kernels: {gh:.3f} s "
-          f"(grid / yardstick {grid / gh:.1f}x)")
-    print(f"  scalar loop, 100 points: {loop:.3f} s -> {loop * 100:.1f} s extrapolated to 10^4; "
-          f"speed-up {loop * 100 / grid:.0f}x")
+    print(
+        f"  kernels integrated apart (forward + backward): {apart:.3f} s -> shared {apart / grid:.2f}x"
+        " faster"
+    )
+    print(
+        f"  yardstick: 25-node Gauss-Hermite for the same four kernels: {gh:.3f} s "
+        f"(grid / yardstick {grid / gh:.1f}x)"
+    )
+    print(
+        f"  scalar loop, 100 points: {loop:.3f} s -> {loop * 100:.1f} s extrapolated to 10^4; "
+        f"speed-up {loop * 100 / grid:.0f}x"
+    )
 
 
 def phase_section() -> None:
@@ -97,8 +116,10 @@ SECTIONS = {"derive": derive_section, "fim": fim_section, "phase": phase_section
 
 
 def main(only: list[str]) -> None:
-    print(f"load average: {os.getloadavg()}, OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+    print(
+        f"load average: {os.getloadavg()}, OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+    )
     for name, section in SECTIONS.items():
         if not only or name in only:
             section()

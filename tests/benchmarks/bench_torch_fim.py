@@ -85,8 +85,12 @@ def main() -> None:
         X = gaussian_inputs(100, width, seed=1)
         t_geo, ours = _median_time(lambda net=net, X=X: fim_statistics(net, X), args.repeats)
         t_torch, theirs = _median_time(lambda net=net, X=X: torch_statistics(net, X), args.repeats)
-        mine = {"m_lambda": ours.m_lambda, "s_lambda": ours.s_lambda,
-                "lambda_max": ours.lambda_max, "10th eigenvalue": np.sort(ours.spectrum)[-10]}
+        mine = {
+            "m_lambda": ours.m_lambda,
+            "s_lambda": ours.s_lambda,
+            "lambda_max": ours.lambda_max,
+            "10th eigenvalue": np.sort(ours.spectrum)[-10],
+        }
         diffs = {k: abs(mine[k] / v - 1) for k, v in theirs.items()}
         print(
             f"M = {width}, P = {net.n_params}, CT = 1000: geosym {t_geo:.3f} s, torch.func "

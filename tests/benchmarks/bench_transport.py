@@ -132,9 +132,11 @@ def barycenter_case(size: int, repeat: int) -> None:
             t_pot, ref = median_time(lambda f=pot_fn: f(imgs, reg), repeat)
             for eps in (None, 0.3):
                 t_ours, bary = median_time(
-                    lambda m=method, e=eps: barycenter(
-                        imgs, grid, reg, method=m, tol=1e-4, max_iter=5000, eps_scaling=e
-                    ).q,
+                    lambda m=method, e=eps: (
+                        barycenter(
+                            imgs, grid, reg, method=m, tol=1e-4, max_iter=5000, eps_scaling=e
+                        ).q
+                    ),
                     repeat,
                 )
                 diff = np.abs(bary - ref / ref.sum()).sum()
