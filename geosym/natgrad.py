@@ -826,7 +826,7 @@ def unit_block_prediction(
     v = qh1 - qh2
     if l == depth:
         beta2 = 1.0
-        c = (1.0, 0.0, 1.0)  # linear output: phi' = 1
+        c: tuple[float, ...] = (1.0, 0.0, 1.0)  # linear output: phi' = 1
         r = math.sqrt(max(float(fwd.q1[l]) - float(fwd.q2[l]), 0.0))
     else:
         beta2 = outputs * float(sigma_w2) * float(bwd.qt1[l + 1]) / ws[l]

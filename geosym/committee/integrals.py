@@ -532,17 +532,15 @@ class _ShapeCompiler:
         def kernel(*args: np.ndarray, _cu: Any = None, _du: Any = None) -> np.ndarray:
             if len(args) != n_args:
                 raise TypeError(f"kernel takes {n_args} covariance entries, got {len(args)}")
-            regs = list(init)
+            regs: list[Any] = list(init)
             regs[:n_args] = args
             regs[n_args], regs[n_args + 1] = _cu, _du
             for dst, fn, get, unary in program:
                 regs[dst] = fn(get(regs)) if unary else fn(*get(regs))
-            return regs[out] if out is not None else np.float64(float(result))
+            return regs[out] if out is not None else np.asarray(float(result))
 
-        kernel.source = (
-            "\n".join(  # type: ignore[attr-defined]
-                f"{name} = {op}({', '.join(ops)})" for name, op, ops in self.ops
-            )
+        kernel.source = (  # type: ignore[attr-defined]
+            "\n".join(f"{name} = {op}({', '.join(ops)})" for name, op, ops in self.ops)
             + f"\nreturn {result}"
         )
         return kernel
@@ -857,7 +855,7 @@ class IntegralProvider:
         # closed form is linear in c12 and c23 with coefficients X(c11,c13,c33), J(c11,c13,c33).
         k3 = self.kernels["I3"]
         c11, c12, c13, c22, c23, c33 = _SYMBOLS[3]
-        split = None
+        split: tuple[Callable[..., Any], Callable[..., Any]] | None = None
         if k3.expr is not None:
             xe, je = sp.diff(k3.expr, c12), sp.diff(k3.expr, c23)
             if (xe.free_symbols | je.free_symbols) <= {c11, c13, c33}:

@@ -392,7 +392,11 @@ class CommitteeODE:
             f"CommitteeODE with K = {self.K}, M = {self.M}",
             "K or M",
         )
-        rate = {"minimum": 0.0, "maximum": _MAX_RATE, "why": "its square enters the ODEs"}
+        rate: dict[str, Any] = {
+            "minimum": 0.0,
+            "maximum": _MAX_RATE,
+            "why": "its square enters the ODEs",
+        }
         self.eta = _checks.real(eta, "eta", strict=True, **rate)
         self.eta_v = _checks.real(eta_v, "eta_v", **rate)
         self.noise = _checks.real(noise, "noise", **rate)
@@ -966,7 +970,7 @@ class CommitteeODE:
             V = (
                 np.repeat(X[:, None, 1 + off + M :], K, axis=1)
                 if train_v
-                else np.broadcast_to(Vf, (X.shape[0], K, L))
+                else np.broadcast_to(Vf, (X.shape[0], K, L))  # type: ignore[arg-type]  # set above
             )
             return (Q, R, V) if np.ndim(x) == 2 else (Q[0], R[0], V[0])
 
