@@ -119,17 +119,12 @@ def _plateau_line(pl: dict, alpha_max: float) -> str:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    import numpy as np
+def _model(args: argparse.Namespace, activation: Any, teacher_cov: Any, tout: Any) -> Any:
+    """The CommitteeODE the command line describes (``activation`` may be built integrals)."""
+    from ..committee import CommitteeODE
 
-    from ..committee import CommitteeODE, plateau, simulate
-    from ..errors import ConvergenceError
-
-    plot = output_path(args.plot, "committee.png", "--plot") if args.plot else None
-    progress = args._progress
-    tout = _teacher_out(args)
-    ode = CommitteeODE(
-        args.spec,
+    return CommitteeODE(
+        activation,
         args.K,
         args.M,
         args.outputs,
@@ -137,9 +132,21 @@ def run(args: argparse.Namespace) -> int:
         eta_v=args.eta_v,
         noise=args.noise,
         weight_decay=args.weight_decay,
-        teacher_cov=args.teacher_cov,
+        teacher_cov=teacher_cov,
         teacher_out=tout,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..committee import plateau, simulate
+    from ..errors import ConvergenceError
+
+    plot = output_path(args.plot, "committee.png", "--plot") if args.plot else None
+    progress = args._progress
+    tout = _teacher_out(args)
+    ode = _model(args, args.spec, args.teacher_cov, tout)
     if args.latex and not args.json:
         print(ode.latex(), end="")
         if args.plot is None and args.simulate is None:
@@ -182,18 +189,7 @@ def run(args: argparse.Namespace) -> int:
             )
         odes = []
         for tr in sims:
-            m = CommitteeODE(
-                ode.integrals,
-                args.K,
-                args.M,
-                args.outputs,
-                eta=args.eta,
-                eta_v=args.eta_v,
-                noise=args.noise,
-                weight_decay=args.weight_decay,
-                teacher_cov=tr.T,
-                teacher_out=tout,
-            )
+            m = _model(args, ode.integrals, tr.T, tout)
             with progress.stage(f"ODE from the overlaps of SGD seed {tr.meta['seed']}"):
                 odes.append(
                     m.integrate(args.alpha_max, init=tr.initial(), alphas=tr.alpha, rtol=args.rtol)
