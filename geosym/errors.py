@@ -69,6 +69,15 @@ class ResourceError(MemoryError):
     needed, available : int
         The estimated peak in bytes, and the memory it was compared with (the smaller of the
         free memory of this process and the user's budget).
+
+    Examples
+    --------
+    >>> import geosym as gs
+    >>> try:
+    ...     gs.nn.MLP.random([10**6, 10**6, 1], "tanh", 1.0, 0.0)  # 8 TB of weights
+    ... except gs.ResourceError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, MemoryError), exc.needed > 10**12)
+    ResourceError True True
     """
 
     def __init__(self, message: str, needed: int = 0, available: int = 0) -> None:

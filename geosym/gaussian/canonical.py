@@ -270,7 +270,7 @@ def canonical_terms(expr: sp.Expr) -> list[tuple[sp.Expr, Factor]]:
     ...     canonical_terms(sp.tanh(X))
     ... except NotClosed as exc:
     ...     print(exc)
-    no closed-form rule for the factor tanh(x)
+    no closed-form rule for tanh
     """
     try:
         rewritten = _rewrite(expr)
