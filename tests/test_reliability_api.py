@@ -276,3 +276,11 @@ def test_one_step_rates_refuse_a_billion_layers_at_once():
 
     with pytest.raises(ValueError, match="depth = 1000000000"):
         one_step_learning_rates("tanh", 10**9, 1, 1)
+
+
+def test_large_tanh_committee_counts_its_mixture_terms():
+    """tanh's I4 is a 6-term erf mixture (6^4 closed forms per integral): K = M = 10 would take
+    minutes per unit of alpha, so it is refused at once (found by the long fuzz run)."""
+    ode = CommitteeODE("tanh", 10, 10, eta=1.0)
+    with pytest.raises(ValueError, match="each a sum of 1296 erf closed forms.*reduce K or M"):
+        ode.integrate(1.0, seed=0)

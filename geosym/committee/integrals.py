@@ -766,6 +766,8 @@ class IntegralProvider:
     _cache4: dict = field(init=False, repr=False, default_factory=dict)
     _mixture_error: float | None = field(init=False, repr=False, default=None)
     _i3_mix: tuple | None = field(init=False, repr=False, default=None)
+    #: closed-form I4 evaluations one I4 integral costs (an m-term erf mixture sums m^4 of them)
+    i4_cost: int = field(init=False, default=1)
 
     def __post_init__(self) -> None:
         if int(self.n2) < 2 or int(self.n4) < 2:
@@ -822,6 +824,7 @@ class IntegralProvider:
         if mix is not None and "I4" not in self.kernels:
             # first-order bound of the I4 error (|g| <= 1, |g'| <= 1 for the tabulated ones)
             self._mixture_error = 2.0 * edg + 2.0 * eg
+            self.i4_cost = len(ma) ** 4
             self.kernels["I4"] = _Kernel(
                 lambda *e: _mixture_i4(ma, mb, *e),
                 f"erf-mixture closed form ({len(ma)} terms, sup error of g {eg:.1e}, "

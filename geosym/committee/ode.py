@@ -706,11 +706,13 @@ class CommitteeODE:
         """Refuse a model whose right-hand side is too large, before computing anything."""
         K, P = self.K, self.P
         n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
-        if n_i4 > max_integrals:
+        cost = getattr(self.integrals, "i4_cost", 1)  # erf mixtures: m^4 closed forms each
+        if n_i4 * cost > max_integrals:
+            per = f" (each a sum of {cost} erf closed forms)" if cost > 1 else ""
             raise ValueError(
                 f"CommitteeODE with K = {K}, M = {self.M} needs {n_i4:.3g} four-dimensional "
-                f"Gaussian integrals I4 per right-hand side (an integration evaluates hundreds "
-                f"of them), more than max_integrals = {max_integrals:.3g}: reduce K or M "
+                f"Gaussian integrals I4{per} per right-hand side (an integration evaluates "
+                f"hundreds of them), more than max_integrals = {max_integrals:.3g}: reduce K or M "
                 f"(K = M = 30 needs 8.6e5), raise max_integrals for a deliberately long run, "
                 f"or simulate SGD directly with geosym.committee.simulate"
             )
