@@ -58,6 +58,7 @@ class Section:
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    skipped: bool = False  # an optional extra is missing: nothing was checked
 
     @property
     def passed(self) -> bool:
@@ -65,6 +66,8 @@ class Section:
 
     @property
     def status(self) -> str:
+        if self.skipped and self.passed:
+            return "SKIP"
         return "PASS" if self.passed else ("ERROR" if self.error else "FAIL")
 
     def to_dict(self) -> dict:
@@ -587,6 +590,7 @@ def _real_data(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
     missing = [m for m in ("torch", "mlxtend", "sklearn") if importlib.util.find_spec(m) is None]
     if missing:
         sec.text.append(f"Skipped: needs {', '.join(missing)} (pip install 'geosym[torch,data]').")
+        sec.skipped = True
         return
     from .experiments.real_data import (
         C_GRID,
@@ -730,7 +734,7 @@ def _html(sections: list[Section], out: Path, mode: str) -> str:
         "<!doctype html><html><head><meta charset='utf-8'><title>geosym report</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
-        ".PASS{color:green}.FAIL,.ERROR{color:#b00}</style></head><body>",
+        ".PASS{color:green}.SKIP{color:#777}.FAIL,.ERROR{color:#b00}</style></head><body>",
         f"<h1>geosym report ({mode})</h1>",
     ]
     for s in sections:

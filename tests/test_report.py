@@ -86,3 +86,22 @@ def test_unwritable_output_folder(tmp_path, capsys):
 def test_unknown_section():
     with pytest.raises(ValueError, match="unknown report section"):
         build_report("unused", sections=["nope"])
+
+
+def test_a_section_without_its_extras_says_skip_not_pass(monkeypatch):
+    """The real-data section needs torch and the data extras; without them it is SKIP (and does
+    not fail the report), never a PASS that checked nothing."""
+    import importlib.util
+
+    from geosym import report
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real_find_spec(name, *a),
+    )
+    sec = report.Section("real_data", "Real data")
+    report._real_data(sec, None, False, (), lambda line: None)
+    assert sec.skipped and sec.passed and sec.status == "SKIP"
+    assert "torch" in sec.text[0]
