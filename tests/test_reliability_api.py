@@ -284,3 +284,38 @@ def test_large_tanh_committee_counts_its_mixture_terms():
     ode = CommitteeODE("tanh", 10, 10, eta=1.0)
     with pytest.raises(ValueError, match="each a sum of 1296 erf closed forms.*reduce K or M"):
         ode.integrate(1.0, seed=0)
+
+
+@pytest.mark.parametrize("spec, K", [("softplus", 8), ("relu", 10)])
+def test_large_numeric_committee_counts_its_quadrature_points(spec, K):
+    """Without a closed form I4 is a 4-D Gauss-Hermite rule on n4^4 points per tuple: gelu at
+    K = M = 8 took minutes for integrate(1) (2.8 s per right-hand side), so it is refused at
+    once, naming K, M, max_integrals and n4."""
+    ode = CommitteeODE(spec, K, K, eta=0.5)
+    match = rf"K = {K}, M = {K} .*Gauss-Hermite.*max_integrals = 2e\+06: reduce K or M.*n4"
+    with pytest.raises(ValueError, match=match):
+        ode.integrate(1.0, seed=0)
+    with pytest.raises(ValueError, match="reduce K or M"):
+        ode.symmetric_fixed_point()
+
+
+def test_numeric_committee_cost_counts_points_by_distinct_fields():
+    """The estimate is the exact point count: n4^r for each canonical tuple (i <= k, c <= e)
+    with r distinct fields, checked against a brute-force enumeration."""
+    K, M, n = 3, 2, 12
+    P = K + M
+    brute = sum(
+        n ** len({i, k, c, e})
+        for i in range(K)
+        for k in range(i, K)
+        for c in range(P)
+        for e in range(c, P)
+    )
+    assert CommitteeODE("softplus", K, M, eta=0.5)._i4_cost()[0] == brute
+    # a closed-form I4 counts one per tuple
+    assert CommitteeODE(ERF, K, M, eta=0.5)._i4_cost()[0] == K * (K + 1) // 2 * P * (P + 1) // 2
+
+
+def test_small_numeric_committee_still_integrates():
+    tr = CommitteeODE("softplus", 2, 2, eta=0.5).integrate(0.5, seed=0)
+    assert np.all(np.isfinite(tr.eps_g))

@@ -702,19 +702,48 @@ class CommitteeODE:
             )
         return 0.5 * (Q + Q.T), R, V
 
+    def _i4_cost(self) -> tuple[float, str]:
+        """Closed-form-equivalent cost of the I4 integrals of one right-hand side, and a note.
+
+        A closed form counts 1; an m-term erf mixture m^4 (its closed forms); a numeric I4 one
+        unit per Gauss--Hermite point: n^r for a tuple (i, k, c, e) with r distinct fields
+        (measured: a point costs 0.3 to 0.7 of an erf closed form)."""
+        K, P = self.K, self.P
+        prov = self.integrals
+        if not prov.methods["I4"].startswith("Gauss-Hermite"):
+            cost = getattr(prov, "i4_cost", 1)  # erf mixtures: m^4 closed forms each
+            n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
+            return float(n_i4 * cost), (
+                f" (each a sum of {cost} erf closed forms)" if cost > 1 else ""
+            )
+        n = float(prov.n4)
+        # canonical tuples i <= k (students), c <= e (all P fields), by distinct count r
+        same = n + 2 * (P - 1) * n**2 + (P - 1) * (P - 2) / 2 * n**3  # i == k
+        pair = 3 * n**2 + 3 * (P - 2) * n**3 + (P - 2) * (P - 3) / 2 * n**4  # i < k
+        return K * same + K * (K - 1) / 2 * pair, (
+            f" by Gauss-Hermite quadrature on up to n4^4 = {n**4:.3g} points each "
+            f"(n4 = {prov.n4}; no closed form for this activation)"
+        )
+
     def _check_size(self, max_integrals: int) -> None:
         """Refuse a model whose right-hand side is too large, before computing anything."""
         K, P = self.K, self.P
         n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
-        cost = getattr(self.integrals, "i4_cost", 1)  # erf mixtures: m^4 closed forms each
-        if n_i4 * cost > max_integrals:
-            per = f" (each a sum of {cost} erf closed forms)" if cost > 1 else ""
+        cost, per = self._i4_cost()
+        if cost > max_integrals:
+            numeric = self.integrals.methods["I4"].startswith("Gauss-Hermite")
             raise ValueError(
                 f"CommitteeODE with K = {K}, M = {self.M} needs {n_i4:.3g} four-dimensional "
-                f"Gaussian integrals I4{per} per right-hand side (an integration evaluates "
-                f"hundreds of them), more than max_integrals = {max_integrals:.3g}: reduce K or M "
-                f"(K = M = 30 needs 8.6e5), raise max_integrals for a deliberately long run, "
-                f"or simulate SGD directly with geosym.committee.simulate"
+                f"Gaussian integrals I4{per} per right-hand side, {cost:.3g} closed-form "
+                f"equivalents (an integration evaluates hundreds of right-hand sides), more "
+                f"than max_integrals = {max_integrals:.3g}: reduce K or M "
+                + (
+                    "(K = M = 3 needs 4.9e5 with n4 = 12), or n4 of integral_provider, "
+                    if numeric
+                    else "(K = M = 30 needs 8.6e5 with a closed-form I4), "
+                )
+                + "raise max_integrals for a deliberately long run, "
+                "or simulate SGD directly with geosym.committee.simulate"
             )
         # measured peak: about 140 bytes per I4 entry (erf, K = M = 50: 0.9 GB for 6.4e6)
         require_memory(160.0 * n_i4, f"CommitteeODE with K = {K}, M = {self.M}", "K or M")
@@ -764,9 +793,13 @@ class CommitteeODE:
             Refuse (``ValueError``, before any work) when one right-hand side needs more
             four-dimensional integrals :math:`I_4` than this:
             :math:`\frac{K(K+1)}2\cdot\frac{P(P+1)}2` with :math:`P=K+M`, and an integration
-            needs hundreds of right-hand sides.  The default (2e6: :math:`K=M=30` passes, about
-            0.3 s per right-hand side with a closed-form :math:`I_4` on one core) keeps a run
-            within minutes; raise it for a deliberately long run.
+            needs hundreds of right-hand sides.  Integrals are counted in closed-form
+            evaluations: an :math:`m`-term erf mixture (tanh) as :math:`m^4`, a Gauss--Hermite
+            :math:`I_4` (activations without a closed form: ReLU, GELU, softplus ...) as its
+            :math:`n_4^r` points for a tuple of :math:`r` distinct fields.  The default (2e6:
+            :math:`K=M=30` passes with a closed-form :math:`I_4`, about 0.3 s per right-hand
+            side on one core; :math:`K=M=3` with a numeric one, about 5 s for
+            ``integrate(1)``) keeps a run within minutes; raise it for a deliberately long run.
 
         Raises
         ------
