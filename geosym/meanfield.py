@@ -25,7 +25,8 @@ quadrature otherwise; every map accepts NumPy arrays (vectorised) or SymPy symbo
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,8 @@ __all__ = [
 _PLAIN_ITERATIONS = 30
 _Q_UNBOUNDED = 1e8
 _BRACKET_STEPS = 100  # phase boundary: bracket steps per sigma_b2 row (bisection needs ~45)
+_PHASE_CHUNK = 50_000  # grid points per chunk of a phase diagram
+_PHASE_SECONDS = 60.0  # default time budget of a phase diagram
 
 Q = sp.Symbol("q", positive=True)
 Q1 = sp.Symbol("q1", positive=True)
@@ -631,7 +634,12 @@ class MeanField:
         return np.where(np.isnan(root), 0.5 * (lo + hi), root)
 
     def phase_diagram(
-        self, sw2_grid: Sequence[float] | np.ndarray, sb2_grid: Sequence[float] | np.ndarray
+        self,
+        sw2_grid: Sequence[float] | np.ndarray,
+        sb2_grid: Sequence[float] | np.ndarray,
+        *,
+        max_seconds: float | None = _PHASE_SECONDS,
+        progress: Callable[[str], None] | None = None,
     ) -> PhaseDiagram:
         r""":math:`\chi_1` over a grid (vectorised), and the order/chaos boundary :math:`\chi_1=1`.
 
@@ -643,6 +651,21 @@ class MeanField:
         the linear activation: :math:`\sigma_w^2 = 1`) the boundary is where the finite fixed
         point ceases to exist, located to the precision with which :math:`q^*` is still
         resolved (q* < 1e8).  NaN where :math:`\chi_1` does not cross 1 inside the grid.
+
+        The grid is computed in chunks of ``sigma_b2`` rows (about 5e4 points each).  The
+        memory is estimated before anything is allocated (:class:`geosym.ResourceError`); the
+        time is projected from the first chunk, and a grid projected to take more than
+        ``max_seconds`` is refused (``ValueError``) before the rest is computed.
+
+        Parameters
+        ----------
+        sw2_grid, sb2_grid
+            1-D grids of :math:`\sigma_w^2` (length >= 2) and :math:`\sigma_b^2`.
+        max_seconds
+            Time budget (default 60 s); None for no limit.
+        progress
+            Called with a one-line message after each chunk of a grid that takes more than
+            one chunk (e.g. ``print``).
 
         Examples
         --------
@@ -656,17 +679,51 @@ class MeanField:
         sb2 = np.asarray(sb2_grid, dtype=float)
         if sw2.ndim != 1 or sb2.ndim != 1 or sw2.size < 2 or sb2.size < 1:
             raise ValueError("sw2_grid and sb2_grid must be 1-D arrays (sw2_grid of length >= 2)")
-        # measured peak (ReLU, 700 x 700): about 140 bytes per grid point
+        if max_seconds is not None and not max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
+        grid = f"{sb2.size} x {sw2.size} grid ({sb2.size * sw2.size:.3g} points)"
+        # measured peak (ReLU, 700 x 700): about 140 bytes per grid point; 24 are kept
+        rows = max(1, _PHASE_CHUNK // sw2.size)
         require_memory(
-            200.0 * sw2.size * sb2.size,
-            f"a phase diagram on a {sb2.size} x {sw2.size} grid",
+            24.0 * sw2.size * sb2.size + 200.0 * rows * sw2.size,
+            f"a phase diagram on a {grid}",
             "the number of grid points",
         )
+        q_star = np.empty((sb2.size, sw2.size))
+        chi1 = np.empty((sb2.size, sw2.size))
+        boundary = np.full(sb2.shape, np.nan)
+        t0 = time.perf_counter()
+        # a quarter chunk first, so that an oversized grid is refused within seconds
+        starts = [0] + list(range(max(1, rows // 4), sb2.size, rows))
+        for lo, hi in zip(starts, starts[1:] + [sb2.size], strict=True):
+            q_star[lo:hi], chi1[lo:hi], boundary[lo:hi] = self._phase_rows(sw2, sb2[lo:hi])
+            done, spent = hi, time.perf_counter() - t0
+            if done == sb2.size:
+                break
+            if lo == 0:  # the small first chunk overstates the rate (fixed costs): 4x margin
+                first, projected, margin = (done, spent), spent * sb2.size / done, 4.0
+            else:
+                rate = (spent - first[1]) / (done - first[0])
+                projected, margin = spent + rate * (sb2.size - done), 1.0
+            if max_seconds is not None and projected > margin * max_seconds:
+                raise ValueError(
+                    f"phase_diagram: a {grid} would take about {projected:.3g} s (projected "
+                    f"from the first {done} rows in {spent:.2g} s), more than max_seconds = "
+                    f"{max_seconds:g}: reduce the number of grid points, or raise max_seconds "
+                    "(--max-seconds)"
+                )
+            if progress is not None and spent > 2.0:  # quick grids stay quiet
+                progress(f"phase diagram: {done} of {sb2.size} sigma_b2 rows ({spent:.1f} s)")
+        return PhaseDiagram(sw2, sb2, q_star, chi1, boundary)
+
+    def _phase_rows(
+        self, sw2: np.ndarray, sb2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """q*, chi1 and the chi1 = 1 boundary of the rows ``sb2`` (see :meth:`phase_diagram`)."""
         q_star, chi1 = self._chi1_at_fixed_point(sw2[None, :], sb2[:, None])
         boundary = np.full(sb2.shape, np.nan)
-        crossed = (chi1 >= 1.0).any(axis=1)
         first = np.argmax(chi1 >= 1.0, axis=1)  # first grid point on the chaotic side
-        rows = np.nonzero(crossed & (first > 0))[0]
+        rows = np.nonzero((chi1 >= 1.0).any(axis=1) & (first > 0))[0]
         boundary[rows] = self._solve_chi1_equals_1(
             sb2[rows],
             sw2[first[rows] - 1],
@@ -674,7 +731,7 @@ class MeanField:
             chi1[rows, first[rows] - 1] - 1.0,
             chi1[rows, first[rows]] - 1.0,
         )
-        return PhaseDiagram(sw2, sb2, q_star, chi1, boundary)
+        return q_star, chi1, boundary
 
     # -- layer recursions -------------------------------------------------------------------
     def forward(

@@ -193,6 +193,33 @@ def test_huge_phase_grid_is_refused_before_allocating(small_budget):
         )
 
 
+def test_slow_phase_grid_is_refused_after_its_first_chunk(monkeypatch):
+    """A grid projected past max_seconds is refused after its (small) first chunk: here 2 of
+    200 rows, so the refusal costs a hundredth of the run."""
+    monkeypatch.setattr(meanfield, "_PHASE_CHUNK", 8 * 100)  # 8 rows of 100 per chunk
+    calls = []
+    mf = gs.MeanField("relu", 1.0, 0.0)
+    real = mf._phase_rows
+    monkeypatch.setattr(mf, "_phase_rows", lambda w, b: calls.append(b.size) or real(w, b))
+    with pytest.raises(ValueError, match=r"200 x 100 grid.*max_seconds = 1e-06: reduce the num"):
+        mf.phase_diagram(np.linspace(1, 3, 100), np.linspace(0, 1, 200), max_seconds=1e-6)
+    assert calls == [2]
+
+
+def test_chunked_phase_diagram_equals_the_one_chunk_one(monkeypatch):
+    sw2, sb2 = np.linspace(0.5, 3.0, 21), np.linspace(0.0, 1.0, 9)
+    whole = gs.MeanField("tanh", 1.0, 0.0).phase_diagram(sw2, sb2)
+    monkeypatch.setattr(meanfield, "_PHASE_CHUNK", 3 * sw2.size)  # rows 0, 1-3, 4-6, 7-8
+    lines = []
+    monkeypatch.setattr(meanfield.time, "perf_counter", iter(range(0, 1000, 5)).__next__)
+    parts = gs.MeanField("tanh", 1.0, 0.0).phase_diagram(sw2, sb2, progress=lines.append)
+    for name in ("q_star", "chi1", "boundary"):  # Newton stops at 1e-13 relative: same to that
+        np.testing.assert_allclose(getattr(parts, name), getattr(whole, name), 1e-11, 1e-14)
+    assert lines and lines[-1].startswith("phase diagram: 7 of 9 sigma_b2 rows")
+    with pytest.raises(ValueError, match="max_seconds must be > 0"):
+        gs.MeanField("tanh", 1.0, 0.0).phase_diagram(sw2, sb2, max_seconds=0)
+
+
 # -- the same through the CLI: one line, exit status 2 ---------------------------------------
 @pytest.mark.parametrize(
     "argv, match",
@@ -223,6 +250,14 @@ def test_huge_phase_grid_is_refused_before_allocating(small_budget):
         (
             ["committee", "erf", "-K", "2", "-M", "2", "--eta", "1e6", "--alpha-max", "50"],
             "stalled.*reduce eta",
+        ),
+        (
+            ["phase", "relu", "--sw2", "1,3,1000", "--sb2", "0,1,200", "--max-seconds", "1e-9"],
+            r"200 x 1000 grid.*raise max_seconds \(--max-seconds\)",
+        ),
+        (
+            ["committee", "softplus", "-K", "8", "-M", "8", "--eta", "0.5", "--alpha-max", "1"],
+            "K = 8, M = 8 .*Gauss-Hermite.*reduce K or M",
         ),
     ],
 )

@@ -19,6 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("spec", help="activation: registry name or expression in x")
     p.add_argument("--sw2", default="0.5,4,40", help="sigma_w2 grid 'start,stop,num'")
     p.add_argument("--sb2", default="0.01,1,30", help="sigma_b2 grid 'start,stop,num'")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=60.0,
+        help="refuse a grid projected (from its first chunk) to take longer (default 60)",
+    )
     p.add_argument("--plot", metavar="FILE", help="write the phase diagram as a PNG")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
@@ -42,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     sw2, sb2 = _grid(args.sw2, "sw2"), _grid(args.sb2, "sb2")
     plot = output_path(args.plot, "phase.png", "--plot") if args.plot else None
     with args._progress.stage(f"phase diagram, {sw2.size} x {sb2.size} grid"):
-        diagram = MeanField(args.spec, 1.0, 0.0).phase_diagram(sw2, sb2)
+        diagram = MeanField(args.spec, 1.0, 0.0).phase_diagram(
+            sw2, sb2, max_seconds=args.max_seconds, progress=args._progress
+        )
     if plot:
         diagram.plot(str(plot))
         args._progress.done(f"plot {plot}")
