@@ -8,6 +8,7 @@ on the machine's free memory.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -354,3 +355,46 @@ def test_numeric_committee_cost_counts_points_by_distinct_fields():
 def test_small_numeric_committee_still_integrates():
     tr = CommitteeODE("softplus", 2, 2, eta=0.5).integrate(0.5, seed=0)
     assert np.all(np.isfinite(tr.eps_g))
+
+
+def test_train_stops_at_the_target_and_on_a_stall(small_budget):
+    """steps is an upper bound once a stop is given: 1e9 steps fit a 64 MB budget because the
+    curve grows with the steps taken; the run ends at the first loss <= stop_below, or when
+    the loss stalls (here at the float floor) for `patience` steps."""
+    X, Y = np.ones((4, 3)), np.zeros((4, 1))
+    net = MLP.random([3, 5, 1], "tanh", 1.0, 0.1, seed=0)
+    full = net.copy().train(X, Y, eta=0.1, steps=50)
+    target = 0.5 * full[0]
+    curve = net.copy().train(X, Y, eta=0.1, steps=10**9, stop_below=target)
+    k = int(np.argmax(full <= target))
+    assert 0 < k < 50 and len(curve) == k + 1
+    np.testing.assert_allclose(curve, full[: k + 1], rtol=1e-12)
+    lines = []
+    curve = net.copy().train(X, Y, steps=10**9, method="ngd", patience=50, progress=lines.append)
+    assert len(curve) < 10**4 and lines and "stalled" in lines[-1]
+    with pytest.raises(ValueError, match="stop_below must be >= 0"):
+        net.train(X, Y, steps=5, stop_below=-1.0)
+    with pytest.raises(ValueError, match="patience must be a positive integer"):
+        net.train(X, Y, steps=5, patience=0)
+
+
+def test_training_comparison_with_a_huge_step_bound_stops_at_the_threshold():
+    from geosym.experiments import training_comparison
+
+    tc = training_comparison(
+        "tanh", 3.0, 0.1, depth=2, width=32, samples=8, methods=("gd", "ngd"), max_steps=10**8
+    )
+    for row in tc.rows:
+        curve = tc.curves[row.method]
+        assert row.steps_to_threshold == len(curve) - 1  # stopped where it reached it
+        assert curve[-1] <= 1e-2 * curve[0] < curve[-2]
+
+
+def test_cli_ngd_accepts_an_integral_float_step_count(capsys):
+    from geosym.cli import main
+
+    argv = ["ngd", "tanh", "--depth", "2", "--width", "32", "--samples", "8"]
+    assert main([*argv, "--methods", "gd,ngd", "--max-steps", "1e8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_steps"] == 10**8
+    assert main([*argv, "--max-steps", "1.5"]) == 2
+    assert "--max-steps: expected an integer, got '1.5'" in capsys.readouterr().err

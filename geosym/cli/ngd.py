@@ -37,11 +37,28 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=f"comma list from {','.join(_ALL)}",
     )
     p.add_argument("--threshold", type=float, default=1e-2, help="target loss / initial loss")
-    p.add_argument("--max-steps", type=int, default=200)
+    p.add_argument(
+        "--max-steps",
+        type=_count,
+        default=200,
+        help="upper bound on the steps of each method (default 200; 1e6 accepted): a run stops "
+        "at the threshold, or when its loss stalls for 1000 steps",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="PNG of the loss curves")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
+
+
+def _count(text: str) -> int:
+    """An integer count, also written as an integral float (``1e6``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not value.is_integer():  # also nan and inf
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    return int(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             max_steps=args.max_steps,
             seed=args.seed,
+            progress=args._progress,
         )
     if plot:
         tc.plot(str(plot))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,6 +297,7 @@ class OneStepConvergence(Result):
 
 
 #: the registry's methods that are not a variant of another (``"ngd-unit-mf"`` is one of ``"ngd-unit"``)
+_PATIENCE = 1000  # training_comparison: steps without a relative gain of 1e-9 that end a run
 _MAIN_METHODS = tuple(name for name, m in METHODS.items() if m.variant_of is None)
 #: those with an infinite-width one-step rate (all but plain GD)
 _ONE_STEP_METHODS = tuple(name for name in _MAIN_METHODS if name != "gd")
@@ -428,12 +429,15 @@ def training_comparison(
     threshold: float = 1e-2,
     max_steps: int = 200,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainingComparison:
     r"""Teacher-student regression (teacher of the same architecture, fresh random weights).
 
     Each method starts from the same student and runs at its default learning rate (GD:
     :math:`1/\lambda_{\max}`; NGD variants: the one-step rates) until the loss falls below
-    ``threshold`` times its initial value or ``max_steps`` steps. The input dimension is
+    ``threshold`` times its initial value (the run stops there), stalls (no relative gain of
+    1e-9 in 1000 steps) or reaches ``max_steps`` steps, so a large ``max_steps`` costs only the
+    steps needed; ``progress`` (e.g. ``print``) gets a line every 10 s. The input dimension is
     ``max(width, 2 * samples)``: K-FAC's input factor needs :math:`M_0 \ge N` (Karakida & Osawa
     2020) and is nearly singular at :math:`M_0 \approx N` (a square Wishart matrix), where its
     one-step rate blows the loss up.
@@ -456,6 +460,8 @@ def training_comparison(
     data = teacher_student(ws, activation, sigma_w2, sigma_b2, samples, seed=rng)
     student = MLP.random(ws, activation, sigma_w2, sigma_b2, seed=rng)
     cache = student.forward(data.X)
+    residual = cache.output - data.Y
+    target = threshold * 0.5 * float(np.vdot(residual, residual)) / samples  # x initial loss
     rows, curves = [], {}
     for method in methods:
         eta = default_learning_rate(student, cache, method)
@@ -470,6 +476,9 @@ def training_comparison(
                 steps=max_steps,
                 method=method,
                 on_divergence="stop",
+                stop_below=target,
+                patience=_PATIENCE,
+                progress=progress,
             )
         elapsed = time.perf_counter() - t0
         per_step = elapsed / max(len(curve) - 1, 1)

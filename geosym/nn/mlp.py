@@ -406,6 +406,9 @@ class MLP:
         blocks: Literal["measured", "mean-field"] | None = None,
         on_divergence: Literal["raise", "stop"] = "raise",
         divergence_factor: float = 1e6,
+        stop_below: float | None = None,
+        patience: int | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> np.ndarray:
         r"""Train in place by full-batch gradient descent (or natural gradient) on the MSE.
 
@@ -454,12 +457,21 @@ class MLP:
             network never holds NaN/inf.
         divergence_factor
             Threshold factor for the divergence test (> 1).
+        stop_below
+            Stop as soon as the loss is <= this (e.g. a target fraction of the initial loss);
+            ``steps`` is then an upper bound, and the loss curve is stored as it grows (so a
+            large ``steps`` costs memory only for the steps taken).
+        patience
+            Stop when the loss has not decreased by a relative 1e-9 below its best for this
+            many steps (converged, or stalled at the float floor).
+        progress
+            Called every 10 s with a one-line state ("step k of steps, loss ...").
 
         Returns
         -------
         ndarray
             Loss curve :math:`E_0, E_1, \dots, E_{\rm steps}` (length ``steps + 1``, the
-            initial loss first), all finite.
+            initial loss first; shorter after an early stop), all finite.
         """
         return train(
             self,
@@ -472,4 +484,7 @@ class MLP:
             blocks=blocks,
             on_divergence=on_divergence,
             divergence_factor=divergence_factor,
+            stop_below=stop_below,
+            patience=patience,
+            progress=progress,
         )

@@ -9,7 +9,9 @@ the :class:`~geosym.nn.network.Network` protocol. Each step is
 
 from __future__ import annotations
 
+import time
 import warnings
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +23,10 @@ from .network import Network, Updates
 from .optimizers import Method, default_learning_rate, get_method, make_step
 
 __all__ = ["DivergenceWarning", "train"]
+
+_FIRST_CURVE = 1 << 16  # loss-curve entries allocated up front (doubled as needed)
+_STALL = 1e-9  # relative loss decrease that counts as progress for ``patience``
+_REPORT_EVERY = 10.0  # seconds between progress lines
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -52,6 +58,9 @@ def train(
     blocks: str | None = None,
     on_divergence: Literal["raise", "stop"] = "raise",
     divergence_factor: float = 1e6,
+    stop_below: float | None = None,
+    patience: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> np.ndarray:
     """Train ``net`` in place; the arguments and the return value are those of :meth:`geosym.nn.MLP.train`.
 
@@ -78,12 +87,25 @@ def train(
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
     factor = _checks.real(divergence_factor, "divergence_factor", minimum=1.0, strict=True)
 
+    if stop_below is not None:
+        stop_below = _checks.real(stop_below, "stop_below", minimum=0.0)
+    if patience is not None:
+        patience = _checks.positive_int(patience, "patience")
+
     T = X.shape[0]
-    require_memory(8.0 * (steps + 1), f"train for {steps} steps (the loss curve)", "steps")
-    curve = np.empty(steps + 1)
+    # a run that can stop early (stop_below, patience) grows its curve as steps are taken
+    early = stop_below is not None or patience is not None
+    if not early:
+        require_memory(8.0 * (steps + 1), f"train for {steps} steps (the loss curve)", "steps")
+    curve = np.empty(min(steps + 1, _FIRST_CURVE) if early else steps + 1)
     threshold = np.inf
     prev: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+    best, best_at, last_report = np.inf, 0, time.perf_counter()
     for k in range(steps + 1):
+        if k == curve.size:
+            grown = min(2 * curve.size, steps + 1)
+            require_memory(8.0 * grown, f"train for {steps} steps (the loss curve)", "steps")
+            curve = np.concatenate([curve, np.empty(grown - curve.size)])
         reason = None
         grads: Updates = []
         try:
@@ -121,10 +143,19 @@ def train(
         curve[k] = loss
         if k == 0:
             threshold = factor * max(loss, 0.5 * float(np.vdot(Y, Y)) / T, 1e-300)
-        if k == steps:
+        if loss < best * (1.0 - _STALL):
+            best, best_at = loss, k
+        if k == steps or (stop_below is not None and loss <= stop_below):
             break
+        if patience is not None and k - best_at >= patience:
+            if progress is not None:
+                progress(f"{rec.name}: stalled at step {k} (no gain in {patience} steps)")
+            break
+        if progress is not None and time.perf_counter() - last_report > _REPORT_EVERY:
+            last_report = time.perf_counter()
+            progress(f"{rec.name}: step {k} of {steps}, loss {loss:.3g} (best {best:.3g})")
         prev = (list(net.weights), list(net.biases))
         for l, (gw, gb) in enumerate(grads):
             net.weights[l] = net.weights[l] - eta * gw
             net.biases[l] = net.biases[l] - eta * gb
-    return curve
+    return curve if curve.size == k + 1 else curve[: k + 1].copy()
