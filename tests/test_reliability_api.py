@@ -253,6 +253,10 @@ def test_chunked_phase_diagram_equals_the_one_chunk_one(monkeypatch):
             "stalled.*reduce eta",
         ),
         (
+            ["phase", "tanh", "--sw2", "1,inf,3"],
+            r"--sw2: start and stop must be finite, got '1,inf,3'",
+        ),
+        (
             ["phase", "relu", "--sw2", "1,3,1000", "--sb2", "0,1,200", "--max-seconds", "1e-9"],
             r"200 x 1000 grid.*raise max_seconds \(--max-seconds\)",
         ),
@@ -266,8 +270,10 @@ def test_cli_refusals_are_one_line(argv, match, capsys):
     from geosym.cli import main
 
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
+    lines = capsys.readouterr().err.strip().splitlines()
+    err = lines[-1]
     assert "error:" in err
+    assert not any("Warning" in line for line in lines), lines
     assert re.search(match, err), err
 
 

@@ -35,9 +35,12 @@ def _grid(text: str, name: str):
 
     try:
         start, stop, num = text.split(",")
-        return np.linspace(float(start), float(stop), int(num))
+        lo, hi, n = float(start), float(stop), int(num)
     except ValueError:
         raise ValueError(f"--{name} must be 'start,stop,num', got {text!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"--{name}: start and stop must be finite, got {text!r}")
+    return np.linspace(lo, hi, n)
 
 
 def run(args: argparse.Namespace) -> int:
