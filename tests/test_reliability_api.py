@@ -253,6 +253,11 @@ def test_chunked_phase_diagram_equals_the_one_chunk_one(monkeypatch):
             "stalled.*reduce eta",
         ),
         (
+            ["report", "--activation", "__import__('os')", "--section", "transport"],
+            "activation .*__import__.* is not allowed",
+        ),
+        (["report", "--full", "--workers", "-1"], "--workers must be >= 0"),
+        (
             ["phase", "tanh", "--sw2", "1,inf,3"],
             r"--sw2: start and stop must be finite, got '1,inf,3'",
         ),

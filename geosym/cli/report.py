@@ -70,6 +70,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             "--scheduler and --workers apply to --full only (the quick report runs in this process)"
         )
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be >= 0 (0: in this process), got {args.workers}")
+    if args.activation:  # a bad spec fails now, in one line, not minutes later in its section
+        from ..activations import activation
+
+        for spec in args.activation:
+            activation(spec)
     if args.full and args.workers != 0:  # the grids run on Dask: fail now, not in a section
         from ..sweep.runner import import_distributed
 

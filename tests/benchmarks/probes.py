@@ -14,7 +14,8 @@ Classification
 * CLI: ``clean`` (exit 2, exactly one ``error:`` line on stderr besides progress lines),
   ``ok`` (exit 0; strict JSON where ``--json`` is given; checked answer right), ``bad-json``,
   ``non-finite`` (nan/inf in the output where a number is expected), ``wrong`` (a checked
-  answer is off), ``traceback``, ``other-exit``, ``hang`` (timeout).
+  answer is off), ``traceback``, ``other-exit``, ``hang`` (timeout, nothing on stderr),
+  ``slow-with-progress`` (timeout while progress lines were being printed).
 * API: ``clean`` (a geosym error -- NumericalError, its subclasses, ResourceError -- or
   ValueError/TypeError), ``ok``, ``non-finite``, ``wrong``, ``raw`` (any other exception),
   ``hang``.
@@ -749,9 +750,9 @@ class _Run:
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
-def _fork_run(probe: dict, tmp: Path, timeout: float) -> _Run | None:
+def _fork_run(probe: dict, tmp: Path, timeout: float) -> _Run:
     """Run a probe in a forked child of this (geosym already imported) process: address space
-    capped, stdout/stderr to files, killed after ``timeout``. None on timeout."""
+    capped, stdout/stderr to files, killed after ``timeout`` (exit status -9)."""
     fd, name = tempfile.mkstemp(dir=tmp, prefix=".out")
     fd2, name2 = tempfile.mkstemp(dir=tmp, prefix=".err")
     pid = os.fork()
@@ -793,7 +794,10 @@ def _fork_run(probe: dict, tmp: Path, timeout: float) -> _Run | None:
     else:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-        return None
+        err = Path(name2).read_text(errors="replace")
+        os.unlink(name)
+        os.unlink(name2)
+        return _Run(-9, "", err)
     out, err = Path(name).read_text(errors="replace"), Path(name2).read_text(errors="replace")
     os.unlink(name)
     os.unlink(name2)
@@ -807,8 +811,10 @@ def run_probe(probe: dict, tmp: Path, timeout: float) -> dict:
         rec["argv"] = [a.replace("{tmp}", str(tmp)) for a in probe["argv"]]
     t0 = time.perf_counter()
     run = _fork_run(rec, tmp, timeout)
-    if run is None:
-        rec.update(category="hang", seconds=timeout)
+    if run.returncode == -9:  # timed out: silent, or still showing progress on stderr
+        shown = [ln for ln in run.stderr.splitlines() if PROGRESS_LINE.match(ln)]
+        rec.update(category="slow-with-progress" if shown else "hang", seconds=timeout)
+        rec["stderr"] = run.stderr[-600:]
         return rec
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     rec["exit"] = run.returncode
@@ -912,7 +918,7 @@ def main() -> None:
             records.append(rec)
             log.write(json.dumps(rec) + "\n")
             log.flush()
-            if (k + 1) % 25 == 0:
+            if (k + 1) % 100 == 0:
                 print(f"  {k + 1}/{len(probes)} done", flush=True)
     counts = {
         kind: dict(Counter(r["category"] for r in records if r["kind"] == kind))
