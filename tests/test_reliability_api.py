@@ -409,3 +409,17 @@ def test_cli_ngd_accepts_an_integral_float_step_count(capsys):
     assert json.loads(capsys.readouterr().out)["max_steps"] == 10**8
     assert main([*argv, "--max-steps", "1.5"]) == 2
     assert "--max-steps: expected an integer, got '1.5'" in capsys.readouterr().err
+
+
+def test_simulate_refuses_a_run_of_hours_at_once():
+    """alpha_max = 1e300 was an endless loop and N = 1e5, alpha_max = 5 ran for many minutes
+    without an estimate: both are refused before any SGD step, naming what to reduce."""
+    for N, alpha in ((100, 1e300), (100_000, 5.0)):
+        with pytest.raises(
+            ValueError, match=r"multiply-adds.*max_work = 2e\+10 .*: reduce N, alpha"
+        ):
+            simulate(ERF, N, 2, 2, alpha_max=alpha)
+    runs = simulate(ERF, 100, 2, 2, alpha_max=1.0, max_work=1e5)  # 4e4: within the budget
+    assert len(runs) == 1
+    with pytest.raises(ValueError, match="max_work = 1e\\+04"):
+        simulate(ERF, 100, 2, 2, alpha_max=1.0, max_work=1e4)

@@ -42,6 +42,7 @@ __all__ = ["simulate"]
 
 #: Steps per inner block of the field updates (see :func:`simulate`).
 _BLOCK = 16
+_MAX_WORK = 2e10  # default cap on seeds x steps x N x (K + M) of one simulate call
 
 
 def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
@@ -76,6 +77,7 @@ def simulate(
     alphas: Any = None,
     test_size: int = 0,
     chunk: int = 256,
+    max_work: float = _MAX_WORK,
 ) -> list[Trajectory]:
     r"""Run online SGD for every seed and return one :class:`Trajectory` per seed.
 
@@ -109,6 +111,11 @@ def simulate(
         seed (for comparisons where the Gaussian integral is not wanted).
     chunk
         Steps whose inputs are drawn in one call.
+    max_work
+        Refuse (``ValueError``, before any work) a run of more than this many multiply-adds,
+        counted as seeds x steps x N x (K + M): the default (2e10, a few minutes on one core;
+        ``N = 1000``, ``alpha_max = 600``, K = M = 3, 3 seeds is 1.1e10) keeps a run within
+        minutes; raise it for a deliberately long run.
 
     Examples
     --------
@@ -143,6 +150,15 @@ def simulate(
     if not np.isfinite(alpha_max) or alpha_max <= 0:
         raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
     L = model.L
+    n_seeds = len(seed_list)
+    work = float(n_seeds) * alpha_max * N * N * (K + M)
+    if work > max_work:
+        raise ValueError(
+            f"simulate with N = {N}, alpha_max = {alpha_max:g}, K = {K}, M = {M}, {n_seeds} "
+            f"seed(s) takes about {alpha_max * N:.3g} SGD steps of N x (K + M) each, "
+            f"{work:.3g} multiply-adds in all, more than max_work = {max_work:.3g} (minutes on "
+            f"one core): reduce N, alpha_max or the number of seeds, or raise max_work"
+        )
     steps_total = int(round(alpha_max * N))
     grid = default_alphas(alpha_max) if alphas is None else np.asarray(alphas, dtype=float)
     rec_steps = np.unique(np.clip(np.round(grid * N).astype(np.int64), 0, steps_total))
