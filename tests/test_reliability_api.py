@@ -423,3 +423,17 @@ def test_simulate_refuses_a_run_of_hours_at_once():
     assert len(runs) == 1
     with pytest.raises(ValueError, match="max_work = 1e\\+04"):
         simulate(ERF, 100, 2, 2, alpha_max=1.0, max_work=1e4)
+
+
+def test_simulate_checks_its_arguments_before_building_the_integrals(monkeypatch):
+    """Building an activation's integrals takes seconds: bad arguments fail before it."""
+    from geosym.committee import ode
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the integral provider was built before the arguments were checked")
+
+    monkeypatch.setattr(ode, "integral_provider", boom)
+    with pytest.raises(ValueError, match="eta must be > 0"):
+        simulate("softplus", 100, 2, 2, eta=-1, alpha_max=2.0)
+    with pytest.raises(ValueError, match="alpha_max must be a finite number > 0"):
+        simulate("softplus", 100, 2, 2, alpha_max=np.nan)

@@ -35,7 +35,6 @@ import numpy as np
 from .. import _checks
 from .._memory import require_memory
 from ..errors import NumericalError
-from .integrals import IntegralProvider, integral_provider
 from .trajectory import Trajectory
 
 __all__ = ["simulate"]
@@ -84,7 +83,8 @@ def simulate(
     Parameters
     ----------
     activation
-        Spec string, :class:`geosym.Activation` or :class:`IntegralProvider`.
+        Spec string, :class:`geosym.Activation` or
+        :class:`~geosym.committee.integrals.IntegralProvider`.
     N, K, M, outputs
         Input dimension, student and teacher hidden units, output dimension :math:`L`.
     eta, eta_v
@@ -132,10 +132,23 @@ def simulate(
     chunk = _checks.positive_int(chunk, "chunk")
     test_size = _checks.positive_int(test_size, "test_size", allow_zero=True)
     seed_list = _as_seeds(seeds)
-    prov = activation if isinstance(activation, IntegralProvider) else integral_provider(activation)
-    # the ODE object validates K, M, L, eta, ... and provides eps_g from the overlaps
+    alpha_max = float(alpha_max)
+    if not np.isfinite(alpha_max) or alpha_max <= 0:
+        raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
+    n_seeds = len(seed_list)
+    fields = _checks.positive_int(K, "K") + _checks.positive_int(M, "M")
+    work = float(n_seeds) * alpha_max * N * N * fields
+    if work > max_work:
+        raise ValueError(
+            f"simulate with N = {N}, alpha_max = {alpha_max:g}, K = {K}, M = {M}, {n_seeds} "
+            f"seed(s) takes about {alpha_max * N:.3g} SGD steps of N x (K + M) each, "
+            f"{work:.3g} multiply-adds in all, more than max_work = {max_work:.3g} (minutes on "
+            f"one core): reduce N, alpha_max or the number of seeds, or raise max_work"
+        )
+    # the ODE object validates K, M, L, eta, ... (before building the integrals of the
+    # activation, which takes seconds) and provides eps_g from the overlaps
     model = CommitteeODE(
-        prov,
+        activation,
         K,
         M,
         outputs,
@@ -146,19 +159,8 @@ def simulate(
         teacher_cov=teacher_cov,
         teacher_out=teacher_out,
     )
-    alpha_max = float(alpha_max)
-    if not np.isfinite(alpha_max) or alpha_max <= 0:
-        raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
+    prov = model.integrals
     L = model.L
-    n_seeds = len(seed_list)
-    work = float(n_seeds) * alpha_max * N * N * (K + M)
-    if work > max_work:
-        raise ValueError(
-            f"simulate with N = {N}, alpha_max = {alpha_max:g}, K = {K}, M = {M}, {n_seeds} "
-            f"seed(s) takes about {alpha_max * N:.3g} SGD steps of N x (K + M) each, "
-            f"{work:.3g} multiply-adds in all, more than max_work = {max_work:.3g} (minutes on "
-            f"one core): reduce N, alpha_max or the number of seeds, or raise max_work"
-        )
     steps_total = int(round(alpha_max * N))
     grid = default_alphas(alpha_max) if alphas is None else np.asarray(alphas, dtype=float)
     rec_steps = np.unique(np.clip(np.round(grid * N).astype(np.int64), 0, steps_total))
