@@ -6,7 +6,10 @@ keeps one core busy (``python -c 'while 1: pass'``; ``--no-load`` to skip it), t
 interleaved. Printed: median wall time, median CPU time (user + system of the child; CPU time
 well above wall time means threads spinning) and the ratio default/one thread.
 
+Each run is printed as it ends (so an interrupted benchmark keeps what it measured).
+
 Run: python tests/benchmarks/bench_cli_threads.py [--repeats N] [--no-load] [--skip-report]
+[--skip-ngd]
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def _run(argv: list[str], threads: int, env: dict) -> tuple[float, float]:
     return wall, cpu
 
 
-def main(repeats: int = 3, load: bool = True, report: bool = True) -> None:
+def main(repeats: int = 3, load: bool = True, report: bool = True, ngd: bool = True) -> None:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -49,7 +52,7 @@ def main(repeats: int = 3, load: bool = True, report: bool = True) -> None:
     }
     env["PYTHONPATH"] = str(ROOT)
     cores = os.cpu_count() or 1
-    commands = {"README ngd": NGD}
+    commands = {"README ngd": NGD} if ngd else {}
     tmp = tempfile.mkdtemp()
     if report:
         commands["report --quick"] = ["report", "--quick", "--out", str(Path(tmp) / "rep")]
@@ -59,7 +62,12 @@ def main(repeats: int = 3, load: bool = True, report: bool = True) -> None:
         for _ in range(repeats):
             for name, argv in commands.items():
                 for threads in (cores, 1):
-                    results[(name, threads)].append(_run(argv, threads, env))
+                    wall, cpu = _run(argv, threads, env)
+                    results[(name, threads)].append((wall, cpu))
+                    print(
+                        f"  {name}, {threads} BLAS thread(s): wall {wall:.1f} s, CPU {cpu:.1f} s",
+                        flush=True,
+                    )
     finally:
         if burner is not None:
             burner.kill()
@@ -89,4 +97,5 @@ if __name__ == "__main__":
         int(args[args.index("--repeats") + 1]) if "--repeats" in args else 3,
         load="--no-load" not in args,
         report="--skip-report" not in args,
+        ngd="--skip-ngd" not in args,
     )

@@ -598,7 +598,7 @@ API_BASES = {
         ["np.full(4, 0.25)", "np.array([0.1, 0.2, 0.3, 0.4])", "0.1"],
     ),
     "barycenter": (
-        "barycenter(np.stack([{0}, {1}]), Grid((4,)), {2}).barycenter",
+        "barycenter(np.stack([{0}, {1}]), Grid((4,)), {2}).q",
         ["np.full(4, 0.25)", "np.array([0.1, 0.2, 0.3, 0.4])", "0.1"],
     ),
     "Grid": ("Grid({0}, {1})", ["(4,)", "1.0"]),
