@@ -664,8 +664,8 @@ class MeanField:
         max_seconds
             Time budget (default 60 s); None for no limit.
         progress
-            Called with a one-line message after each chunk of a grid that takes more than
-            one chunk (e.g. ``print``).
+            Called with a one-line message (rows done, seconds) after each chunk once the run
+            has taken more than 2 s (e.g. ``print``; the CLI prints to stderr).
 
         Examples
         --------
