@@ -145,7 +145,7 @@ def test_environment_budget(monkeypatch):
         ),
         (lambda: Grid((300, 300)).cost_matrix(), "the grid shape"),
         (lambda: unit_fisher("relu", np.eye(1, 20000)[0], 0.0).matrix(), "n"),
-        (lambda: simulate(ERF, 10**8, 2, 2, alpha_max=1), "N,"),
+        (lambda: simulate(ERF, 10**8, 2, 2, alpha_max=1, max_work=np.inf), "N,"),
     ],
 )
 def test_large_requests_are_refused_before_allocating(make, reduce, small_budget):
