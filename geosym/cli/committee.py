@@ -143,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
     from ..committee import plateau, simulate
     from ..errors import ConvergenceError
 
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.seeds != 1 and args.simulate is None:
+        raise ValueError("--seeds applies to --simulate only (the ODE is deterministic)")
     plot = output_path(args.plot, "committee.png", "--plot") if args.plot else None
     progress = args._progress
     tout = _teacher_out(args)
