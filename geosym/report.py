@@ -152,7 +152,7 @@ def fisher_grid(
     from hashlib import sha256
 
     from .activations import activation
-    from .experiments.fisher import _FIELDS, FIMComparison, comparison_row
+    from .experiments.fisher import COMPARED_STATISTICS, FIMComparison, comparison_row
     from .sweep.runner import run_spec
     from .sweep.spec import make_spec
     from .sweep.store import Store
@@ -188,8 +188,8 @@ def fisher_grid(
         rows = []
         for m in widths:
             res = results[case, int(m)]
-            theory = {k: res[0][f"{k}_theory"] for k in _FIELDS}
-            measured = {k: [r[f"{k}_measured"] for r in res] for k in _FIELDS}
+            theory = {k: res[0][f"{k}_theory"] for k in COMPARED_STATISTICS}
+            measured = {k: [r[f"{k}_measured"] for r in res] for k in COMPARED_STATISTICS}
             rows.append(comparison_row(m, theory, measured))
         out.append(
             FIMComparison(

@@ -140,7 +140,7 @@ def fisher_width(
     seed: int,
 ) -> dict[str, float]:
     """Theory and measurement of the FIM statistics on one random net (``fisher-width``)."""
-    from .fisher import _FIELDS, compare_fim
+    from .fisher import COMPARED_STATISTICS, compare_fim
 
     row = compare_fim(
         activation,
@@ -154,7 +154,7 @@ def fisher_width(
         seed=seed,
     ).rows[0]
     out: dict[str, float] = {}
-    for stat in _FIELDS:
+    for stat in COMPARED_STATISTICS:
         out[f"{stat}_theory"] = row.theory[stat]
         out[f"{stat}_measured"] = row.measured_mean[stat]
     out["lambda_max_ratio"] = row.ratio["lambda_max"]

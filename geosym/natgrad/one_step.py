@@ -19,7 +19,7 @@ from scipy import special
 from .. import _checks
 from ..activations import Activation
 from ..activations import activation as _activation
-from ..meanfield import MeanField, _check_depth
+from ..meanfield import MeanField
 from ..results import Result
 from .coefficients import piecewise_constant_levels
 
@@ -39,7 +39,7 @@ def btd_coefficient(depth: int) -> float | None:
     >>> btd_coefficient(3), btd_coefficient(4), btd_coefficient(5)
     (1.0, 2.0, None)
     """
-    _check_depth(depth)
+    _checks.depth(depth)
     Tm = np.eye(depth) + np.eye(depth, k=1) + np.eye(depth, k=-1)
     if depth % 3 == 2:
         return None
@@ -178,7 +178,7 @@ def one_step_learning_rates(
     >>> round(rates.unit, 6), round(rates.unit_mean_field, 8)
     (0.009901, 0.00049259)
     """
-    _check_depth(depth)
+    _checks.depth(depth)
     M = _checks.positive_int(width, "width")
     N = _checks.positive_int(samples, "samples")
     C = _checks.positive_int(outputs, "outputs")

@@ -19,7 +19,7 @@ from ..activations import Activation, X
 from ..errors import NumericalError
 from ..fisher import layer_widths
 from ..gaussian import expect
-from ..meanfield import MeanField, _check_alphas, _check_depth
+from ..meanfield import MeanField
 from ..results import Result
 
 __all__ = ["UnitBlockPrediction", "unit_block_prediction", "OffBlockPrediction", "offblock_ratio"]
@@ -91,16 +91,11 @@ def unit_block_prediction(
     >>> round(pred.bias_entry / pred.beta2, 6)  # = c_0 for the bias entry
     0.342182
     """
-    _check_depth(depth)
-    _check_alphas(alphas, depth)
+    _checks.depth(depth)
+    _checks.alphas(alphas, depth)
     width = _checks.positive_int(width, "width")
     outputs = _checks.positive_int(outputs, "outputs")
-    if (
-        isinstance(layer, bool)
-        or not isinstance(layer, (int, np.integer))
-        or not 1 <= layer <= depth
-    ):
-        raise ValueError(f"layer must be an integer in 1..{depth}, got {layer!r}")
+    _checks.layer(layer, depth)
     mf = MeanField(activation, float(sigma_w2), float(sigma_b2))
     fwd = mf.forward(depth, alphas, q1_0, q2_0)
     bwd = mf.backward(depth, alphas, q1_0, q2_0, forward=fwd)
@@ -289,13 +284,8 @@ def offblock_ratio(
     >>> [round(k, 5) for k in off.kappa]  # the input-Gram factor does shrink, ~1/M
     [0.00971, 0.001]
     """
-    _check_depth(depth)
-    if (
-        isinstance(layer, bool)
-        or not isinstance(layer, (int, np.integer))
-        or not 1 <= layer <= depth
-    ):
-        raise ValueError(f"layer must be an integer in 1..{depth}, got {layer!r}")
+    _checks.depth(depth)
+    _checks.layer(layer, depth)
     outputs = _checks.positive_int(outputs, "outputs")
     T = _checks.positive_int(samples, "samples")
     ws = tuple(_checks.positive_int(m, "widths") for m in widths)
