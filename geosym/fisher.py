@@ -132,9 +132,11 @@ class FIMStatistics(Result):
             (r"\lambda_{\max}", a * m * ((t - 1) / t * k2 + k1 / t), self.lambda_max),
             (r"\eta_c", 2 / (a * m * ((t - 1) / t * k2 + k1 / t)), self.eta_critical),
         ]
-        lines = [rf"\kappa_1 = {_fmt(self.kappa1)},\quad \kappa_2 = {_fmt(self.kappa2)}"]
+        lines = [
+            rf"\kappa_1 = {_format_value(self.kappa1)},\quad \kappa_2 = {_format_value(self.kappa2)}"
+        ]
         for name, formula, value in formulas:
-            lines.append(f"{name} = {paper_latex(formula)} = {_fmt(value)}")
+            lines.append(f"{name} = {paper_latex(formula)} = {_format_value(value)}")
         return "\n".join(lines)
 
 
@@ -146,7 +148,7 @@ def _convention_factor(convention: str, outputs: int) -> float:
     raise ValueError(f"convention must be one of {LEARNING_RATE_CONVENTIONS}, got {convention!r}")
 
 
-def _fmt(v: Any) -> str:
+def _format_value(v: Any) -> str:
     if isinstance(v, sp.Basic):
         return paper_latex(v)
     arr = np.asarray(v, dtype=float)

@@ -51,7 +51,8 @@ class OneStepRates(Result):
     r"""One-step learning rates :math:`\eta_{\rm opt}` (f = y after one step, infinite width).
 
     Attributes: ``exact`` = 1, ``layer`` = 1/L, ``btd`` (None when undefined), ``kfac``,
-    ``kfac_ko`` = 1/(NL) (Karakida-Osawa code), ``unit``, ``unit_ko`` = 1/(γ(L-1)M) (code; None
+    ``kfac_authors_code`` = 1/(NL) (Karakida & Osawa's published code), ``unit``,
+    ``unit_authors_code`` = 1/(γ(L-1)M) (their code; None
     when γ = 0, e.g. a constant activation, where the formula is undefined),
     ``unit_mean_field`` = T/P, ``gamma`` (fraction of active units per hidden layer, averaged).
 
@@ -61,7 +62,7 @@ class OneStepRates(Result):
     >>> rates = one_step_learning_rates("relu", depth=3, width=100, samples=10)
     >>> rates.exact, round(rates.layer, 6), rates.gamma
     (1.0, 0.333333, 0.5)
-    >>> round(rates.kfac, 6), round(rates.kfac_ko, 6)  # 1/(N(L-1)+1) here, 1/(NL) in the published code
+    >>> round(rates.kfac, 6), round(rates.kfac_authors_code, 6)  # 1/(N(L-1)+1) here, 1/(NL) in code
     (0.047619, 0.033333)
     """
 
@@ -75,9 +76,9 @@ class OneStepRates(Result):
     layer: float
     btd: float | None
     kfac: float
-    kfac_ko: float
+    kfac_authors_code: float
     unit: float
-    unit_ko: float | None
+    unit_authors_code: float | None
     unit_mean_field: float
     n_params: int
 
@@ -92,6 +93,16 @@ class OneStepRates(Result):
             "ngd-unit-mf": "unit_mean_field",
         }
     )
+
+    @property
+    def kfac_ko(self) -> float:
+        """Earlier name of :attr:`kfac_authors_code` (Karakida-Osawa code), kept for old code."""
+        return self.kfac_authors_code
+
+    @property
+    def unit_ko(self) -> float | None:
+        """Earlier name of :attr:`unit_authors_code` (Karakida-Osawa code), kept for old code."""
+        return self.unit_authors_code
 
     def for_method(self, method: str) -> float:
         """The rate for an optimizer name of :meth:`geosym.nn.MLP.train` (:attr:`METHOD_FIELDS`).
@@ -155,10 +166,11 @@ def one_step_learning_rates(
 
     K-FAC: each hidden layer with :math:`M_l\ge CN` and :math:`M_{l-1}+1\ge N` contributes
     :math:`N` (the factor normalisation), the linear output layer (:math:`B_L=I_C`) contributes
-    1; the authors' code uses :math:`NL` (``kfac_ko``), which differs by the output layer.
+    1; the authors' code uses :math:`NL` (``kfac_authors_code``), which differs by the output
+    layer.
     Unit-wise: hidden unit i contributes 1 on every sample where :math:`\phi'(u_i)\ne0`
     (fraction :math:`\gamma`, 1/2 for ReLU), shared among C outputs, the output layer 1; the
-    code's :math:`1/(\gamma(L-1)M)` (``unit_ko``) is the same to :math:`O(1/M)`.
+    code's :math:`1/(\gamma(L-1)M)` (``unit_authors_code``) is the same to :math:`O(1/M)`.
     Mean-field unit blocks (population :math:`G_i`): :math:`\mathbb E[\phi'^2\tilde h^\top
     G_i^{-1}\tilde h]=n_i+1` per unit sums to P, averaged over the N samples.
 
@@ -210,9 +222,9 @@ def one_step_learning_rates(
         layer=1.0 / depth,
         btd=None if btd is None else 1.0 / btd,
         kfac=1.0 / (N * (depth - 1) + 1),
-        kfac_ko=1.0 / (N * depth),
+        kfac_authors_code=1.0 / (N * depth),
         unit=1.0 / (active / C + 1.0),
-        unit_ko=1.0 / (gamma * max(depth - 1, 1) * M) if gamma > 0 else None,
+        unit_authors_code=1.0 / (gamma * max(depth - 1, 1) * M) if gamma > 0 else None,
         unit_mean_field=N / P,
         n_params=P,
     )

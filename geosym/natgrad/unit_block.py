@@ -121,7 +121,9 @@ class UnitFisher(Result):
         c0, c1, c2 = (float(x) for x in self.c)
         return (c0 * c2 - c1 * c1) / (c0 * c2) if c0 * c2 > 0 else 0.0
 
-    def _a(self) -> np.ndarray:
+    def _covariance_direction(self) -> np.ndarray:
+        r"""The direction :math:`a=Vw/r` (the covariance of the input with s); any unit vector
+        scaled by :math:`\sqrt v` when r = 0."""
         if self.r > 0:
             return self.input_var * self.w / self.r
         e = np.zeros(self.n)  # r = 0: c1 = 0, c2 = c0, so the direction drops out
@@ -133,7 +135,7 @@ class UnitFisher(Result):
         c0, c1, c2 = (float(x) for x in self.c)
         dvec = c0 * np.append(self.input_var, 1.0)
         mu_t = np.append(self.input_mean, 1.0)
-        a = np.append(self._a(), 0.0)
+        a = np.append(self._covariance_direction(), 0.0)
         eb = np.zeros(self.n + 1)
         eb[-1] = 1.0
         U = np.stack([mu_t, a, eb], axis=1)
@@ -157,7 +159,7 @@ class UnitFisher(Result):
         dvec, U, S = self._factors()
         return np.diag(dvec) + U @ S @ U.T
 
-    def _check(self, damping: float) -> None:
+    def _check_invertible(self, damping: float) -> None:
         if not (isinstance(damping, (int, float)) and math.isfinite(damping) and damping >= 0):
             raise ValueError(f"damping must be a finite number >= 0, got {damping!r}")
         c0 = float(self.c[0])
@@ -176,7 +178,7 @@ class UnitFisher(Result):
                 "phi'(u)^2 is concentrated where s is nearly constant; pass damping > 0"
             )
 
-    def _core(self, damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _woodbury_pieces(self, damping: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Woodbury pieces: (1/D, D^{-1}U, M3) with (G + rho I)^{-1} = diag(1/D) - (D^-1U) M3 (D^-1U)^T."""
         dvec, U, S = self._factors()
         dinv = 1.0 / (dvec + damping)
@@ -222,7 +224,7 @@ class UnitFisher(Result):
         require_memory(
             8.0 * 3 * (self.n + 1) ** 2, f"the dense unit Fisher inverse with n = {self.n}", "n"
         )
-        self._check(damping)
+        self._check_invertible(damping)
         n1 = self.n + 1
         if self.zero_mean:
             v = float(self.input_var[0])
@@ -233,7 +235,7 @@ class UnitFisher(Result):
             out = (np.eye(n1) - np.outer(ebar, ebar) - np.outer(eb, eb)) / (v * self.c[0] + damping)
             basis = np.stack([ebar, eb], axis=1)
             return out + basis @ Q2 @ basis.T
-        dinv, DU, M3 = self._core(damping)
+        dinv, DU, M3 = self._woodbury_pieces(damping)
         return np.diag(dinv) - DU @ M3 @ DU.T
 
     def _unit_direction(self) -> np.ndarray:
@@ -279,7 +281,7 @@ class UnitFisher(Result):
         >>> bool(np.allclose(G.matrix() @ G.solve(v), v))
         True
         """
-        self._check(damping)
+        self._check_invertible(damping)
         y = np.asarray(v, dtype=float)
         if y.shape[0] != self.n + 1 or y.ndim > 2:
             raise ValueError(
@@ -300,7 +302,7 @@ class UnitFisher(Result):
             out[:-1] += np.multiply.outer(e, ce)
             out[-1] = cb
             return out
-        dinv, DU, M3 = self._core(damping)
+        dinv, DU, M3 = self._woodbury_pieces(damping)
         dy = dinv.reshape((-1,) + (1,) * (y.ndim - 1)) * y
         return dy - DU @ (M3 @ (DU.T @ y))
 
