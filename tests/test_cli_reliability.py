@@ -381,7 +381,7 @@ def test_negative_list_value_needs_no_equals_sign(capsys):
 def test_negative_scientific_value_is_a_value(values, named, capsys):
     """``-K -2`` and ``--eta -1e-3`` reach the command as values (and are refused by its
     validation, naming the argument), not as unknown flags."""
-    assert main(["committee", "erf", "-M", "2", *values, "--json"]) == 2
+    assert main(["committee", "erf", "-M", "2", "--alpha-max", "1", *values, "--json"]) == 2
     err = _one_line_error(capsys, "committee")
     assert "expected one argument" not in err and "unrecognized" not in err and named in err
 
