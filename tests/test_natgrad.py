@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from geosym.activations import activation
 from geosym.errors import NumericalError
 from geosym.natgrad import (
     btd_coefficient,
@@ -81,6 +82,20 @@ def test_batch_coefficients_without_error_estimate(name):
     c2, err2, how = unit_coefficients(name, r, b, engine=False, error_estimate=False)
     np.testing.assert_allclose(c2, c, rtol=0, atol=1e-15)
     assert np.all(np.isnan(err2)) and np.all(err < 1e-10) and "20 nodes" in how
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu"])
+def test_batch_coefficients_broadcast_with_zero_scale(name):
+    """r of shape (3, 1) with a zero entry against b of shape (1, 4): every unit with r = 0 is
+    the constant u = b, c = phi'(b)^2 (1, 0, 1); the others match one-unit calls."""
+    r, b = np.array([[0.0], [0.7], [1.9]]), np.array([[-0.8, -0.1, 0.4, 1.2]])
+    c, err, _ = unit_coefficients(name, r, b, engine=False)
+    assert c.shape == err.shape == (3, 3, 4)
+    d2 = np.asarray(activation(name).derivative()(b[0]), dtype=float) ** 2
+    np.testing.assert_array_equal(c[:, 0], np.stack([d2, 0 * d2, d2]))
+    for i, j in ((1, 0), (2, 3)):
+        one, _, _ = unit_coefficients(name, r[i, 0], b[0, j], engine=False)
+        np.testing.assert_allclose(c[:, i, j], one, rtol=0, atol=1e-13)
 
 
 def test_relu_closed_form_values():

@@ -232,7 +232,7 @@ def unit_coefficients(
             "(12 vs 20 nodes per panel)" if error_estimate else "(20 nodes per panel)"
         )
     if np.any(zero_r):  # u = b is constant: c = phi'(b)^2 (1, 0, 1)
-        g = np.asarray(d(np.broadcast_to(b_arr, zero_r.shape)), dtype=float) ** 2
+        g = np.asarray(d(np.broadcast_to(b_arr, c.shape[1:])), dtype=float) ** 2
         c = np.where(zero_r, np.stack([g, 0 * g, g]), c)
         err = np.where(zero_r, 0.0, err)
     if not np.all(np.isfinite(c)):
