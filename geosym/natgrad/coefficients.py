@@ -39,6 +39,14 @@ def piecewise_constant_levels(
 
     Detection is numeric (values at several points in each interval agree to 1e-14), which is
     exact for ReLU, leaky ReLU, hard tanh, abs and linear.
+
+    Examples
+    --------
+    >>> from geosym.activations import activation
+    >>> piecewise_constant_levels(activation("relu"))  # phi'^2 = 0 below the kink, 1 above
+    ((0.0,), (0.0, 1.0))
+    >>> piecewise_constant_levels(activation("tanh")) is None
+    True
     """
     d = phi.derivative()
     if d.expr.has(sp.DiracDelta):

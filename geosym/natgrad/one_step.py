@@ -122,7 +122,15 @@ class OneStepRates(Result):
 
 
 def active_fraction(activation: Activation | str, q: float) -> float:
-    r""":math:`\gamma=P(\phi'(u)\neq0)`, :math:`u\sim\mathcal N(0,q)` (1 unless :math:`\phi'` vanishes on intervals)."""
+    r""":math:`\gamma=P(\phi'(u)\neq0)`, :math:`u\sim\mathcal N(0,q)` (1 unless :math:`\phi'`
+    vanishes on intervals).
+
+    Examples
+    --------
+    >>> from geosym.natgrad.one_step import active_fraction
+    >>> active_fraction("relu", 2.0), active_fraction("tanh", 2.0)
+    (0.5, 1.0)
+    """
     phi = _activation(activation)
     levels = piecewise_constant_levels(phi)
     if levels is None:
