@@ -54,6 +54,7 @@ from .activations import activation as _activation
 from .errors import NumericalError
 from .fisher import fim_statistics, layer_widths
 from .gaussian import expect
+from .gaussian.nodes import gauss_legendre
 from .latex import latex as paper_latex
 from .meanfield import MeanField, _check_alphas, _check_depth
 from .results import Result, jsonable
@@ -77,8 +78,8 @@ __all__ = [
 SINGULAR_RTOL = 1e-12
 _S_MAX = 9.0  # truncation of the standard normal s in the batch quadrature (tail < 1e-18)
 _PANELS = 36
-_GL = np.polynomial.legendre.leggauss(12)
-_GL2 = np.polynomial.legendre.leggauss(20)
+_GL = gauss_legendre(12)
+_GL2 = gauss_legendre(20)
 
 
 # --------------------------------------------------------------------------------------------
