@@ -48,9 +48,12 @@ __all__ = [
 ArrayFunc = Callable[[np.ndarray], np.ndarray]
 
 
-def _check_count(n: Any, what: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"{what} (nodes per dimension) must be a positive integer, got {n!r}")
+def _check_count(n: Any) -> int:
+    """``n`` as a node count: TypeError for a non-integer, ValueError for ``n < 1``."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"n (number of nodes) must be a positive integer, got {n!r}")
+    if n < 1:
+        raise ValueError(f"n (number of nodes) must be a positive integer, got {n}")
     return int(n)
 
 
