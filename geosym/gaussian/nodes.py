@@ -1,19 +1,22 @@
 r"""Quadrature nodes and weights: the one place geosym makes them.
 
-* :func:`gauss_legendre` -- Gauss--Legendre on :math:`[-1, 1]` (weight 1),
+* :func:`gauss_legendre` -- Gauss--Legendre on :math:`[-1, 1]` (weight 1), in floats and, for
+  reference values, in mpmath at any precision (:func:`gauss_legendre_mp`),
 * :func:`gauss_hermite` -- probabilists' Gauss--Hermite for :math:`z\sim\mathcal N(0, 1)`, weights
   normalised to sum to one, and its tensor product :func:`gauss_hermite_rule` for
   :math:`z\sim\mathcal N(0, I_k)`,
+* :func:`gauss_rayleigh` -- Gauss for the radial weight :math:`re^{-r^2/2}` (a 2-D standard
+  normal in polar coordinates),
 * :func:`cholesky_clipped` -- pivot-free Cholesky factors of a batch of positive *semi*-definite
   covariances (a zero pivot drops its direction),
 * :func:`nested_gauss_hermite` -- :math:`E[\prod_j f_j(u_j)]`, :math:`u\sim\mathcal N(0, C)`, for a
   batch of covariances, by a tensor Gauss--Hermite rule nested along the Cholesky factor, and
   :func:`gauss_hermite_2d` for the two-variable case with broadcastable covariance entries.
 
-An :math:`n`-point Gauss rule integrates polynomials of degree up to :math:`2n-1` exactly (Golub &
-Welsch 1969); for the Gaussian weight the tensor rule does so in each variable.  The rules are
-fixed functions of the covariance, which keeps the right-hand side of an adaptive ODE solver
-smooth.  Node arrays are cached and read-only: callers share them.
+An :math:`n`-point Gauss rule integrates polynomials of degree up to :math:`2n-1` exactly (see
+Golub & Welsch 1969); for the Gaussian weight the tensor rule does so in each variable.  The
+rules are fixed functions of the covariance, which keeps the right-hand side of an adaptive ODE
+solver smooth.  Node arrays are cached and read-only: callers share them.
 
 Examples
 --------
@@ -30,9 +33,10 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
+import mpmath
 import numpy as np
 
 __all__ = [
@@ -42,6 +46,8 @@ __all__ = [
     "gauss_hermite_2d",
     "gauss_hermite_rule",
     "gauss_legendre",
+    "gauss_legendre_mp",
+    "gauss_rayleigh",
     "nested_gauss_hermite",
 ]
 
@@ -165,6 +171,86 @@ def gauss_hermite_rule(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     if int(n) != n or n < 1:
         raise ValueError(f"n must be a positive integer, got {n}")
     return _tensor_gauss_hermite(int(k), int(n))
+
+
+@cache
+def _gauss_rayleigh(n: int) -> tuple[np.ndarray, np.ndarray]:
+    xg, wg = gauss_legendre(60)
+    edges = np.linspace(0.0, 14.0, 57)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    x = (0.5 * (lo + hi) + 0.5 * (hi - lo) * xg).ravel()
+    w = (0.5 * (hi - lo) * wg).ravel() * x * np.exp(-0.5 * x * x)
+    alpha, beta = np.zeros(n), np.zeros(n)
+    p_prev, p = np.zeros_like(x), np.full_like(x, 1.0 / np.sqrt(w.sum()))
+    for j in range(n):
+        alpha[j] = np.sum(w * x * p * p)
+        q = (x - alpha[j]) * p - (beta[j] * p_prev if j else 0.0)
+        nrm = np.sqrt(np.sum(w * q * q))
+        if j + 1 < n:
+            beta[j + 1] = nrm
+        p_prev, p = p, q / nrm
+    lam, vec = np.linalg.eigh(np.diag(alpha) + np.diag(beta[1:], 1) + np.diag(beta[1:], -1))
+    wr = vec[0] ** 2 / np.sum(vec[0] ** 2)
+    lam.setflags(write=False)
+    wr.setflags(write=False)
+    return lam, wr
+
+
+@lru_cache(maxsize=16)
+def _gauss_legendre_mp(n: int, dps: int) -> tuple[tuple, tuple]:
+    x0, _ = gauss_legendre(n)
+    xs, ws = [], []
+    with mpmath.workdps(dps):
+        for xi in x0:
+            x = mpmath.mpf(float(xi))
+            for _ in range(100):
+                p0, p1 = mpmath.mpf(1), x  # Legendre recurrence: p1 = P_n(x), dp = P_n'(x)
+                for m in range(2, n + 1):
+                    p0, p1 = p1, ((2 * m - 1) * x * p1 - (m - 1) * p0) / m
+                dp = n * (x * p1 - p0) / (x * x - 1)
+                dx = p1 / dp
+                x -= dx
+                if abs(dx) < mpmath.mpf(10) ** (-dps - 2):
+                    break
+            xs.append(x)
+            ws.append(2 / ((1 - x * x) * dp * dp))
+    return tuple(xs), tuple(ws)
+
+
+def gauss_rayleigh(n: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""n-point Gauss rule for the Rayleigh weight :math:`r e^{-r^2/2}` on :math:`[0, \infty)`.
+
+    The radial rule of a 2-D standard normal in polar coordinates (mass 1).  Recurrence
+    coefficients by the discretised Stieltjes procedure on a composite Gauss--Legendre
+    discretisation of [0, 14] (tail < 1e-42), nodes and weights by Golub & Welsch (1969).
+    Exact for :math:`r^k`, :math:`k \le 2n-1`, to rounding; cached and read-only.
+
+    Examples
+    --------
+    >>> from geosym.gaussian.nodes import gauss_rayleigh
+    >>> r, w = gauss_rayleigh(6)
+    >>> round(float(w @ r**2), 12)  # E[r^2] = E[z1^2 + z2^2] = 2
+    2.0
+    """
+    return _gauss_rayleigh(_check_count(n))
+
+
+def gauss_legendre_mp(n: int, dps: int) -> tuple[tuple, tuple]:
+    """n-point Gauss--Legendre nodes and weights on [-1, 1] as mpmath numbers at ``dps`` digits.
+
+    :func:`gauss_legendre`'s nodes polished by Newton's method on the Legendre recurrence;
+    cached (16 rules).
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> from geosym.gaussian.nodes import gauss_legendre_mp
+    >>> x, w = gauss_legendre_mp(3, 30)
+    >>> with mpmath.workdps(30):  # the nodes are 0 and +-sqrt(3/5)
+    ...     print(mpmath.nstr(x[2] ** 2 - mpmath.mpf(3) / 5, 3))
+    0.0
+    """
+    return _gauss_legendre_mp(_check_count(n), int(dps))
 
 
 def cholesky_clipped(cov: np.ndarray) -> np.ndarray:

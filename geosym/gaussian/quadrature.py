@@ -105,7 +105,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import cast
 
 import mpmath
@@ -114,7 +114,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from geosym.errors import IntegrationError
 
-from .nodes import gauss_hermite_rule, gauss_legendre
+from .nodes import gauss_hermite_rule, gauss_legendre, gauss_legendre_mp, gauss_rayleigh
 
 __all__ = [
     "QuadratureResult",
@@ -544,34 +544,6 @@ _POLAR_GRADE = 0.8  # panel edges x - c sin(2 pi x)/(2 pi): finer panels next to
 _POLAR_PANELS = 2 * _POLAR_P
 
 
-@cache
-def _radial_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""n-point Gauss rule for the weight :math:`r e^{-r^2/2}` on :math:`[0, \infty)` (mass 1).
-
-    Recurrence coefficients by the discretised Stieltjes procedure on a composite
-    Gauss-Legendre discretisation of [0, 14] (tail < 1e-42), nodes and weights by Golub-Welsch.
-    """
-    xg, wg = gauss_legendre(60)
-    edges = np.linspace(0.0, 14.0, 57)
-    lo, hi = edges[:-1, None], edges[1:, None]
-    x = (0.5 * (lo + hi) + 0.5 * (hi - lo) * xg).ravel()
-    w = (0.5 * (hi - lo) * wg).ravel() * x * np.exp(-0.5 * x * x)
-    alpha, beta = np.zeros(n), np.zeros(n)
-    p_prev, p = np.zeros_like(x), np.full_like(x, 1.0 / np.sqrt(w.sum()))
-    for j in range(n):
-        alpha[j] = np.sum(w * x * p * p)
-        q = (x - alpha[j]) * p - (beta[j] * p_prev if j else 0.0)
-        nrm = np.sqrt(np.sum(w * q * q))
-        if j + 1 < n:
-            beta[j + 1] = nrm
-        p_prev, p = p, q / nrm
-    lam, vec = np.linalg.eigh(np.diag(alpha) + np.diag(beta[1:], 1) + np.diag(beta[1:], -1))
-    wr = vec[0] ** 2 / np.sum(vec[0] ** 2)
-    lam.setflags(write=False)
-    wr.setflags(write=False)
-    return lam, wr
-
-
 def _polar_2d(
     pairs: Sequence[tuple[ArrayFunc, ArrayFunc]],
     sq1: np.ndarray,
@@ -594,7 +566,7 @@ def _polar_2d(
     one each) and graded towards the kink rays, where pieces such as ``expm1`` of elu vary
     fastest. The nodes are shared by all pairs.
     """
-    r, wr = _radial_rule(nr)
+    r, wr = gauss_rayleigh(nr)
     xt, wt = gauss_legendre(nt)
     bsz = b.size
     t2 = np.mod(np.arctan2(-b, s) + 0.5 * np.pi, np.pi) - 0.5 * np.pi  # ray u2 = 0, [-pi/2, pi/2)
@@ -1080,28 +1052,6 @@ def gaussian_expectations(
     return cast("list[QuadratureResult]", results)  # every integrand got its result above
 
 
-@lru_cache(maxsize=16)
-def _gl_mp(n: int, dps: int) -> tuple[tuple, tuple]:
-    """n-point Gauss-Legendre nodes/weights on [-1, 1] at ``dps`` digits (Newton-polished)."""
-    x0, _ = gauss_legendre(n)
-    xs, ws = [], []
-    with mpmath.workdps(dps):
-        for xi in x0:
-            x = mpmath.mpf(float(xi))
-            for _ in range(100):
-                p0, p1 = mpmath.mpf(1), x  # Legendre recurrence: p1 = P_n(x), dp = P_n'(x)
-                for m in range(2, n + 1):
-                    p0, p1 = p1, ((2 * m - 1) * x * p1 - (m - 1) * p0) / m
-                dp = n * (x * p1 - p0) / (x * x - 1)
-                dx = p1 / dp
-                x -= dx
-                if abs(dx) < mpmath.mpf(10) ** (-dps - 2):
-                    break
-            xs.append(x)
-            ws.append(2 / ((1 - x * x) * dp * dp))
-    return tuple(xs), tuple(ws)
-
-
 _MP_BULK = (-13, -8, -4.5, -2, 2, 4.5, 8, 13)  # Gaussian bulk panels, |z| <= 13
 _MP_MAX_EVALUATIONS = 400_000  # adaptive referee budget: a few seconds in mpmath (k = 1)
 
@@ -1233,7 +1183,7 @@ def gaussian_expectation_mp(
                     integrate(level + 1, prefix + [mpmath.mpf(0)], n, split) if level + 1 < k else 1
                 )
                 return f(m) * rest
-            xs, ws = _gl_mp(n, dps)
+            xs, ws = gauss_legendre_mp(n, dps)
             pts = panels(level, prefix, split)
             evaluations[0] += n * (len(pts) - 1)
             total = []
