@@ -1,4 +1,4 @@
-r"""Erf-mixture closed forms: Gaussian integrals of :math:`g(x)\approx\sum_k a_k\,\mathrm{erf}(b_kx)`.
+r"""Closed-form committee integrals of an erf mixture :math:`\sum_k a_k\,\mathrm{erf}(b_kx)`.
 
 For an activation without a closed-form :math:`I_4` (tanh: the poles of :math:`\mathrm{sech}^2` at
 :math:`\pm i\pi/2` make the 4-D Gauss--Hermite rule converge slowly) the committee integrals are

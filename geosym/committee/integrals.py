@@ -45,9 +45,9 @@ for the ODE).  Where the engine has no closed form the provider uses *fixed* (he
 For tanh the 4-D rule converges slowly (the poles of :math:`\mathrm{sech}^2` at
 :math:`\pm i\pi/2`: error 1.7e-2 at ``n4=12`` and 1.7e-3 at 24 on the covariances of a
 :math:`K=M=3` run), so its :math:`I_4` is instead the exact :math:`I_4` of a six-term erf mixture
-:math:`\sum_k a_k\,\mathrm{erf}(b_kx)` (:func:`.erf_mixture.mixture_i4`): a sum of the closed form of Saad &
-Solla (1995) at scaled covariances, with an error bound from the measured sup errors of
-:math:`g` and :math:`g'` (2.7e-6).  Its :math:`I_2`, :math:`J_2` and the Stein factors of
+:math:`\sum_k a_k\,\mathrm{erf}(b_kx)` (:func:`.erf_mixture.mixture_i4`): a sum of the closed
+form of Saad & Solla (1995) at scaled covariances, with an error bound from the measured sup
+errors of :math:`g` and :math:`g'` (2.7e-6).  Its :math:`I_2`, :math:`J_2` and the Stein factors of
 :math:`I_3` come from the same mixture (:func:`.erf_mixture.mixture_2d`).
 
 The quadrature error of the numeric route is estimated when the provider is built, by comparing

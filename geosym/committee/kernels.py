@@ -1,4 +1,4 @@
-r"""Kernels of the committee integrals: closed forms from the Gaussian engine, compiled for the ODE.
+r"""Kernels of the committee integrals: the engine's closed forms, compiled for the ODE.
 
 A kernel (:class:`Kernel`) evaluates one family :math:`I_2, J_2, I_3, I_4` (see
 :mod:`geosym.committee.integrals`) from the upper-triangle entries of its covariance, broadcasting.
@@ -22,7 +22,8 @@ Examples
 >>> from geosym.committee.kernels import COVARIANCE_SYMBOLS, ShapeCompiler
 >>> c11, c12, c22 = COVARIANCE_SYMBOLS[2]
 >>> axes = {c11: frozenset("a"), c12: frozenset("ab"), c22: frozenset("b")}
->>> f = ShapeCompiler(COVARIANCE_SYMBOLS[2], axes, {"a": 3, "b": 3}).compile(c12 / sp.sqrt(c11 * c22))
+>>> compiler = ShapeCompiler(COVARIANCE_SYMBOLS[2], axes, {"a": 3, "b": 3})
+>>> f = compiler.compile(c12 / sp.sqrt(c11 * c22))
 >>> float(f(4.0, 1.0, 1.0))
 0.5
 """
@@ -89,7 +90,8 @@ class Kernel:
 
 
 def engine_kernel(res: Any, k: int) -> Kernel | None:
-    """Turn an engine :class:`~geosym.gaussian.Expectation` with a closed form into an entry-wise kernel."""
+    """Turn an engine :class:`~geosym.gaussian.Expectation` with a closed form into an
+    entry-wise kernel (None without a closed form)."""
     if getattr(res, "expr", None) is None:
         return None
     num = res.numeric()
@@ -157,7 +159,7 @@ def clipped_arcsin(z: np.ndarray) -> np.ndarray:
 
 
 #: the operations of :class:`ShapeCompiler` kernels
-_OPS: dict[str, Callable[..., np.ndarray]] = {
+_OPERATIONS: dict[str, Callable[..., np.ndarray]] = {
     "+": np.add,
     "-": np.subtract,
     "*": np.multiply,
@@ -360,7 +362,7 @@ class ShapeCompiler:
             slot[name] = len(slot)
         # itemgetter fetches the operands in C; a unary getter returns the operand itself
         program = [
-            (slot[name], _OPS[op], itemgetter(*(slot[o] for o in ops)), len(ops) == 1)
+            (slot[name], _OPERATIONS[op], itemgetter(*(slot[o] for o in ops)), len(ops) == 1)
             for name, op, ops in self.ops
         ]
         init = [None] * len(names) + [float(c) for c in consts] + [None] * len(self.ops)
