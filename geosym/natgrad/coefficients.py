@@ -21,13 +21,14 @@ from ..activations import Activation, X
 from ..activations import activation as _activation
 from ..errors import NumericalError
 from ..gaussian import expect
+from ..gaussian.nodes import gauss_legendre
 
 __all__ = ["unit_coefficients", "piecewise_constant_levels"]
 
 _S_MAX = 9.0  # truncation of the standard normal s in the batch quadrature (tail < 1e-18)
 _PANELS = 36
-_GL = np.polynomial.legendre.leggauss(12)
-_GL2 = np.polynomial.legendre.leggauss(20)
+_LEGENDRE_12 = gauss_legendre(12)
+_LEGENDRE_20 = gauss_legendre(20)
 
 
 @functools.lru_cache(maxsize=64)
@@ -106,7 +107,7 @@ def _coefficients_quadrature(
     ~1e-13 while the complex singularities of phi' stay >= 0.4 away in s (tanh: r <= 4).
     ``error_estimate=False``: only the 20-node rule (the same c), error returned as NaN.
     """
-    rules = (_GL, _GL2) if error_estimate else (_GL2,)
+    rules = (_LEGENDRE_12, _LEGENDRE_20) if error_estimate else (_LEGENDRE_20,)
     r = np.asarray(r, dtype=float)
     b = np.asarray(b, dtype=float)
     shape = np.broadcast(r, b).shape
