@@ -19,7 +19,7 @@ from geosym.committee import (
     simulate,
     time_to_learn,
 )
-from geosym.committee.erf_mixture import mixture_2d, mixture_i4
+from geosym.committee._erf_mixture import mixture_2d, mixture_i4
 from geosym.committee.integrals import IntegralProvider
 from geosym.errors import NumericalError
 from geosym.gaussian.nodes import (

@@ -78,8 +78,8 @@ import sympy as sp
 
 from ..activations import Activation, activation
 from ..gaussian.nodes import covariance_from_upper, gauss_hermite_2d, nested_gauss_hermite
-from .erf_mixture import mixture_2d, mixture_i4, mixture_sup_errors, tabulated_mixture
-from .kernels import (
+from ._erf_mixture import mixture_2d, mixture_i4, mixture_sup_errors, tabulated_mixture
+from ._kernels import (
     COVARIANCE_SYMBOLS,
     GuardedKernel,
     Kernel,

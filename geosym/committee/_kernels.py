@@ -19,7 +19,7 @@ provider uses it.
 Examples
 --------
 >>> import sympy as sp
->>> from geosym.committee.kernels import COVARIANCE_SYMBOLS, ShapeCompiler
+>>> from geosym.committee._kernels import COVARIANCE_SYMBOLS, ShapeCompiler
 >>> c11, c12, c22 = COVARIANCE_SYMBOLS[2]
 >>> axes = {c11: frozenset("a"), c12: frozenset("ab"), c22: frozenset("b")}
 >>> compiler = ShapeCompiler(COVARIANCE_SYMBOLS[2], axes, {"a": 3, "b": 3})

@@ -10,7 +10,7 @@ closed forms of Saad & Solla (1995) at scaled covariances (:func:`mixture_i4`,
 Examples
 --------
 >>> from geosym import activation
->>> from geosym.committee.erf_mixture import mixture_2d, tabulated_mixture
+>>> from geosym.committee._erf_mixture import mixture_2d, tabulated_mixture
 >>> a, b = tabulated_mixture(activation("tanh"))
 >>> len(a), float(mixture_2d(a, b, "I2", 1.0, 0.0, 1.0))  # odd g, independent fields
 (6, 0.0)
