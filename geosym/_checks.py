@@ -40,6 +40,65 @@ def positive_int(value: object, name: str, *, allow_zero: bool = False) -> int:
     return int(value)
 
 
+#: deepest network the mean-field recursions evaluate layer by layer (0.3-15 ms per layer)
+MAX_DEPTH = 10_000
+
+
+def depth(value: object) -> int:
+    """Validate the number of weight layers L: an integer in 1..:data:`MAX_DEPTH`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"depth (number of weight layers L) must be an integer, got "
+            f"{type(value).__name__} ({value!r})"
+        )
+    n = int(value)
+    if n < 1:
+        raise ValueError(f"depth (number of weight layers L) must be >= 1, got {n}")
+    if n > MAX_DEPTH:
+        raise ValueError(
+            f"depth = {n} is beyond the {MAX_DEPTH} layers the mean-field recursions "
+            "evaluate one by one (0.3-15 ms per layer); use a smaller depth, or "
+            "MeanField.fixed_point and depth_scales for the infinitely deep limit"
+        )
+    return n
+
+
+def layer(value: object, depth: int) -> int:
+    """Validate a weight-layer index l in 1..depth."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"layer must be an integer in 1..{depth}, got {type(value).__name__} ({value!r})"
+        )
+    n = int(value)
+    if not 1 <= n <= depth:
+        raise ValueError(f"layer must be an integer in 1..{depth}, got {n}")
+    return n
+
+
+def alphas(value: object, depth: int) -> None:
+    """Validate width ratios ``alpha_0..alpha_(L-1)`` (None: all equal): ``depth`` positive
+    finite numbers."""
+    if value is None:
+        return
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"alphas must be a sequence of {depth} width ratios alpha_0..alpha_(L-1), "
+            f"got {type(value).__name__} ({value!r})"
+        )
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"alphas must be real numbers, got {value!r}") from exc
+    if arr.shape != (depth,):
+        raise ValueError(
+            f"alphas must list the width ratios alpha_0..alpha_(L-1) of the input and hidden "
+            f"layers: {depth} numbers for depth {depth}, got "
+            f"{len(arr) if arr.ndim == 1 else f'shape {arr.shape}'}"
+        )
+    if np.any(~np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"alphas must be positive and finite, got {arr.tolist()}")
+
+
 def real(
     value: object,
     name: str,

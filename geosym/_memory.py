@@ -17,12 +17,12 @@ from .errors import ResourceError
 
 __all__ = ["set_memory_limit", "memory_limit", "available_memory", "require_memory"]
 
-_ENV = "GEOSYM_MEMORY_LIMIT"
+_LIMIT_VARIABLE = "GEOSYM_MEMORY_LIMIT"
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _budget: int | None = None  # set_memory_limit(); None: read GEOSYM_MEMORY_LIMIT
 
 
-def _parse(value: int | float | str, name: str) -> int:
+def _parse_size(value: int | float | str, name: str) -> int:
     """Bytes from a number or a string such as ``"512M"``, ``"2G"``, ``"2GB"``."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number of bytes or a string like '2G', got {value!r}")
@@ -58,7 +58,7 @@ def set_memory_limit(limit: int | float | str | None) -> None:
     >>> gs.set_memory_limit(None)
     """
     global _budget
-    _budget = None if limit is None else _parse(limit, "limit")
+    _budget = None if limit is None else _parse_size(limit, "limit")
 
 
 def _read_int(path: str) -> int | None:
@@ -103,16 +103,16 @@ def memory_limit() -> tuple[int | None, str]:
     """(bytes, where the figure comes from): the smaller of the budget and the available memory."""
     budget = _budget
     source = "the budget set by geosym.set_memory_limit"
-    if budget is None and os.environ.get(_ENV):
-        budget = _parse(os.environ[_ENV], _ENV)
-        source = f"the budget {_ENV}={os.environ[_ENV]}"
+    if budget is None and os.environ.get(_LIMIT_VARIABLE):
+        budget = _parse_size(os.environ[_LIMIT_VARIABLE], _LIMIT_VARIABLE)
+        source = f"the budget {_LIMIT_VARIABLE}={os.environ[_LIMIT_VARIABLE]}"
     free = available_memory()
     if free is not None and (budget is None or free < budget):
         return free, "available"
     return budget, source
 
 
-def _size(nbytes: float) -> str:
+def _format_bytes(nbytes: float) -> str:
     for unit, scale in (("TiB", 2.0**40), ("GiB", 2.0**30), ("MiB", 2.0**20), ("KiB", 2.0**10)):
         if nbytes >= scale:
             return f"{nbytes / scale:.3g} {unit}"
@@ -137,7 +137,7 @@ def require_memory(nbytes: float, what: str, reduce: str) -> None:
         return
     where = "is available" if source == "available" else f"is {source}"
     raise ResourceError(
-        f"{what} would need about {_size(nbytes)} of memory but {_size(limit)} {where}; "
+        f"{what} would need about {_format_bytes(nbytes)} of memory but {_format_bytes(limit)} {where}; "
         f"reduce {reduce}",
         needed=int(min(nbytes, 2**63 - 1)),
         available=int(limit),

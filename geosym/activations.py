@@ -37,6 +37,7 @@ __all__ = [
     "ALLOWED_FUNCTIONS",
     "sigmoid",
     "softplus",
+    "elementwise",
 ]
 
 #: The single real variable of every activation expression.
@@ -359,6 +360,38 @@ def _switch_arguments(expr: sp.Expr) -> list[sp.Expr]:
     return [a for a in out if X in a.free_symbols]
 
 
+def elementwise(
+    fn: Callable[[np.ndarray], Any], dtype: type | None = float
+) -> Callable[[Any], np.ndarray]:
+    """Adapt a NumPy function of one array so that ``f(u)`` is an array of ``u``'s shape.
+
+    The one broadcasting adapter of geosym: a lambdified expression returns a scalar where it is
+    constant (``1``, the derivative of ``x``) and may return integers.  The adapted function
+    converts ``u`` to float64, evaluates ``fn``, converts the result to ``dtype`` (float64; None
+    keeps the result's dtype, e.g. complex, for validation) and broadcasts a result of another
+    shape to ``u``'s shape as a new, writable array.  Floating-point warnings follow the
+    caller's :func:`numpy.errstate` (a simulation may turn overflow into an error; the adapter
+    adds no context manager, which would cost more than the call itself on small arrays).
+    :attr:`Activation.array_function` is this adapter applied to
+    :attr:`Activation.numpy_function`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geosym.activations import elementwise
+    >>> one = elementwise(lambda u: 1)
+    >>> one(np.zeros((2, 3))).shape, one(np.zeros(2)).dtype
+    ((2, 3), dtype('float64'))
+    """
+
+    def call(u: Any) -> np.ndarray:
+        arr = np.asarray(u, dtype=float)
+        out = np.asarray(fn(arr), dtype=dtype)
+        return out if out.shape == arr.shape else np.broadcast_to(out, arr.shape).copy()
+
+    return call
+
+
 _KINK_WINDOW = 40.0  # numeric kink search on [-40, 40]: far beyond any Gaussian bulk used here
 _MAX_KINKS = 64
 
@@ -370,7 +403,7 @@ def _numeric_roots(arg: sp.Expr) -> list[float]:
     fn = sp.lambdify(X, arg, modules=[_NUMPY_MODULE, "scipy", "numpy"])
     grid = np.linspace(-_KINK_WINDOW, _KINK_WINDOW, 80_001)
     with np.errstate(all="ignore"):
-        values = np.broadcast_to(np.asarray(fn(grid), dtype=float), grid.shape)
+        values = elementwise(fn)(grid)
     exact = grid[values == 0]
     signs = np.sign(values)
     change = np.nonzero(signs[:-1] * signs[1:] < 0)[0]
@@ -517,13 +550,19 @@ class Activation:
             self._cache["mpmath"] = sp.lambdify(X, self.expr, modules=[_MPMATH_MODULE, "mpmath"])
         return self._cache["mpmath"]
 
+    @property
+    def array_function(self) -> Callable[[Any], np.ndarray]:
+        """:attr:`numpy_function` through :func:`elementwise`: a float64 array of the argument's
+        shape, floating-point warnings as the caller's :func:`numpy.errstate` says (cached)."""
+        if "array" not in self._cache:
+            self._cache["array"] = elementwise(self.numpy_function)
+        return self._cache["array"]
+
     def __call__(self, x: Any) -> np.ndarray:
-        """Evaluate elementwise on an array (or scalar); returns float64."""
-        arr = np.asarray(x, dtype=float)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            out = self.numpy_function(arr)
-        out = np.asarray(out, dtype=float)
-        return out if out.shape == arr.shape else np.broadcast_to(out, arr.shape).copy()
+        """Evaluate elementwise on an array (or scalar); returns float64 of ``x``'s shape
+        (:attr:`array_function` with floating-point warnings silenced)."""
+        with np.errstate(all="ignore"):
+            return self.array_function(x)
 
 
 def _piecewise_to_steps(expr: sp.Expr) -> sp.Expr:
@@ -585,7 +624,7 @@ def _validate_numeric(act: Activation) -> None:
     grid = np.concatenate([near, -far, far])
     try:
         with np.errstate(all="ignore"):
-            values = np.broadcast_to(np.asarray(act.numpy_function(grid)), grid.shape)
+            values = elementwise(act.numpy_function, dtype=None)(grid)
     except (TypeError, ValueError, NameError) as exc:
         raise ValueError(
             f"activation {act.name!r} cannot be evaluated numerically: {exc}"
@@ -618,7 +657,7 @@ def _check_poles(act: Activation) -> None:
         fn = sp.lambdify(X, sub.base, modules=[_NUMPY_MODULE, "scipy", "numpy"])
         grid = np.linspace(-_KINK_WINDOW, _KINK_WINDOW, 80_001)
         with np.errstate(all="ignore"):
-            base = np.broadcast_to(np.asarray(fn(grid), dtype=float), grid.shape)
+            base = elementwise(fn)(grid)
         signs = np.sign(base)
         crossing = np.nonzero(signs[:-1] * signs[1:] <= 0)[0]
         if not crossing.size:  # a zero without a sign change, e.g. |x - 0.05|

@@ -32,7 +32,7 @@ from . import _checks
 from .activations import Activation
 from .errors import NumericalError
 from .latex import latex as paper_latex
-from .meanfield import MeanField, _check_alphas, _check_depth, _is_symbolic
+from .meanfield import MeanField, is_symbolic
 from .results import Result
 
 __all__ = [
@@ -132,9 +132,11 @@ class FIMStatistics(Result):
             (r"\lambda_{\max}", a * m * ((t - 1) / t * k2 + k1 / t), self.lambda_max),
             (r"\eta_c", 2 / (a * m * ((t - 1) / t * k2 + k1 / t)), self.eta_critical),
         ]
-        lines = [rf"\kappa_1 = {_fmt(self.kappa1)},\quad \kappa_2 = {_fmt(self.kappa2)}"]
+        lines = [
+            rf"\kappa_1 = {_format_value(self.kappa1)},\quad \kappa_2 = {_format_value(self.kappa2)}"
+        ]
         for name, formula, value in formulas:
-            lines.append(f"{name} = {paper_latex(formula)} = {_fmt(value)}")
+            lines.append(f"{name} = {paper_latex(formula)} = {_format_value(value)}")
         return "\n".join(lines)
 
 
@@ -146,7 +148,7 @@ def _convention_factor(convention: str, outputs: int) -> float:
     raise ValueError(f"convention must be one of {LEARNING_RATE_CONVENTIONS}, got {convention!r}")
 
 
-def _fmt(v: Any) -> str:
+def _format_value(v: Any) -> str:
     if isinstance(v, sp.Basic):
         return paper_latex(v)
     arr = np.asarray(v, dtype=float)
@@ -170,12 +172,12 @@ def order_parameter_sums(
     >>> round(float(k1), 6), round(float(k2), 6), alpha
     (0.955522, 0.118615, 2.0)
     """
-    _check_depth(depth)
+    _checks.depth(depth)
     if depth < 2:
         raise ValueError("depth must be >= 2 (at least one hidden layer) for FIM statistics")
-    _check_alphas(alphas, depth)
+    _checks.alphas(alphas, depth)
     a = [1.0] * depth if alphas is None else [float(x) for x in alphas]
-    if _is_symbolic(mf.sigma_w2, mf.sigma_b2, q1_0, q2_0):
+    if is_symbolic(mf.sigma_w2, mf.sigma_b2, q1_0, q2_0):
         a = [sp.Rational(repr(x)) for x in a]
     alpha = sum(a[l] * a[l - 1] for l in range(1, depth))
     fwd, bwd = mf.propagate(depth, alphas, q1_0, q2_0)
@@ -251,7 +253,7 @@ def fim_statistics(
     (1.5, 0.342854, 801.42)
     """
     depth_ = depth
-    _check_depth(depth_)
+    _checks.depth(depth_)
     width = _checks.positive_int(width, "width")
     outputs = _checks.positive_int(outputs, "outputs")
     samples = _checks.positive_int(samples, "samples")
@@ -260,7 +262,7 @@ def fim_statistics(
     widths = layer_widths(width, depth_, alphas, outputs)
     n_params = int(sum(widths[l] * (widths[l - 1] + 1) for l in range(1, depth_ + 1)))
     M, C, T = width, outputs, samples
-    if _is_symbolic(kappa1, kappa2):
+    if is_symbolic(kappa1, kappa2):
         kappa1, kappa2 = sp.simplify(kappa1), sp.simplify(kappa2)
         M_, C_, T_ = sp.Integer(M), sp.Integer(C), sp.Integer(T)
         alpha_ = sp.Rational(repr(alpha))
@@ -270,7 +272,7 @@ def fim_statistics(
     s_lambda = alpha_ * C_ * ((T_ - 1) * kappa2**2 / T_ + kappa1**2 / T_)
     lambda_max = alpha_ * M_ * ((T_ - 1) * kappa2 / T_ + kappa1 / T_)
     lambda_2 = alpha_ * M_ * (kappa1 - kappa2) / T_
-    if not _is_symbolic(lambda_max) and np.any(np.asarray(lambda_max, dtype=float) == 0.0):
+    if not is_symbolic(lambda_max) and np.any(np.asarray(lambda_max, dtype=float) == 0.0):
         raise ValueError(
             f"the Fisher information of this network is identically zero (kappa1 = kappa2 = 0: "
             f"{mf.activation.name} = {mf.activation.expr} passes no signal to the output), so "
@@ -278,7 +280,7 @@ def fim_statistics(
             "activation that is not identically zero"
         )
     eta_critical = 2 / lambda_max
-    if not _is_symbolic(lambda_max):
+    if not is_symbolic(lambda_max):
         for name, v in (("kappa1", kappa1), ("lambda_max", lambda_max), ("s_lambda", s_lambda)):
             arr = np.asarray(v, dtype=float)
             if np.any(~np.isfinite(arr)) or np.any(np.abs(arr) > 1e300):

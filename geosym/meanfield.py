@@ -34,6 +34,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from . import _checks
 from ._memory import require_memory
 from ._plot import figure
 from .activations import Activation, X
@@ -126,7 +127,7 @@ class Kernels:
         (0.3942944904, 0.4644029024)
         """
         exps = [self._defined(k, lab) for k, lab in zip(keys, labels, strict=True)]
-        if _is_symbolic(*args):
+        if is_symbolic(*args):
             return [_evaluate(e, lab, *args) for e, lab in zip(exps, labels, strict=True)]
         return evaluate_many(exps, *[np.asarray(a, dtype=float) for a in args])
 
@@ -174,14 +175,14 @@ def kernels(phi: Activation | str) -> Kernels:
     return _kernels(_activation(phi))
 
 
-def _is_symbolic(*args: Any) -> bool:
+def is_symbolic(*args: Any) -> bool:
     """True when any argument is a SymPy object (symbols or exact numbers): closed-form mode."""
     return any(isinstance(a, sp.Basic) for a in args)
 
 
 def _evaluate(e: Expectation, name: str, *args: Any) -> Any:
     """Evaluate a kernel at numbers (vectorised) or symbols (closed form only)."""
-    if _is_symbolic(*args):
+    if is_symbolic(*args):
         if e.expr is None:
             raise ValueError(
                 f"{name} of {e.functions[0].name} has no closed form ({e.method}); evaluate it "
@@ -192,7 +193,7 @@ def _evaluate(e: Expectation, name: str, *args: Any) -> Any:
 
 
 def _check_variance(name: str, value: Any) -> None:
-    arr = np.asarray(value, dtype=float) if not _is_symbolic(value) else None
+    arr = np.asarray(value, dtype=float) if not is_symbolic(value) else None
     if arr is not None and (np.any(~np.isfinite(arr)) or np.any(arr < 0)):
         raise ValueError(f"{name} must be finite and non-negative, got {value}")
 
@@ -808,12 +809,12 @@ class MeanField:
     ) -> tuple[ForwardResult, list, list]:
         r"""Forward recursion; with ``backward``, also the backward factors of each layer
         (:math:`\sigma_w^2\mathbb E[\phi'^2]` and its cross version, NaN otherwise)."""
-        _check_depth(depth)
-        _check_alphas(alphas, depth)
+        _checks.depth(depth)
+        _checks.alphas(alphas, depth)
         _check_variance("q1_0", q1_0)
-        if _is_symbolic(self.sigma_w2, self.sigma_b2):
+        if is_symbolic(self.sigma_w2, self.sigma_b2):
             q1_0, q2_0 = _exact(q1_0), _exact(q2_0)
-        symbolic = _is_symbolic(self.sigma_w2, self.sigma_b2, q1_0, q2_0)
+        symbolic = is_symbolic(self.sigma_w2, self.sigma_b2, q1_0, q2_0)
         q1, q2 = [np.nan], [np.nan]
         qh1, qh2 = [q1_0], [q2_0]
         chi1, chi2 = [np.nan] * depth, [np.nan] * depth
@@ -895,7 +896,7 @@ def _backward_products(fwd: ForwardResult, chi1: list, chi2: list) -> BackwardRe
     depth = len(fwd.q1) - 1
     qt1 = [np.nan] * (depth + 1)
     qt2 = [np.nan] * (depth + 1)
-    qt1[depth] = qt2[depth] = sp.Integer(1) if _is_symbolic(fwd.q1[-1]) else 1.0
+    qt1[depth] = qt2[depth] = sp.Integer(1) if is_symbolic(fwd.q1[-1]) else 1.0
     for layer in range(depth - 1, 0, -1):
         qt1[layer] = chi1[layer] * qt1[layer + 1]
         qt2[layer] = chi2[layer] * qt2[layer + 1]
@@ -927,10 +928,6 @@ def _phase(chi1: float) -> str:
     return "ordered" if chi1 < 1 else "chaotic"
 
 
-#: Layers the forward recursion evaluates one by one (at most).
-_MAX_LAYERS = 10_000
-
-
 def _settled(q1: list[Any], q2: list[Any]) -> bool:
     """True when the last two layers agree to rounding (relative 1e-15) in q1 and q2."""
     for q in (q1, q2):
@@ -940,34 +937,8 @@ def _settled(q1: list[Any], q2: list[Any]) -> bool:
     return True
 
 
-def _check_depth(depth: Any) -> None:
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(
-            f"depth (number of weight layers L) must be an integer >= 1, got {depth!r}"
-        )
-    if depth > _MAX_LAYERS:
-        raise ValueError(
-            f"depth = {depth} is beyond the {_MAX_LAYERS} layers the mean-field recursions "
-            "evaluate one by one (0.3-15 ms per layer); use a smaller depth, or "
-            "MeanField.fixed_point and depth_scales for the infinitely deep limit"
-        )
-
-
-def _check_alphas(alphas: Sequence[float] | None, depth: int) -> None:
-    if alphas is None:
-        return
-    arr = np.asarray(alphas, dtype=float)
-    if arr.shape != (depth,):
-        raise ValueError(
-            f"alphas must list the width ratios alpha_0..alpha_(L-1) of the input and hidden "
-            f"layers: {depth} numbers for depth {depth}, got {len(arr)}"
-        )
-    if np.any(~np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"alphas must be positive and finite, got {list(alphas)}")
-
-
 def _check_finite(where: str, value: Any) -> None:
-    if _is_symbolic(value):
+    if is_symbolic(value):
         return
     arr = np.asarray(value, dtype=float)
     if np.any(~np.isfinite(arr)) or np.any(np.abs(arr) > 1e150):

@@ -152,7 +152,7 @@ def fisher_grid(
     from hashlib import sha256
 
     from .activations import activation
-    from .experiments.fisher import _FIELDS, FIMComparison, comparison_row
+    from .experiments.fisher import COMPARED_STATISTICS, FIMComparison, comparison_row
     from .sweep.runner import run_spec
     from .sweep.spec import make_spec
     from .sweep.store import Store
@@ -188,8 +188,8 @@ def fisher_grid(
         rows = []
         for m in widths:
             res = results[case, int(m)]
-            theory = {k: res[0][f"{k}_theory"] for k in _FIELDS}
-            measured = {k: [r[f"{k}_measured"] for r in res] for k in _FIELDS}
+            theory = {k: res[0][f"{k}_theory"] for k in COMPARED_STATISTICS}
+            measured = {k: [r[f"{k}_measured"] for r in res] for k in COMPARED_STATISTICS}
             rows.append(comparison_row(m, theory, measured))
         out.append(
             FIMComparison(
@@ -208,7 +208,7 @@ def fisher_grid(
     return out
 
 
-def _fmt(x: float) -> str:
+def _format_number(x: float) -> str:
     return f"{x:.4g}" if isinstance(x, (float, np.floating)) else str(x)
 
 
@@ -227,7 +227,7 @@ def _fisher(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[str],
     from .experiments import learning_rate_sweep, loss_map
     from .meanfield import MeanField
 
-    _fisher_widths(sec, out, full, extra, say)
+    fisher_width_study(sec, out, full, extra, say)
     say("fisher: learning-rate sweep")
     sweep = learning_rate_sweep(
         "tanh",
@@ -245,10 +245,10 @@ def _fisher(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[str],
             ["c", "monotone", "peak/initial", "final/initial", "diverged"],
             [
                 [
-                    _fmt(r.factor),
+                    _format_number(r.factor),
                     str(r.monotone),
-                    _fmt(r.peak_ratio),
-                    _fmt(r.final_ratio),
+                    _format_number(r.peak_ratio),
+                    _format_number(r.final_ratio),
                     str(r.diverged),
                 ]
                 for r in sweep.rows
@@ -286,7 +286,7 @@ def _fisher(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[str],
     sec.figures.append(("fisher_phase.png", "tanh: chi_1 phase diagram (order/chaos)"))
 
 
-def _fisher_widths(
+def fisher_width_study(
     sec: Section, out: Path, full: FullRun | bool, extra: Sequence[str], say
 ) -> None:
     """Theory vs measurement over widths (Karakida et al. 2019); the full grid as a sweep."""
@@ -344,8 +344,8 @@ def _fisher_widths(
                     spec,
                     str(last.width),
                     stat,
-                    _fmt(last.theory[stat]),
-                    _fmt(last.measured_mean[stat]),
+                    _format_number(last.theory[stat]),
+                    _format_number(last.measured_mean[stat]),
                     f"{r:.3f} ± {last.ratio_se[stat]:.3f}",
                 ]
             )
@@ -387,7 +387,12 @@ def _natgrad(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[str]
             "||f - y|| after / before (and at half the rate)",
             ["method", "eta", "residual ratio", "at 0.5 eta"],
             [
-                [r.method, _fmt(r.eta), _fmt(r.residual_ratio), _fmt(r.wrong_residual_ratio)]
+                [
+                    r.method,
+                    _format_number(r.eta),
+                    _format_number(r.residual_ratio),
+                    _format_number(r.wrong_residual_ratio),
+                ]
                 for r in one.rows
             ],
         )
@@ -421,10 +426,10 @@ def _natgrad(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[str]
             [
                 [
                     r.method,
-                    _fmt(r.eta),
+                    _format_number(r.eta),
                     str(r.steps_to_threshold),
-                    _fmt(r.seconds_to_threshold) if r.seconds_to_threshold else "-",
-                    _fmt(r.final_loss_ratio),
+                    _format_number(r.seconds_to_threshold) if r.seconds_to_threshold else "-",
+                    _format_number(r.final_loss_ratio),
                 ]
                 for r in cmp.rows
             ],
@@ -470,7 +475,7 @@ def _committee(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
             "Time to learn (eps_g < 1e-3 eps_g(0)) vs angle between teacher outputs "
             "(K = M = L = 2, erf, eta = 0.5; Yoshida et al. 2019, qualitative)",
             ["theta (deg)", "alpha to learn"],
-            [[_fmt(r.theta_deg), _fmt(r.alpha_learn)] for r in rows],
+            [[_format_number(r.theta_deg), _format_number(r.alpha_learn)] for r in rows],
         )
     )
     times = [r.alpha_learn for r in rows]
@@ -527,9 +532,9 @@ def _transport(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
             [
                 [
                     r.method,
-                    _fmt(r.reg),
-                    _fmt(r.fwhm / r.fwhm_exact),
-                    _fmt(r.l1_error),
+                    _format_number(r.reg),
+                    _format_number(r.fwhm / r.fwhm_exact),
+                    _format_number(r.l1_error),
                     "yes" if r.converged else "no",
                 ]
                 for r in study.rows
@@ -673,10 +678,10 @@ def _real_data(sec: Section, out: Path, full: bool, extra: Sequence[str], say) -
                     r["model"],
                     "GD" if r["batch"] == 0 else str(r["batch"]),
                     ", ".join(f"{c:g}" for c in r["diverging_c"]) or "none",
-                    _fmt(r["loss_at_c1"]),
-                    _fmt(r["accuracy_at_c1"]),
-                    _fmt(r["fastest_c"]),
-                    _fmt(r["theory_fastest_c"]),
+                    _format_number(r["loss_at_c1"]),
+                    _format_number(r["accuracy_at_c1"]),
+                    _format_number(r["fastest_c"]),
+                    _format_number(r["theory_fastest_c"]),
                 ]
                 for r in study.summary()
             ],
@@ -721,7 +726,8 @@ def _markdown(sections: list[Section], mode: str) -> str:
             lines.append("")
         for c in s.checks:
             lines.append(
-                f"- {'✔' if c.passed else '✘'} {c.name}: {_fmt(c.value)} (tolerance {_fmt(c.tolerance)}"
+                f"- {'✔' if c.passed else '✘'} {c.name}: {_format_number(c.value)} "
+                f"(tolerance {_format_number(c.tolerance)}"
                 f"{'; ' + c.why if c.why else ''})"
             )
         lines.append("")
@@ -729,7 +735,7 @@ def _markdown(sections: list[Section], mode: str) -> str:
     return "\n".join(lines)
 
 
-def _html(sections: list[Section], out: Path, mode: str) -> str:
+def _render_html(sections: list[Section], out: Path, mode: str) -> str:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>geosym report</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
@@ -759,7 +765,7 @@ def _html(sections: list[Section], out: Path, mode: str) -> str:
             "<ul>"
             + "".join(
                 f"<li class='{'PASS' if c.passed else 'FAIL'}'>{html.escape(c.name)}: "
-                f"{html.escape(_fmt(c.value))} (tolerance {html.escape(_fmt(c.tolerance))}"
+                f"{html.escape(_format_number(c.value))} (tolerance {html.escape(_format_number(c.tolerance))}"
                 f"{html.escape('; ' + c.why if c.why else '')})</li>"
                 for c in s.checks
             )
@@ -841,7 +847,7 @@ def build_report(
         results = _run_sections(work, keys, run, activations, say)
         mode = "full" if full else "quick"
         (work / "index.md").write_text(_markdown(results, mode), encoding="utf-8")
-        (work / "index.html").write_text(_html(results, work, mode), encoding="utf-8")
+        (work / "index.html").write_text(_render_html(results, work, mode), encoding="utf-8")
         _publish(work, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

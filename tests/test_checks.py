@@ -89,3 +89,53 @@ def test_modules_agree_a_string_count_is_a_type_error(call):
     committee and meanfield, TypeError in nn and transport)."""
     with pytest.raises(TypeError):
         call()
+
+
+@pytest.mark.parametrize(
+    "value, error, match",
+    [
+        ("2", TypeError, "depth .* must be an integer"),
+        (2.0, TypeError, "depth .* must be an integer"),
+        (True, TypeError, "depth .* must be an integer"),
+        (0, ValueError, "must be >= 1"),
+        (_checks.MAX_DEPTH + 1, ValueError, "beyond"),
+    ],
+)
+def test_depth(value, error, match):
+    with pytest.raises(error, match=match):
+        _checks.depth(value)
+
+
+def test_depth_accepts_numpy_integers():
+    assert _checks.depth(np.int32(3)) == 3
+    assert _checks.depth(_checks.MAX_DEPTH) == _checks.MAX_DEPTH
+
+
+@pytest.mark.parametrize(
+    "value, error", [("1", TypeError), (1.0, TypeError), (0, ValueError), (4, ValueError)]
+)
+def test_layer(value, error):
+    with pytest.raises(error, match=r"layer must be an integer in 1\.\.3"):
+        _checks.layer(value, 3)
+
+
+@pytest.mark.parametrize(
+    "value, error, match",
+    [
+        ("12", TypeError, "sequence"),
+        (2.0, TypeError, "sequence"),
+        (["a", "b"], TypeError, "real numbers"),
+        ([1.0, 2.0], ValueError, "3 numbers for depth 3, got 2"),
+        ([[1.0, 2.0, 3.0]], ValueError, r"shape \(1, 3\)"),
+        ([1.0, 0.0, 2.0], ValueError, "positive and finite"),
+        ([1.0, float("nan"), 2.0], ValueError, "positive and finite"),
+    ],
+)
+def test_alphas(value, error, match):
+    with pytest.raises(error, match=match):
+        _checks.alphas(value, 3)
+
+
+def test_alphas_accepts_none_and_arrays():
+    assert _checks.alphas(None, 3) is None
+    assert _checks.alphas(np.array([1.0, 0.5, 2.0]), 3) is None

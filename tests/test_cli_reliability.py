@@ -101,14 +101,19 @@ def test_version_and_python_m(capsys):
     assert run.returncode == 0 and run.stdout.strip() == f"geosym {gs.__version__}"
 
 
-def test_spelled_out_names_match_the_library():
-    from geosym.cli.ngd import _ALL, _DEFAULT
+def test_spelled_out_names_match_the_library(capsys):
+    """``geosym ngd`` offers exactly the optimizers of geosym.nn (default: every method that is
+    not a variant of another) and ``geosym report`` exactly the report's sections."""
     from geosym.cli.report import SECTION_KEYS
     from geosym.nn.optimizers import METHODS
     from geosym.report import SECTIONS
 
-    assert _ALL == tuple(METHODS)
-    assert _DEFAULT == ",".join(n for n, m in METHODS.items() if m.variant_of is None)
+    args = cli.build_parser().parse_args(["ngd", "tanh", "--depth", "2", "--width", "4"])
+    assert args.methods == ",".join(n for n, m in METHODS.items() if m.variant_of is None)
+    argv = ["ngd", "tanh", "--depth", "2", "--width", "4", "--methods", "no-such-method"]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, "ngd")
+    assert err.rstrip().endswith("choose from " + ", ".join(METHODS))
     assert SECTION_KEYS == tuple(SECTIONS)
 
 
@@ -315,7 +320,7 @@ def test_one_seed_prints_no_nan(capsys):
 
 
 def test_plateau_line_says_what_happened():
-    from geosym.cli.committee import _plateau_line
+    from geosym.cli.committee import plateau_line
 
     nan = float("nan")
     none = {
@@ -326,11 +331,11 @@ def test_plateau_line_says_what_happened():
         "eps_star": 0.01,
         "found": False,
     }
-    assert "not reached" in _plateau_line(none, 50) and "nan" not in _plateau_line(none, 50)
+    assert "not reached" in plateau_line(none, 50) and "nan" not in plateau_line(none, 50)
     stuck = {**none, "start": 3.0, "height": 0.0101, "found": True}
-    assert "not left by alpha = 50" in _plateau_line(stuck, 50)
+    assert "not left by alpha = 50" in plateau_line(stuck, 50)
     left = {**stuck, "end": 30.0, "length": 27.0}
-    assert "end 30, length 27" in _plateau_line(left, 50)
+    assert "end 30, length 27" in plateau_line(left, 50)
 
 
 def test_committee_text_has_no_nan(capsys):
@@ -369,9 +374,16 @@ def test_negative_list_value_needs_no_equals_sign(capsys):
     assert _strict(capsys.readouterr().out)["theory"]["m_lambda"] > 0
 
 
-def test_negative_scientific_value_is_a_value():
-    argv = cli._attach_negative_values(["--eta", "-1e-3", "-K", "-2", "--json"], {"--eta", "-K"})
-    assert argv == ["--eta=-1e-3", "-K=-2", "--json"]
+@pytest.mark.parametrize(
+    "values, named",
+    [(["-K", "-2", "--eta", "0.5"], "K"), (["-K", "2", "--eta", "-1e-3"], "eta")],
+)
+def test_negative_scientific_value_is_a_value(values, named, capsys):
+    """``-K -2`` and ``--eta -1e-3`` reach the command as values (and are refused by its
+    validation, naming the argument), not as unknown flags."""
+    assert main(["committee", "erf", "-M", "2", "--alpha-max", "1", *values, "--json"]) == 2
+    err = _one_line_error(capsys, "committee")
+    assert "expected one argument" not in err and "unrecognized" not in err and named in err
 
 
 @pytest.mark.parametrize(
@@ -390,7 +402,7 @@ def test_interrupt_is_one_line_with_what_was_completed(monkeypatch, capsys):
     import geosym.cli.phase as phase
 
     def run(args):
-        args._progress.done("stage one")
+        args.progress.done("stage one")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(phase, "run", run)

@@ -19,16 +19,15 @@ from geosym.committee import (
     simulate,
     time_to_learn,
 )
-from geosym.committee.integrals import (
-    IntegralProvider,
-    _cholesky_clipped,
-    _gh2,
-    _mixture_2d,
-    _mixture_i4,
-    _nested_gh,
-    _upper_to_cov,
-)
+from geosym.committee._erf_mixture import mixture_2d, mixture_i4
+from geosym.committee.integrals import IntegralProvider
 from geosym.errors import NumericalError
+from geosym.gaussian.nodes import (
+    cholesky_clipped,
+    covariance_from_upper,
+    gauss_hermite_2d,
+    nested_gauss_hermite,
+)
 
 ERF = "erf(x/sqrt(2))"
 
@@ -102,8 +101,9 @@ def test_broadcast_shapes_are_kept(erf_provider):
 
 
 def test_numeric_route_on_erf_against_closed_form(erf_provider):
-    # the private Gauss-Hermite rules, run on erf where the answer is known
-    act = erf_provider.act
+    # the Gauss-Hermite rules, run on erf where the answer is known
+    g = erf_provider.act.array_function
+    dg, d2g = (erf_provider.act.derivative(n).array_function for n in (1, 2))
     C = _cov(4, seed=3)  # variances ~ 0.5-1, like Q, R, T in the ODE
     i = np.arange(4)
     a, b, c, d = (t.ravel() for t in np.meshgrid(i, i, i, i, indexing="ij"))
@@ -115,14 +115,14 @@ def test_numeric_route_on_erf_against_closed_form(erf_provider):
     # The tensor rule converges geometrically but slowly for the Gaussian-like factor g'(u)^2
     # (ratio ~ s/(2+s) per node, s ~ 2 variance): measured max errors over all 256 tuples
     # 6.5e-3 (n=12), 1.4e-4 (n=24); 1e-3 at n=16 was measured for wider covariances.
-    factors, cov = (act.dg, act.dg, act.g, act.g), _upper_to_cov(ent, 4)
-    err12 = np.abs(_nested_gh(factors, cov, 12) - ref).max()
-    err24 = np.abs(_nested_gh(factors, cov, 24) - ref).max()
+    factors, cov = (dg, dg, g, g), covariance_from_upper(ent, 4)
+    err12 = np.abs(nested_gauss_hermite(factors, cov, 12) - ref).max()
+    err24 = np.abs(nested_gauss_hermite(factors, cov, 24) - ref).max()
     assert err12 < 1e-2 and err24 < 3e-4 and err24 < err12 / 20
     # Stein reduction of I3 to 2-D integrals (agrees to 1e-8)
-    stein = C[a, b] * _gh2(act.d2g, act.g, C[a, a], C[a, c], C[c, c], 48) + C[b, c] * _gh2(
-        act.dg, act.dg, C[a, a], C[a, c], C[c, c], 48
-    )
+    stein = C[a, b] * gauss_hermite_2d(d2g, g, C[a, a], C[a, c], C[c, c], 48) + C[
+        b, c
+    ] * gauss_hermite_2d(dg, dg, C[a, a], C[a, c], C[c, c], 48)
     np.testing.assert_allclose(stein, ref_i3(*ent[:, [0, 1, 2, 4, 5, 7]].T), atol=1e-8)
 
 
@@ -142,7 +142,7 @@ def test_numeric_i4_dimension_reduction_is_the_4d_rule():
         C[x, y]
         for x, y in ((a, a), (a, b), (a, c), (a, d), (b, b), (b, c), (b, d), (c, c), (c, d), (d, d))
     ]
-    np.testing.assert_allclose(got, prov._numeric_i4(*ent), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(got, prov.numeric_i4(*ent), rtol=0, atol=1e-14)
     assert got[0, 0, 2, 3] == pytest.approx(got[0, 0, 2, 2], abs=1e-14)  # 2 and 3 coincide
 
 
@@ -170,7 +170,7 @@ def test_mixture_i4_formula_is_the_erf_closed_form():
     a, b, c, d = (t.ravel() for t in np.meshgrid(i, i, i, i, indexing="ij"))
     pairs = ((a, a), (a, b), (a, c), (a, d), (b, b), (b, c), (b, d), (c, c), (c, d), (d, d))
     ent = [C[x, y] for x, y in pairs]
-    one = _mixture_i4(np.array([1.0]), np.array([1 / np.sqrt(2)]), *ent)
+    one = mixture_i4(np.array([1.0]), np.array([1 / np.sqrt(2)]), *ent)
     np.testing.assert_allclose(one, ref_i4(*ent), rtol=0, atol=1e-13)
     # g = 0.3 erf(x/sqrt 2) + 0.7 erf(2x/sqrt 2): expand the four factors by hand
     coef, sc = np.array([0.3, 0.7]), np.array([1.0, 2.0])
@@ -180,7 +180,7 @@ def test_mixture_i4_formula_is_the_erf_closed_form():
         s = sc[list(k)]
         w = coef[k[0]] * s[0] * coef[k[1]] * s[1] * coef[k[2]] * coef[k[3]]
         ref = ref + w * ref_i4(*(e * s[p] * s[q] for e, (p, q) in zip(ent, slots, strict=True)))
-    got = _mixture_i4(coef, sc / np.sqrt(2), *ent)
+    got = mixture_i4(coef, sc / np.sqrt(2), *ent)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
 
 
@@ -191,7 +191,7 @@ def _trapezoid_i4_tanh(C, h=0.3, half=6.6):
     3e-10 (measured: h = 0.3 and h = 0.25 on |xi| <= 7 agree to 5e-12)."""
     x = np.arange(-half, half + h / 2, h)
     w = h * np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
-    L = _cholesky_clipped(C[None])[0]
+    L = cholesky_clipped(C[None])[0]
     u = np.einsum("ij,jabcd->iabcd", L, np.stack(np.meshgrid(x, x, x, x, indexing="ij")))
     f = (np.cosh(u[0]) * np.cosh(u[1])) ** -2.0 * np.tanh(u[2]) * np.tanh(u[3])
     return float(np.einsum("abcd,a,b,c,d->", f, w, w, w, w))
@@ -230,10 +230,10 @@ def test_mixture_2d_families_are_the_erf_closed_forms():
     C = _cov(3, seed=9, scale=1.0)
     c11, c12, c13, c22, c23, c33 = C[0, 0], C[0, 1], C[0, 2], C[1, 1], C[1, 2], C[2, 2]
     one, b1 = np.array([1.0]), np.array([1 / np.sqrt(2)])
-    assert _mixture_2d(one, b1, "I2", c11, c13, c33) == pytest.approx(
+    assert mixture_2d(one, b1, "I2", c11, c13, c33) == pytest.approx(
         ref_i2(c11, c13, c33), abs=1e-14
     )
-    i3 = c12 * _mixture_2d(one, b1, "X", c11, c13, c33) + c23 * _mixture_2d(
+    i3 = c12 * mixture_2d(one, b1, "X", c11, c13, c33) + c23 * mixture_2d(
         one, b1, "J2", c11, c13, c33
     )
     assert i3 == pytest.approx(ref_i3(c11, c12, c13, c22, c23, c33), abs=1e-14)
@@ -244,7 +244,7 @@ def test_mixture_2d_families_are_the_erf_closed_forms():
         for k in range(2)
         for m in range(2)
     )
-    assert _mixture_2d(coef, sc / np.sqrt(2), "I2", c11, c13, c33) == pytest.approx(ref, abs=1e-14)
+    assert mixture_2d(coef, sc / np.sqrt(2), "I2", c11, c13, c33) == pytest.approx(ref, abs=1e-14)
 
 
 def test_tanh_2d_families_erf_mixture_against_a_fine_rule():
@@ -252,17 +252,19 @@ def test_tanh_2d_families_erf_mixture_against_a_fine_rule():
     its own error is ~1e-9 at these variances <= 1.5, extrapolating the 1-D convergence of
     sech^4 tanh^2) to 1e-6, and I3 better than the default 48-node rule does."""
     prov, gh = integral_provider("tanh"), IntegralProvider("tanh", erf_mixture=False)
-    a = prov.act
+    g, dg, d2g = (prov.act.derivative(n).array_function for n in range(3))
     rng = np.random.default_rng(0)
     A = rng.standard_normal((50, 3, 4)) * 0.6
     C = A @ A.transpose(0, 2, 1) / 4
     c11, c12, c13, c22, c23, c33 = (
         C[:, i, j] for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
     )
-    for fam, f in (("I2", a.g), ("J2", a.dg)):
-        ref = _gh2(f, f, c11, c13, c33, 200)
+    for fam, f in (("I2", g), ("J2", dg)):
+        ref = gauss_hermite_2d(f, f, c11, c13, c33, 200)
         assert np.abs(prov.kernels[fam].func(c11, c13, c33) - ref).max() < 1e-6
-    ref3 = c12 * _gh2(a.d2g, a.g, c11, c13, c33, 200) + c23 * _gh2(a.dg, a.dg, c11, c13, c33, 200)
+    ref3 = c12 * gauss_hermite_2d(d2g, g, c11, c13, c33, 200) + c23 * gauss_hermite_2d(
+        dg, dg, c11, c13, c33, 200
+    )
     err = np.abs(prov.kernels["I3"].func(c11, c12, c13, c22, c23, c33) - ref3).max()
     err_gh = np.abs(gh.kernels["I3"].func(c11, c12, c13, c22, c23, c33) - ref3).max()
     assert err < 1e-6 and err < err_gh
@@ -570,7 +572,7 @@ def test_integrate_rejects_unusable_tolerance_and_output_times():
 def test_compiled_i4_kernel_in_use_and_numeric_batches_agree(erf_provider):
     """The shape-compiled closed form is what the ODE uses (its build-time check runs it on
     full blocks); the numeric rule gives the same values batched over states as one by one."""
-    assert erf_provider._i4_fast is not None
+    assert erf_provider.compiled_i4 is not None
     rng = np.random.default_rng(4)
     a = rng.standard_normal((3, 6, 8))
     covs = a @ a.transpose(0, 2, 1) / 8

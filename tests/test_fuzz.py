@@ -37,7 +37,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geosym.cli import _build_parser
+from geosym.cli import build_parser
 from geosym.errors import NumericalError, ResourceError
 
 TIMEOUT = float(os.environ.get("GEOSYM_FUZZ_TIMEOUT", "20"))
@@ -127,7 +127,7 @@ def _commands() -> dict[str, tuple[list, list]]:
     """``{"fim": (positionals, options), "ot distance": ...}``; options as argparse actions."""
     import argparse
 
-    parser = _build_parser()
+    parser = build_parser()
     found: dict[str, tuple[list, list]] = {}
 
     def walk(p: argparse.ArgumentParser, prefix: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from geosym.activations import activation
 from geosym.errors import NumericalError
 from geosym.natgrad import (
     btd_coefficient,
@@ -81,6 +82,20 @@ def test_batch_coefficients_without_error_estimate(name):
     c2, err2, how = unit_coefficients(name, r, b, engine=False, error_estimate=False)
     np.testing.assert_allclose(c2, c, rtol=0, atol=1e-15)
     assert np.all(np.isnan(err2)) and np.all(err < 1e-10) and "20 nodes" in how
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu"])
+def test_batch_coefficients_broadcast_with_zero_scale(name):
+    """r of shape (3, 1) with a zero entry against b of shape (1, 4): every unit with r = 0 is
+    the constant u = b, c = phi'(b)^2 (1, 0, 1); the others match one-unit calls."""
+    r, b = np.array([[0.0], [0.7], [1.9]]), np.array([[-0.8, -0.1, 0.4, 1.2]])
+    c, err, _ = unit_coefficients(name, r, b, engine=False)
+    assert c.shape == err.shape == (3, 3, 4)
+    d2 = np.asarray(activation(name).derivative()(b[0]), dtype=float) ** 2
+    np.testing.assert_array_equal(c[:, 0], np.stack([d2, 0 * d2, d2]))
+    for i, j in ((1, 0), (2, 3)):
+        one, _, _ = unit_coefficients(name, r[i, 0], b[0, j], engine=False)
+        np.testing.assert_allclose(c[:, i, j], one, rtol=0, atol=1e-13)
 
 
 def test_relu_closed_form_values():
@@ -198,9 +213,13 @@ def test_one_step_rates_tc6():
     r = one_step_learning_rates("relu", depth=3, width=512, samples=64)
     assert r.exact == 1 and r.layer == pytest.approx(1 / 3) and r.btd == 1
     assert r.gamma == pytest.approx(0.5)
-    assert r.unit_ko == pytest.approx(1 / (0.5 * 2 * 512))
+    assert (
+        r.unit_authors_code == pytest.approx(1 / (0.5 * 2 * 512))
+        and r.unit_ko == r.unit_authors_code
+    )
     assert r.unit == pytest.approx(1 / (0.5 * 1024 + 1))
-    assert r.kfac_ko == pytest.approx(1 / (64 * 3)) and r.kfac == pytest.approx(1 / (64 * 2 + 1))
+    assert r.kfac_authors_code == pytest.approx(1 / (64 * 3)) and r.kfac_ko == r.kfac_authors_code
+    assert r.kfac == pytest.approx(1 / (64 * 2 + 1))
     assert one_step_learning_rates("tanh", 3, 512, 64, sigma_w2=3.0, sigma_b2=0.64).gamma == 1.0
     assert one_step_learning_rates("relu", 5, 100, 10).btd is None
     with pytest.raises(ValueError, match="no one-step rate"):
@@ -360,10 +379,10 @@ def test_unit_measured_batched_cg_matches_direct_and_dense(act, monkeypatch):
         Ht = np.c_[h, np.ones(T)]
         w = np.linalg.eigvalsh(Ht @ Ht.T / T)
         if l == 0:  # Gaussian inputs, T/n = 0.08: 'auto' takes the CG path
-            assert opt._pcg_iterations(w, opt._PCG_TOL) <= T // 2
-        direct = opt._unit_measured(d, h, g, rho, l + 1, solver="direct")
+            assert opt.pcg_iteration_bound(w, opt.PCG_TOL) <= T // 2
+        direct = opt.measured_unit_direction(d, h, g, rho, l + 1, solver="direct")
         for solver in ("pcg", "auto"):
-            got = opt._unit_measured(d, h, g, rho, l + 1, solver=solver)
+            got = opt.measured_unit_direction(d, h, g, rho, l + 1, solver=solver)
             for a, b in zip(got, direct, strict=True):
                 np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 * np.abs(b).max())
         i = int(np.argmax((d**2).sum(axis=(0, 1))))
@@ -372,12 +391,12 @@ def test_unit_measured_batched_cg_matches_direct_and_dense(act, monkeypatch):
         np.testing.assert_allclose(got_i, want, rtol=1e-7, atol=1e-9 * np.abs(want).max())
     # units whose CG does not reach the tolerance fall back to the direct solve
     d, h = deltas[0], cache.inputs[0]
-    monkeypatch.setattr(opt, "_PCG_TOL", 1e-30)
-    got = opt._unit_measured(d, h, g, rho, 1, solver="pcg")
-    want = opt._unit_measured(d, h, g, rho, 1, solver="direct")
+    monkeypatch.setattr(opt, "PCG_TOL", 1e-30)
+    got = opt.measured_unit_direction(d, h, g, rho, 1, solver="pcg")
+    want = opt.measured_unit_direction(d, h, g, rho, 1, solver="direct")
     np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-12 * np.abs(want[0]).max())
     with pytest.raises(ValueError, match="solver"):
-        opt._unit_measured(d, h, g, rho, 1, solver="lu")
+        opt.measured_unit_direction(d, h, g, rho, 1, solver="lu")
 
 
 def test_mean_field_unit_blocks_all_units_chunked(monkeypatch):

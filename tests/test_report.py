@@ -102,6 +102,7 @@ def test_a_section_without_its_extras_says_skip_not_pass(monkeypatch):
         lambda name, *a: None if name == "torch" else real_find_spec(name, *a),
     )
     sec = report.Section("real_data", "Real data")
-    report._real_data(sec, None, False, (), lambda line: None)
+    _, real_data = report.SECTIONS["real_data"]
+    real_data(sec, None, False, (), lambda line: None)
     assert sec.skipped and sec.passed and sec.status == "SKIP"
     assert "torch" in sec.text[0]

@@ -478,7 +478,7 @@ def test_report_full_fisher_grid_runs_as_a_sweep_on_the_scheduler(cluster, tmp_p
     monkeypatch.setitem(report.FISHER_WIDTHS, "full", ((16, 32), 2, 0.5))
     run = report.FullRun(tmp_path / "sweeps", scheduler=cluster.address, progress=False)
     sec = report.Section("fisher", "Fisher")
-    report._fisher_widths(sec, tmp_path, run, ["no_such_function(x)"], lambda text: None)
+    report.fisher_width_study(sec, tmp_path, run, ["no_such_function(x)"], lambda text: None)
     (store,) = (tmp_path / "sweeps").glob("fisher-width-*.sqlite")
     with Store.open(store) as st:
         counts, done, failed = st.counts(), list(st.rows(("done",))), list(st.rows(("failed",)))
@@ -500,7 +500,7 @@ def test_report_full_fisher_grid_runs_as_a_sweep_on_the_scheduler(cluster, tmp_p
         assert measured[act, "lambda_max"] == pytest.approx(np.mean(values), rel=1e-3)  # 4 digits
     before = _table(store)
     again = report.Section("fisher", "Fisher")
-    report._fisher_widths(again, tmp_path, run, ["no_such_function(x)"], lambda text: None)
+    report.fisher_width_study(again, tmp_path, run, ["no_such_function(x)"], lambda text: None)
     assert again.tables == sec.tables
     after = _table(store)
     assert {k: v for k, v in after.items() if v[4] == "done"} == {
@@ -510,9 +510,9 @@ def test_report_full_fisher_grid_runs_as_a_sweep_on_the_scheduler(cluster, tmp_p
 
 def test_report_scheduler_option_reaches_the_full_run_and_needs_full(monkeypatch, tmp_path, capsys):
     import geosym.report as report
-    from geosym.cli import _build_parser
+    from geosym.cli import build_parser
 
-    args = _build_parser().parse_args(["report", "--full", "--scheduler", "tcp://10.1.2.3:8786"])
+    args = build_parser().parse_args(["report", "--full", "--scheduler", "tcp://10.1.2.3:8786"])
     assert args.full and args.scheduler == "tcp://10.1.2.3:8786" and args.workers is None
     seen = []
 

@@ -277,7 +277,7 @@ def test_banded_logsumexp_is_exact(spread):
     """The matrix-product log-sum-exp (bands of h values + exact fallback) equals a max-shifted
     log-sum-exp to ~1e-14 relative, for inputs spanning up to 10^4 in log units, with
     -inf entries and all -inf lines."""
-    from geosym.transport._kernel import _SoftMax, logsumexp_last
+    from geosym.transport._kernel import LogSumExpProduct, logsumexp_last
 
     rng = np.random.default_rng(0)
     log_kernel = -rng.random((50, 40)) * 2000
@@ -285,7 +285,7 @@ def test_banded_logsumexp_is_exact(spread):
     h[0, 0, :] = -np.inf
     h[1, 2, 5:] = -np.inf
     exact = logsumexp_last(h[..., None, :] + log_kernel)
-    fast = _SoftMax(log_kernel)(h)
+    fast = LogSumExpProduct(log_kernel)(h)
     assert np.array_equal(np.isneginf(fast), np.isneginf(exact)) and np.isneginf(exact).sum() == 50
     finite = np.isfinite(exact)
     np.testing.assert_allclose(fast[finite], exact[finite], rtol=1e-13)

@@ -48,7 +48,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``geosym`` argument parser with every sub-command (what :func:`main` parses)."""
     from .. import __version__
 
     parser = _Parser(
@@ -70,7 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS.values():
         mod = importlib.import_module(module, __name__)
         command = mod.add_parser(sub)
-        command.set_defaults(_run=mod.run)
+        command.set_defaults(run=mod.run)
     return parser
 
 
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = Progress("geosym")
     command = "geosym"
     try:
-        parser = _build_parser()
+        parser = build_parser()
         args_list = list(sys.argv[1:] if argv is None else argv)
         try:
             args = parser.parse_args(_attach_negative_values(args_list, _value_options(parser)))
@@ -118,12 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else 2
         command = f"geosym {args.command}"
         progress.label = command
-        args._progress = progress
+        args.progress = progress
         try:
             threads = blas_threads(args.threads)
             if threads is not None:
                 limit_blas_threads(threads)
-            return int(args._run(args) or 0)
+            return int(args.run(args) or 0)
         except (ValueError, TypeError, NumericalError, OSError, MemoryError) as exc:
             print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
             return 2

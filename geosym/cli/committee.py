@@ -101,7 +101,7 @@ def _teacher_out(args: argparse.Namespace):
     return None
 
 
-def _plateau_line(pl: dict, alpha_max: float) -> str:
+def plateau_line(pl: dict, alpha_max: float) -> str:
     """The plateau in words: never reached, not left by ``alpha_max``, or start/end/length."""
     if not pl["found"] or not math.isfinite(pl["start"]):
         return (
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds != 1 and args.simulate is None:
         raise ValueError("--seeds applies to --simulate only (the ODE is deterministic)")
     plot = output_path(args.plot, "committee.png", "--plot") if args.plot else None
-    progress = args._progress
+    progress = args.progress
     tout = _teacher_out(args)
     ode = _model(args, args.spec, args.teacher_cov, tout)
     if args.latex and not args.json:
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
                     f"({p['unstable_directions']} unstable){near}"
                 )
         if "plateau" in summary:
-            print(_plateau_line(summary["plateau"], args.alpha_max))
+            print(plateau_line(summary["plateau"], args.alpha_max))
         print(
             f"eps_g(alpha_max = {args.alpha_max:g}) = {summary['eps_g_final']:.6g} "
             f"({summary['nfev']} right-hand-side evaluations)"

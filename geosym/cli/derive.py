@@ -85,7 +85,7 @@ def _undefined(item: dict) -> bool:
     return item["method"].startswith("undefined")
 
 
-def _tex(d: dict) -> str:
+def _latex_document(d: dict) -> str:
     from ..latex import document
 
     body = [f"Activation: $\\phi(x) = {d['activation_latex']}$.\n"]
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     d = derivation(args.spec, args.sigma_w2, args.sigma_b2)
     if args.tex:
         with open(args.tex, "w", encoding="utf-8") as fh:
-            fh.write(_tex(d))
+            fh.write(_latex_document(d))
     if args.json:
         print(dumps(d, indent=2))
         return 0

@@ -64,7 +64,7 @@ def _plot_spectrum(path: str, spectrum, m_lambda: float, lambda_max: float) -> N
         ax.legend(fontsize=8)
 
 
-def _pm(se: float) -> str:
+def _plus_minus(se: float) -> str:
     """`` ± s.e.``, or what there is instead of a standard error."""
     return f" ± {se:.2g}" if math.isfinite(se) else " (one network: no standard error)"
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate:
         from ..experiments import compare_fim
 
-        with args._progress.stage(f"measuring {args.seeds} random network(s)"):
+        with args.progress.stage(f"measuring {args.seeds} random network(s)"):
             cmp = compare_fim(
                 args.spec,
                 args.sigma_w2,
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if args.simulate and name in out["ratio"]:
             line += (
                 f"   measured {out['measured']['mean'][name]:.6g} "
-                f"{_pm(out['measured']['se'][name])}   ratio {out['ratio'][name]:.4f}"
+                f"{_plus_minus(out['measured']['se'][name])}   ratio {out['ratio'][name]:.4f}"
             )
         print(line)
     if plot:

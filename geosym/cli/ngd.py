@@ -11,8 +11,8 @@ __all__ = ["add_parser", "run"]
 # the names of geosym.nn.optimizers.METHODS, spelled out so that ``geosym --help`` need not
 # import NumPy (tests/test_cli.py checks they agree); the default runs every method that is not a
 # variant of another (ngd-unit-mf is ngd-unit with mean-field blocks)
-_ALL = ("gd", "ngd", "ngd-layer", "kfac", "ngd-unit", "ngd-unit-mf")
-_DEFAULT = "gd,ngd,ngd-layer,kfac,ngd-unit"
+_METHOD_NAMES = ("gd", "ngd", "ngd-layer", "kfac", "ngd-unit", "ngd-unit-mf")
+_DEFAULT_METHODS = "gd,ngd,ngd-layer,kfac,ngd-unit"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -33,8 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--sigma-b2", type=float, default=0.1, help="default 0.1")
     p.add_argument(
         "--methods",
-        default=_DEFAULT,
-        help=f"comma list from {','.join(_ALL)}",
+        default=_DEFAULT_METHODS,
+        help=f"comma list from {','.join(_METHOD_NAMES)}",
     )
     p.add_argument("--threshold", type=float, default=1e-2, help="target loss / initial loss")
     p.add_argument(
@@ -65,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments.natgrad import training_comparison
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in _ALL]
+    bad = [m for m in methods if m not in _METHOD_NAMES]
     if bad or not methods:
-        raise ValueError(f"--methods: unknown {bad or 'empty list'}; choose from {', '.join(_ALL)}")
+        raise ValueError(
+            f"--methods: unknown {bad or 'empty list'}; choose from {', '.join(_METHOD_NAMES)}"
+        )
     for name in ("depth", "width", "samples", "outputs", "max_steps"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--threshold must be in (0, 1), got {args.threshold}")
     plot = output_path(args.plot, "ngd.png", "--plot") if args.plot else None
     sw2 = args.sigma_w2 if args.sigma_w2 is not None else (2.0 if args.spec == "relu" else 3.0)
-    with args._progress.stage(
+    with args.progress.stage(
         f"training {', '.join(methods)} for up to {args.max_steps} steps each"
     ):
         tc = training_comparison(
@@ -90,11 +92,11 @@ def run(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             max_steps=args.max_steps,
             seed=args.seed,
-            progress=args._progress,
+            progress=args.progress,
         )
     if plot:
         tc.plot(str(plot))
-        args._progress.done(f"plot {plot}")
+        args.progress.done(f"plot {plot}")
     if args.json:
         print(dumps({**tc.to_dict(), "plot": None if plot is None else str(plot)}, indent=2))
         return 0

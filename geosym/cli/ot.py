@@ -85,7 +85,7 @@ def _plot_path(args: argparse.Namespace) -> Path | None:
     return output_path(args.plot, f"ot-{args.ot_command}.png", "--plot") if args.plot else None
 
 
-def _str(path: Path | None) -> str | None:
+def _path_text(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
@@ -118,7 +118,7 @@ def _run_distance(args: argparse.Namespace) -> dict:
     plot = _plot_path(args)
     a, b = _read_all([args.p, args.q], args.invert)
     cost = _cost(args, a.shape)
-    with args._progress.stage(f"Sinkhorn on {a.size} bins"):
+    with args.progress.stage(f"Sinkhorn on {a.size} bins"):
         res = sinkhorn(
             a,
             b,
@@ -138,7 +138,7 @@ def _run_distance(args: argparse.Namespace) -> dict:
     record = {k: v for k, v in res.to_dict().items() if k in keys}
     _emit(
         args,
-        {"command": "distance", "reg": args.reg, **record, "plot": _str(plot)},
+        {"command": "distance", "reg": args.reg, **record, "plot": _path_text(plot)},
         [
             f"entropic cost C_reg      {res.value:.10g}",
             f"transport cost <M,P>     {res.transport_cost:.10g}",
@@ -158,7 +158,7 @@ def _run_divergence(args: argparse.Namespace) -> dict:
     a, b = _read_all([args.p, args.q], args.invert)
     cost = _cost(args, a.shape)
     fn = {"sinkhorn": sinkhorn_divergence, "ako": ako_divergence}[args.kind]
-    with args._progress.stage(f"{args.kind} divergence on {a.size} bins"):
+    with args.progress.stage(f"{args.kind} divergence on {a.size} bins"):
         value = float(
             fn(
                 a,
@@ -186,7 +186,7 @@ def _run_divergence(args: argparse.Namespace) -> dict:
         "kind": args.kind,
         "reg": args.reg,
         "value": value,  # +inf -> null in the JSON
-        "plot": _str(plot),
+        "plot": _path_text(plot),
     }
     _emit(
         args,
@@ -209,7 +209,7 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
     )
     hists = _read_all(args.inputs, args.invert)
     cost = _cost(args, hists[0].shape)
-    with args._progress.stage(
+    with args.progress.stage(
         f"{args.method} barycenter of {len(hists)} histograms of shape {hists[0].shape}"
     ):
         bary = barycenter(
@@ -230,7 +230,7 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
             save_image(bary, out)
         else:
             np.save(out, bary)
-        args._progress.done(f"barycenter {out}")
+        args.progress.done(f"barycenter {out}")
     if plot:
         from ..transport.figures import plot_histograms
 
@@ -241,9 +241,9 @@ def _run_barycenter(args: argparse.Namespace) -> dict:
         "method": args.method,
         "reg": args.reg,
         "shape": list(bary.shape),
-        "out": _str(out),
+        "out": _path_text(out),
         "barycenter": None if out else bary.tolist(),
-        "plot": _str(plot),
+        "plot": _path_text(plot),
     }
     if out:
         body = [f"written to {out}"]

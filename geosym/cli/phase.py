@@ -50,13 +50,13 @@ def run(args: argparse.Namespace) -> int:
 
     sw2, sb2 = _grid(args.sw2, "sw2"), _grid(args.sb2, "sb2")
     plot = output_path(args.plot, "phase.png", "--plot") if args.plot else None
-    with args._progress.stage(f"phase diagram, {sw2.size} x {sb2.size} grid"):
+    with args.progress.stage(f"phase diagram, {sw2.size} x {sb2.size} grid"):
         diagram = MeanField(args.spec, 1.0, 0.0).phase_diagram(
-            sw2, sb2, max_seconds=args.max_seconds, progress=args._progress
+            sw2, sb2, max_seconds=args.max_seconds, progress=args.progress
         )
     if plot:
         diagram.plot(str(plot))
-        args._progress.done(f"plot {plot}")
+        args.progress.done(f"plot {plot}")
     if args.json:
         print(dumps({**diagram.to_dict(), "plot": None if plot is None else str(plot)}))
         return 0

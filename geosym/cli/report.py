@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         full=args.full,
         activations=args.activation,
         sections=args.section,
-        progress=args._progress,
+        progress=args.progress,
         scheduler=args.scheduler,
         workers=args.workers,
     )

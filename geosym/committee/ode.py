@@ -408,7 +408,7 @@ class CommitteeODE:
             self.integrals = activation
         else:
             self.integrals = integral_provider(activation)
-        self.activation = self.integrals.act.obj
+        self.activation = self.integrals.act
         K, M = self.K, self.M
         self.P = K + M
         self._iu = np.triu_indices(K)
@@ -649,7 +649,7 @@ class CommitteeODE:
         # the fast kernel (clipped arcsin): a trajectory's C may violate PSD by rounding
         # (|C_ab| a few 1e-7 above sqrt(C_aa C_bb) near Q = R = T), which the engine's
         # validated kernel rejects
-        i2 = self.integrals._fast["I2"](C[..., a, a], C[..., a, b], C[..., b, b])
+        i2 = self.integrals.fast_kernels["I2"](C[..., a, a], C[..., a, b], C[..., b, b])
         return 0.5 * np.sum(G * i2, axis=(-1, -2))
 
     # -- initial conditions ------------------------------------------------------------------

@@ -164,7 +164,7 @@ def simulate(
     steps_total = int(round(alpha_max * N))
     grid = default_alphas(alpha_max) if alphas is None else np.asarray(alphas, dtype=float)
     rec_steps = np.unique(np.clip(np.round(grid * N).astype(np.int64), 0, steps_total))
-    g, dg = prov.act.g, prov.act.dg
+    g, dg = prov.act.array_function, prov.act.derivative(1).array_function
     S, P = len(seed_list), K + M
     # peak: weights, one chunk of inputs with its Gram, the recorded overlaps, the test inputs
     require_memory(

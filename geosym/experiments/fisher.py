@@ -34,7 +34,8 @@ __all__ = [
     "learning_rate_sweep",
 ]
 
-_FIELDS = ("m_lambda", "s_lambda", "lambda_max", "lambda_2")
+#: the FIM statistics compared between theory and measurement, in table order
+COMPARED_STATISTICS = ("m_lambda", "s_lambda", "lambda_max", "lambda_2")
 #: increases of the loss below this fraction of the initial loss count as monotone (rounding
 #: and nonlinear wobble once the loss is ~1e-9 of its start)
 _MONOTONE_SLACK = 1e-6
@@ -109,7 +110,7 @@ class FIMComparison(Result):
         """Ratios measured/theory against width (log x) with standard-error bars."""
         with figure(path, figsize=(5, 3.5)) as (fig, ax):
             widths = [r.width for r in self.rows]
-            for name in _FIELDS:
+            for name in COMPARED_STATISTICS:
                 ax.errorbar(
                     widths,
                     [r.ratio[name] for r in self.rows],
@@ -147,21 +148,21 @@ def comparison_row(
     >>> row.ratio["lambda_max"], round(row.ratio_se["lambda_max"], 6)
     (1.05, 0.05)
     """
-    th = {k: float(theory[k]) for k in _FIELDS}
-    mean = {k: float(np.mean(measured[k])) for k in _FIELDS}
+    th = {k: float(theory[k]) for k in COMPARED_STATISTICS}
+    mean = {k: float(np.mean(measured[k])) for k in COMPARED_STATISTICS}
     se = {
         k: float(np.std(measured[k], ddof=1) / np.sqrt(len(measured[k])))
         if len(measured[k]) > 1
         else float("nan")
-        for k in _FIELDS
+        for k in COMPARED_STATISTICS
     }
     return FIMComparisonRow(
         width=int(width),
         theory=th,
         measured_mean=mean,
         measured_se=se,
-        ratio={k: mean[k] / th[k] for k in _FIELDS},
-        ratio_se={k: se[k] / th[k] for k in _FIELDS},
+        ratio={k: mean[k] / th[k] for k in COMPARED_STATISTICS},
+        ratio_se={k: se[k] / th[k] for k in COMPARED_STATISTICS},
     )
 
 
@@ -199,14 +200,14 @@ def compare_fim(
         theory: FIMStatistics = fim_statistics(
             phi, sigma_w2, sigma_b2, depth, m, outputs, samples, alphas=a
         )
-        th = {name: float(getattr(theory, name)) for name in _FIELDS}
+        th = {name: float(getattr(theory, name)) for name in COMPARED_STATISTICS}
         ws = layer_widths(m, depth, a, outputs)
-        values: dict[str, list[float]] = {name: [] for name in _FIELDS}
+        values: dict[str, list[float]] = {name: [] for name in COMPARED_STATISTICS}
         for _ in range(seeds):
             net = MLP.random(ws, phi, sigma_w2, sigma_b2, seed=rng)
             x = gaussian_inputs(samples, ws[0], seed=rng)
             st = measure_fim(net, x, width=m)
-            for name in _FIELDS:
+            for name in COMPARED_STATISTICS:
                 values[name].append(float(getattr(st, name)))
             spectrum = np.asarray(st.spectrum)
         rows.append(comparison_row(m, th, values))

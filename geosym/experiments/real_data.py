@@ -61,6 +61,7 @@ from .._optional import require
 from ..data import Dataset, input_statistics, load
 from ..nn import MLP, fim_statistics, predicted_fim_statistics
 from ..results import Check, Result, jsonable
+from .fisher import COMPARED_STATISTICS
 
 __all__ = [
     "MODEL_TYPES",
@@ -211,9 +212,6 @@ class TheoryVsMeasurement(Result):
         )
 
 
-_STATS = ("m_lambda", "s_lambda", "lambda_max", "lambda_2")
-
-
 def theory_vs_measurement(
     dataset: str | Dataset = "mnist-5k",
     *,
@@ -275,8 +273,8 @@ def theory_vs_measurement(
                                 "seed": seed,
                                 "centred": centre,
                                 "samples": samples,
-                                "theory": {k: float(getattr(th, k)) for k in _STATS},
-                                "measured": {k: float(getattr(me, k)) for k in _STATS},
+                                "theory": {k: float(getattr(th, k)) for k in COMPARED_STATISTICS},
+                                "measured": {k: float(getattr(me, k)) for k in COMPARED_STATISTICS},
                             }
                             _append(path, done[key])
                             _say(

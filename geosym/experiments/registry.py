@@ -140,7 +140,7 @@ def fisher_width(
     seed: int,
 ) -> dict[str, float]:
     """Theory and measurement of the FIM statistics on one random net (``fisher-width``)."""
-    from .fisher import _FIELDS, compare_fim
+    from .fisher import COMPARED_STATISTICS, compare_fim
 
     row = compare_fim(
         activation,
@@ -154,7 +154,7 @@ def fisher_width(
         seed=seed,
     ).rows[0]
     out: dict[str, float] = {}
-    for stat in _FIELDS:
+    for stat in COMPARED_STATISTICS:
         out[f"{stat}_theory"] = row.theory[stat]
         out[f"{stat}_measured"] = row.measured_mean[stat]
     out["lambda_max_ratio"] = row.ratio["lambda_max"]
@@ -234,17 +234,17 @@ def transport_translation(
     return {"fwhm": row.fwhm, "fwhm_exact": row.fwhm_exact, "l1_error": row.l1_error}
 
 
-def _p(name: str, type_: type, default: Any = None, help: str = "") -> Parameter:
+def _parameter(name: str, type_: type, default: Any = None, help: str = "") -> Parameter:
     return Parameter(name, type_, default, help)
 
 
-_NET = (
-    _p("activation", str, "tanh", "activation expression (geosym.activation)"),
-    _p("sigma_w2", float, 3.0, "weight variance sigma_w^2"),
-    _p("sigma_b2", float, 0.64, "bias variance sigma_b^2"),
-    _p("depth", int, 3, "number of weight layers L"),
-    _p("width", int, 100, "hidden width M"),
-    _p("outputs", int, 1, "output units C"),
+_NETWORK_PARAMETERS = (
+    _parameter("activation", str, "tanh", "activation expression (geosym.activation)"),
+    _parameter("sigma_w2", float, 3.0, "weight variance sigma_w^2"),
+    _parameter("sigma_b2", float, 0.64, "bias variance sigma_b^2"),
+    _parameter("depth", int, 3, "number of weight layers L"),
+    _parameter("width", int, 100, "hidden width M"),
+    _parameter("outputs", int, 1, "output units C"),
 )
 
 #: name -> experiment; the one place experiments are registered
@@ -254,19 +254,19 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "fisher-width",
             fisher_width,
-            (*_NET, _p("samples", int, 10, "Gaussian inputs T")),
+            (*_NETWORK_PARAMETERS, _parameter("samples", int, 10, "Gaussian inputs T")),
             "FIM statistics: mean-field theory vs one random net",
         ),
         Experiment(
             "learning-rate",
             learning_rate,
             (
-                *_NET,
-                _p("samples", int, 64, "training inputs T"),
-                _p("batch_divisor", int, 1, "SGD batch size is samples // batch_divisor"),
-                _p("steps", int, 300, "full-batch GD steps per learning rate"),
-                _p("epochs", int, 20, "SGD epochs per learning rate"),
-                _p("threshold", float, 1e-2, "loss fraction that counts as learnt"),
+                *_NETWORK_PARAMETERS,
+                _parameter("samples", int, 64, "training inputs T"),
+                _parameter("batch_divisor", int, 1, "SGD batch size is samples // batch_divisor"),
+                _parameter("steps", int, 300, "full-batch GD steps per learning rate"),
+                _parameter("epochs", int, 20, "SGD epochs per learning rate"),
+                _parameter("threshold", float, 1e-2, "loss fraction that counts as learnt"),
             ),
             "fastest GD learning rate vs 2/(lambda_max + lambda_2); SGD stability",
         ),
@@ -274,12 +274,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             "committee",
             committee,
             (
-                _p("activation", str, "erf(x/sqrt(2))", "activation expression"),
-                _p("N", int, 500, "input dimension"),
-                _p("K", int, 2, "student hidden units"),
-                _p("M", int, 2, "teacher hidden units"),
-                _p("eta", float, 0.5, "learning rate"),
-                _p("alpha_max", float, 60.0, "final time (steps / N)"),
+                _parameter("activation", str, "erf(x/sqrt(2))", "activation expression"),
+                _parameter("N", int, 500, "input dimension"),
+                _parameter("K", int, 2, "student hidden units"),
+                _parameter("M", int, 2, "teacher hidden units"),
+                _parameter("eta", float, 0.5, "learning rate"),
+                _parameter("alpha_max", float, 60.0, "final time (steps / N)"),
             ),
             "soft committee machine: online SGD vs the ODEs, one seed",
         ),
@@ -287,9 +287,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "phase",
             phase,
             (
-                _p("activation", str, "tanh", "activation expression"),
-                _p("sigma_w2", float, None, "weight variance sigma_w^2"),
-                _p("sigma_b2", float, None, "bias variance sigma_b^2"),
+                _parameter("activation", str, "tanh", "activation expression"),
+                _parameter("sigma_w2", float, None, "weight variance sigma_w^2"),
+                _parameter("sigma_b2", float, None, "bias variance sigma_b^2"),
             ),
             "mean-field fixed point and chi_1 (order/chaos phase diagram)",
         ),
@@ -297,12 +297,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             "transport-translation",
             transport_translation,
             (
-                _p("n", int, 120, "pixels of the 1-D grid"),
-                _p("bump_width", float, 0.04, "width of the bump (grid extent 1)"),
-                _p("shift", int, 24, "pixels shifted each way"),
-                _p("reg", float, 1e-2, "entropic regularisation"),
-                _p("method", str, "debiased", "'entropic' or 'debiased'"),
-                _p("tol", float, 1e-6, "barycenter stopping tolerance"),
+                _parameter("n", int, 120, "pixels of the 1-D grid"),
+                _parameter("bump_width", float, 0.04, "width of the bump (grid extent 1)"),
+                _parameter("shift", int, 24, "pixels shifted each way"),
+                _parameter("reg", float, 1e-2, "entropic regularisation"),
+                _parameter("method", str, "debiased", "'entropic' or 'debiased'"),
+                _parameter("tol", float, 1e-6, "barycenter stopping tolerance"),
             ),
             "barycenter of a shifted bump: FWHM and L1 error, entropic vs debiased",
         ),

@@ -52,7 +52,9 @@ def _safe_asin(z):
     return np.arcsin(np.where(np.abs(z) - 1 < 1e-12, np.clip(z, -1.0, 1.0), z))
 
 
-_NUMPY_MODULE = {"sqrt": _safe_sqrt, "asin": _safe_asin}
+#: lambdify module of the closed forms: sqrt and arcsin tolerate rounding just outside their
+#: domain (a tiny negative radicand counts as 0, |z| - 1 < 1e-12 is clipped)
+GUARDED_NUMPY_FUNCTIONS = {"sqrt": _safe_sqrt, "asin": _safe_asin}
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +109,10 @@ class Expectation:
             return self._cache["numeric"]
         if self.expr is not None:
             fn = sp.lambdify(
-                self.symbols, self.expr, modules=[_NUMPY_MODULE, "scipy", "numpy"], cse=True
+                self.symbols,
+                self.expr,
+                modules=[GUARDED_NUMPY_FUNCTIONS, "scipy", "numpy"],
+                cse=True,
             )
             fn = _checked(fn, self)
         else:
@@ -205,7 +210,7 @@ def _checked(fn: Callable[..., Any], e: Expectation) -> Callable[..., np.ndarray
             from .quadrature import gaussian_expectation
 
             res = gaussian_expectation(
-                [_vectorised(f.numpy_function) for f in e.functions],
+                list(e.functions),
                 cov[bad],
                 kinks=[f.kinks for f in e.functions],
                 tol=e.tol,
@@ -275,7 +280,7 @@ def _quadrature_many(
 
     cov = _cov_arrays(group[0], args)
     results = gaussian_expectations(
-        [[_vectorised(f.numpy_function) for f in e.functions] for e in group],
+        [list(e.functions) for e in group],
         cov,
         kinks=[[f.kinks for f in e.functions] for e in group],
         tol=group[0].tol,
@@ -344,16 +349,6 @@ def evaluate_many(
         for i, (value, error) in zip(members, pairs, strict=True):
             out[i] = (value, error) if return_error else value
     return out
-
-
-def _vectorised(fn: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], np.ndarray]:
-    def call(z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=float)
-        with np.errstate(all="ignore"):
-            out = np.asarray(fn(z), dtype=float)
-        return out if out.shape == z.shape else np.broadcast_to(out, z.shape)
-
-    return call
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,9 +430,7 @@ def _numeric_value(acts, cov, tol) -> tuple[float, float, str]:
     from .quadrature import gaussian_expectation
 
     arr = np.array(cov.tolist(), dtype=float)
-    res = gaussian_expectation(
-        [_vectorised(f.numpy_function) for f in acts], arr, kinks=[f.kinks for f in acts], tol=tol
-    )
+    res = gaussian_expectation(list(acts), arr, kinks=[f.kinks for f in acts], tol=tol)
     value, error = float(res.value), float(res.error)
     if not math.isfinite(value):
         raise IntegrationError(f"the expectation is not finite at cov = {arr.tolist()}")

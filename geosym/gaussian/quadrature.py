@@ -79,9 +79,10 @@ Schemes
     caller.
 
 ``k = 3, 4``
-    Tensor-product Gauss–Hermite (probabilists' nodes, :func:`gauss_hermite_rule`, cached)
-    mapped by the symmetric square root of :math:`C` (eigenvalues clipped at 0, robust for
-    singular :math:`C`); nodes per dimension are raised (k=3: 12..64, k=4: 10..32) until two
+    Tensor-product Gauss–Hermite (probabilists' nodes,
+    :func:`~geosym.gaussian.nodes.gauss_hermite_rule`, cached) mapped by the symmetric square
+    root of :math:`C` (eigenvalues clipped at 0, robust for singular :math:`C`); nodes per
+    dimension are raised (k=3: 12..64, k=4: 10..32) until two
     successive resolutions agree to ``tol`` (default 1e-8). This bound is an *estimate*, not a
     certificate, and ``kinks`` are ignored: Gauss–Hermite is only as good as the integrand is
     smooth on the scale of :math:`\sqrt C` (erf-type I4 with variances ~3 needs ~32 nodes per
@@ -104,7 +105,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import cast
 
 import mpmath
@@ -113,17 +114,18 @@ from numpy.lib.stride_tricks import as_strided
 
 from geosym.errors import IntegrationError
 
+from .nodes import gauss_hermite_rule, gauss_legendre, gauss_legendre_mp, gauss_rayleigh
+
 __all__ = [
     "QuadratureResult",
     "gaussian_expectation",
     "gaussian_expectations",
     "gaussian_expectation_mp",
-    "gauss_hermite_rule",
 ]
 
 ArrayFunc = Callable[[np.ndarray], np.ndarray]
 
-_L = 8.5  # truncation of each standard-normal variable, |z| <= _L (tail < 1e-17)
+_Z_MAX = 8.5  # truncation of each standard-normal variable, |z| <= _Z_MAX (tail < 1e-17)
 _BETA = 2.5  # grading strength of the asinh map
 _S_MIN = 0.35  # below this inner standard deviation the inner grid is uniform in z2
 _STEPS = (1.0, 0.8, 0.6, 0.45, 0.34, 0.25, 0.18)  # trapezoidal steps in t, coarse to fine
@@ -244,7 +246,7 @@ def _fail(cov: np.ndarray, idx: np.ndarray, err: np.ndarray, tol: float, what: s
 # --------------------------------------------------------------------------------------------
 
 
-def _tmap(y: np.ndarray | float, a: np.ndarray | float) -> np.ndarray:
+def _asinh_map(y: np.ndarray | float, a: np.ndarray | float) -> np.ndarray:
     r"""Forward map :math:`t = y + \beta\operatorname{asinh}(y/a)` (monotone, odd)."""
     return y + _BETA * np.arcsinh(y / a)
 
@@ -258,7 +260,7 @@ def _a_index(a: np.ndarray) -> np.ndarray:
 def _graded_table(j: int, h: float, shift: float, kmax: int) -> tuple[np.ndarray, np.ndarray]:
     r"""Nodes :math:`y_k` and :math:`dy/dt` at :math:`t_k = kh + \text{shift}`, |k| <= kmax.
 
-    Inverts :func:`_tmap` for :math:`a = 2^{-j/4}` by a monotone Newton iteration in
+    Inverts :func:`_asinh_map` for :math:`a = 2^{-j/4}` by a monotone Newton iteration in
     :math:`w = \operatorname{asinh}(y/a)` (cached, read-only).
     """
     a = 2.0 ** (-j / 4.0)
@@ -297,7 +299,7 @@ def _outer_grid(a: np.ndarray, h: float, shift: float) -> tuple[np.ndarray, np.n
     (negligible) weights.
     """
     js = _a_index(a)
-    kmax = int(np.ceil(np.max(_tmap(_L, 2.0 ** (-js / 4.0))) / h)) + 1
+    kmax = int(np.ceil(np.max(_asinh_map(_Z_MAX, 2.0 ** (-js / 4.0))) / h)) + 1
     ys, ds = _tables(js, h, shift, kmax)
     mid = ys.shape[1] // 2
     ys, ds = ys[:, mid - kmax : mid + kmax + 1], ds[:, mid - kmax : mid + kmax + 1]
@@ -362,7 +364,7 @@ def _smooth_2d(
     # ---- narrow inner transition: uniform rule in z2, nodes independent of the covariance
     idx = np.flatnonzero(~wide)
     if idx.size:
-        n_half = int(np.ceil(_L / h)) + 1
+        n_half = int(np.ceil(_Z_MAX / h)) + 1
         z2 = np.arange(-n_half, n_half + 1) * h + shift
         w2 = h * _INV_SQRT_2PI * np.exp(-0.5 * z2 * z2)
         per = max(1, _CHUNK // (n1 * z2.size))
@@ -381,8 +383,8 @@ def _smooth_2d(
         a2 = (2.0 ** (-js / 4.0))[:, None]
         zs = -(bb[:, None] * z1[idx, half:]) / ss[:, None]  # (B', N1'): image of u2 = 0 in z2
         n1p = zs.shape[1]
-        k_lo = np.ceil((_tmap(-_L - zs, a2) - shift) / h).astype(np.intp)
-        k_hi = np.floor((_tmap(_L - zs, a2) - shift) / h).astype(np.intp)
+        k_lo = np.ceil((_asinh_map(-_Z_MAX - zs, a2) - shift) / h).astype(np.intp)
+        k_hi = np.floor((_asinh_map(_Z_MAX - zs, a2) - shift) / h).astype(np.intp)
         width = int(np.max(k_hi - k_lo)) + 1
         # the mirror of a window (at -z1) reaches table index -(k_lo + width - 1) >= -kmax
         kmax = int(max(np.max(-k_lo), np.max(k_hi + width))) + 1
@@ -425,15 +427,7 @@ def _smooth_2d(
 # --------------------------------------------------------------------------------------------
 
 
-@cache
-def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.legendre.leggauss(n)
-    x.setflags(write=False)
-    w.setflags(write=False)
-    return x, w
-
-
-_UNIFORM_BP = np.linspace(-_L, _L, 7)  # Gaussian bulk: panels of width 17/6
+_UNIFORM_BP = np.linspace(-_Z_MAX, _Z_MAX, 7)  # Gaussian bulk: panels of width 17/6
 # In z1 the image c/b of a kink of f2 is a kink smoothed over the width s/|b| (tiny when
 # |rho| -> 1): graded break points around it, in units of that width. The kinks themselves need
 # grading only at large variance: a piece such as expm1(u) (elu) varies on the scale 1 in u,
@@ -460,8 +454,8 @@ def _kink_grade(width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num/den clipped to [-L, L]; den = 0 gives +-L by the sign of num (0 for num = 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.sign(num) * _L)
-    return np.clip(r, -_L, _L)
+        r = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.sign(num) * _Z_MAX)
+    return np.clip(r, -_Z_MAX, _Z_MAX)
 
 
 def _break_points(
@@ -481,13 +475,13 @@ def _break_points(
             if grade is not _GRADE_SMOOTHED:  # kink grading: offsets at most 1 in z
                 off = np.clip(off, -1.0, 1.0)
             g = p[..., None] + off
-        cols.append(np.clip(np.nan_to_num(g, nan=_L), -_L, _L))
+        cols.append(np.clip(np.nan_to_num(g, nan=_Z_MAX), -_Z_MAX, _Z_MAX))
     return np.sort(np.concatenate(cols, axis=-1), axis=-1)
 
 
 def _panel_rule(bp: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes/weights (incl. the normal density) on panels ``bp`` (..., P+1)."""
-    x, w = _gl(n)
+    x, w = gauss_legendre(n)
     lo, hi = bp[..., :-1, None], bp[..., 1:, None]
     half = 0.5 * (hi - lo)
     z = (lo + half) + half * x
@@ -550,34 +544,6 @@ _POLAR_GRADE = 0.8  # panel edges x - c sin(2 pi x)/(2 pi): finer panels next to
 _POLAR_PANELS = 2 * _POLAR_P
 
 
-@cache
-def _radial_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""n-point Gauss rule for the weight :math:`r e^{-r^2/2}` on :math:`[0, \infty)` (mass 1).
-
-    Recurrence coefficients by the discretised Stieltjes procedure on a composite
-    Gauss-Legendre discretisation of [0, 14] (tail < 1e-42), nodes and weights by Golub-Welsch.
-    """
-    xg, wg = np.polynomial.legendre.leggauss(60)
-    edges = np.linspace(0.0, 14.0, 57)
-    lo, hi = edges[:-1, None], edges[1:, None]
-    x = (0.5 * (lo + hi) + 0.5 * (hi - lo) * xg).ravel()
-    w = (0.5 * (hi - lo) * wg).ravel() * x * np.exp(-0.5 * x * x)
-    alpha, beta = np.zeros(n), np.zeros(n)
-    p_prev, p = np.zeros_like(x), np.full_like(x, 1.0 / np.sqrt(w.sum()))
-    for j in range(n):
-        alpha[j] = np.sum(w * x * p * p)
-        q = (x - alpha[j]) * p - (beta[j] * p_prev if j else 0.0)
-        nrm = np.sqrt(np.sum(w * q * q))
-        if j + 1 < n:
-            beta[j + 1] = nrm
-        p_prev, p = p, q / nrm
-    lam, vec = np.linalg.eigh(np.diag(alpha) + np.diag(beta[1:], 1) + np.diag(beta[1:], -1))
-    wr = vec[0] ** 2 / np.sum(vec[0] ** 2)
-    lam.setflags(write=False)
-    wr.setflags(write=False)
-    return lam, wr
-
-
 def _polar_2d(
     pairs: Sequence[tuple[ArrayFunc, ArrayFunc]],
     sq1: np.ndarray,
@@ -600,8 +566,8 @@ def _polar_2d(
     one each) and graded towards the kink rays, where pieces such as ``expm1`` of elu vary
     fastest. The nodes are shared by all pairs.
     """
-    r, wr = _radial_rule(nr)
-    xt, wt = _gl(nt)
+    r, wr = gauss_rayleigh(nr)
+    xt, wt = gauss_legendre(nt)
     bsz = b.size
     t2 = np.mod(np.arctan2(-b, s) + 0.5 * np.pi, np.pi) - 0.5 * np.pi  # ray u2 = 0, [-pi/2, pi/2)
     wa = t2 + 0.5 * np.pi  # angle of the wedge [-pi/2, t2]; its neighbour [t2, pi/2] has pi - wa
@@ -780,7 +746,7 @@ def _expect_12(integrands, c: np.ndarray, kinks: list[np.ndarray], tol: float, m
                 break
             continue
         if smooth:  # nodes per dimension for a = 1/3, two shifted rules
-            nodes = float(2 * (2 * _tmap(_L, 1.0 / 3.0) / par + 3) ** k)
+            nodes = float(2 * (2 * _asinh_map(_Z_MAX, 1.0 / 3.0) / par + 3) ** k)
         else:
             nb = _UNIFORM_BP.size - 1
             n_out = (nb + k1.size + (1 + _GRADE_SMOOTHED.size) * k2.size) * par
@@ -863,50 +829,6 @@ def _expect_12(integrands, c: np.ndarray, kinks: list[np.ndarray], tol: float, m
 # --------------------------------------------------------------------------------------------
 # k = 3, 4: tensor Gauss-Hermite
 # --------------------------------------------------------------------------------------------
-
-
-@cache
-def _gh_cached(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.hermite_e.hermegauss(n)
-    w = w / np.sqrt(2.0 * np.pi)
-    grids = np.meshgrid(*([x] * k), indexing="ij")
-    nodes = np.stack([g.ravel() for g in grids], axis=-1)
-    wgrid = np.meshgrid(*([w] * k), indexing="ij")
-    weights = np.prod(np.stack([g.ravel() for g in wgrid], axis=-1), axis=-1)
-    nodes.setflags(write=False)
-    weights.setflags(write=False)
-    return nodes, weights
-
-
-def gauss_hermite_rule(k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Tensor-product Gauss–Hermite rule for :math:`\mathbb E[F(z)]`, :math:`z\sim N(0, I_k)`.
-
-    Parameters
-    ----------
-    k : int
-        Dimension (1..4).
-    n : int
-        Nodes per dimension.
-
-    Returns
-    -------
-    nodes : numpy.ndarray, shape (n**k, k)
-    weights : numpy.ndarray, shape (n**k,)
-        :math:`\mathbb E[F(z)] \approx \sum_j w_j F(x_j)`; the weights sum to 1. Both arrays are
-        cached and read-only. For :math:`u\sim N(0, C)` map the nodes by a square root
-        :math:`S` of :math:`C` (``u = nodes @ S.T``).
-
-    Examples
-    --------
-    >>> x, w = gauss_hermite_rule(2, 10)
-    >>> round(float(w @ (x[:, 0] ** 2 * x[:, 1] ** 2)), 12)  # E[z1^2 z2^2] = 1
-    1.0
-    """
-    if k not in (1, 2, 3, 4):
-        raise ValueError(f"k must be 1, 2, 3 or 4, got {k}")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
-    return _gh_cached(int(k), int(n))
 
 
 def _sym_sqrt(c: np.ndarray) -> np.ndarray:
@@ -1130,28 +1052,6 @@ def gaussian_expectations(
     return cast("list[QuadratureResult]", results)  # every integrand got its result above
 
 
-@lru_cache(maxsize=16)
-def _gl_mp(n: int, dps: int) -> tuple[tuple, tuple]:
-    """n-point Gauss-Legendre nodes/weights on [-1, 1] at ``dps`` digits (Newton-polished)."""
-    x0, _ = np.polynomial.legendre.leggauss(n)
-    xs, ws = [], []
-    with mpmath.workdps(dps):
-        for xi in x0:
-            x = mpmath.mpf(float(xi))
-            for _ in range(100):
-                p0, p1 = mpmath.mpf(1), x  # Legendre recurrence: p1 = P_n(x), dp = P_n'(x)
-                for m in range(2, n + 1):
-                    p0, p1 = p1, ((2 * m - 1) * x * p1 - (m - 1) * p0) / m
-                dp = n * (x * p1 - p0) / (x * x - 1)
-                dx = p1 / dp
-                x -= dx
-                if abs(dx) < mpmath.mpf(10) ** (-dps - 2):
-                    break
-            xs.append(x)
-            ws.append(2 / ((1 - x * x) * dp * dp))
-    return tuple(xs), tuple(ws)
-
-
 _MP_BULK = (-13, -8, -4.5, -2, 2, 4.5, 8, 13)  # Gaussian bulk panels, |z| <= 13
 _MP_MAX_EVALUATIONS = 400_000  # adaptive referee budget: a few seconds in mpmath (k = 1)
 
@@ -1283,7 +1183,7 @@ def gaussian_expectation_mp(
                     integrate(level + 1, prefix + [mpmath.mpf(0)], n, split) if level + 1 < k else 1
                 )
                 return f(m) * rest
-            xs, ws = _gl_mp(n, dps)
+            xs, ws = gauss_legendre_mp(n, dps)
             pts = panels(level, prefix, split)
             evaluations[0] += n * (len(pts) - 1)
             total = []

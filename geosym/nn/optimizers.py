@@ -67,7 +67,7 @@ DEFAULT_DAMPING = 1e-6
 BLOCKS = ("measured", "mean-field")
 _CHUNK_DIRECT = 2_000_000  # max elements of a batched (units, T, T) system held at once
 #: ngd-unit batched CG: relative residual per unit (direction error ~1e-10 measured at M=1000, T=64)
-_PCG_TOL = 1e-8
+PCG_TOL = 1e-8
 _MF_CHUNK = 65_536  # elements of (units, fan-in) work arrays per chunk in the mean-field blocks
 _PCG_MIN_UNITS = 32  # below this many units per layer the batched direct solve is cheaper
 
@@ -374,7 +374,7 @@ def _unit_systems_pcg(
     return z, done
 
 
-def _pcg_iterations(w: np.ndarray, tol: float) -> float:
+def pcg_iteration_bound(w: np.ndarray, tol: float) -> float:
     r"""A-priori PCG iteration bound :math:`\lceil\ln(2/\text{tol})/\ln\frac{\sqrt\kappa+1}{\sqrt\kappa-1}\rceil`
     with :math:`\kappa=\lambda_2/\lambda_T` of :math:`K_T` (bounds the preconditioned condition
     number of every unit's system, whatever its :math:`\Sigma_i,\lambda_i`); inf if singular.
@@ -390,7 +390,7 @@ def _pcg_iterations(w: np.ndarray, tol: float) -> float:
     return float(np.ceil(np.log(2.0 / tol) / np.log((sk + 1.0) / (sk - 1.0))))
 
 
-def _unit_measured(
+def measured_unit_direction(
     d: np.ndarray, h: np.ndarray, g: np.ndarray, rho: float, layer: int, solver: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Empirical unit blocks :math:`F_i=\frac1T\tilde H^\top\mathrm{diag}(s_i)\tilde H`,
@@ -401,7 +401,7 @@ def _unit_measured(
     (:math:`|e_i(t)|\le\|g(t)\|\sqrt{s_i(t)}`), :math:`(\Sigma_i^2K_T+\lambda_i)^{-1}\Sigma_i
     =\Sigma_i(\Sigma_iK_T\Sigma_i+\lambda_i)^{-1}`: symmetric positive definite unit systems that
     share :math:`K_T=\tilde H\tilde H^\top/T`. ``solver``: ``"pcg"`` (batched CG over all units,
-    one (T,T)x(T,M) product per iteration, residual tolerance :data:`_PCG_TOL`, direct solve for
+    one (T,T)x(T,M) product per iteration, residual tolerance :data:`PCG_TOL`, direct solve for
     any unit that does not converge), ``"direct"`` (batched T x T LU), ``"auto"`` (PCG when its
     a-priori iteration bound is at most T/2, i.e. when :math:`K_T` is well conditioned apart from
     its top eigenvalue: T well below the fan-in, and the layer has at least
@@ -431,9 +431,9 @@ def _unit_measured(
             solver = "direct"
         else:
             eig = np.linalg.eigh(Kt)
-            solver = "pcg" if _pcg_iterations(eig[0], _PCG_TOL) <= T // 2 else "direct"
+            solver = "pcg" if pcg_iteration_bound(eig[0], PCG_TOL) <= T // 2 else "direct"
     if solver == "pcg":
-        z, ok = _unit_systems_pcg(Kt, sig, lam, et, 2 * T, _PCG_TOL, eig)
+        z, ok = _unit_systems_pcg(Kt, sig, lam, et, 2 * T, PCG_TOL, eig)
         if not ok.all():
             bad = np.flatnonzero(~ok)
             z[:, bad] = _unit_systems_direct(Kt, sig[:, bad].T, lam[bad], et[:, bad].T, layer).T
@@ -546,8 +546,8 @@ def ngd_unit_direction(
     :math:`F_i=\frac1T\sum_t\sum_k\delta_{k,i}(t)^2\tilde h(t)\tilde h(t)^\top`, inverted
     through T x T systems that share the layer's input Gram :math:`\tilde H\tilde H^\top`: when
     T is well below the fan-in, batched preconditioned CG over all units of the layer (one
-    (T, T) x (T, M) product per iteration, relative residual :data:`_PCG_TOL`), otherwise a
-    batched LU solve (see :func:`_unit_measured`). With damping :math:`\to0` and
+    (T, T) x (T, M) product per iteration, relative residual :data:`PCG_TOL`), otherwise a
+    batched LU solve (see :func:`measured_unit_direction`). With damping :math:`\to0` and
     :math:`T\le M_{l-1}+1` the training outputs move by :math:`-\eta\,n_{\rm act}(t)(f-y)`
     (Karakida & Osawa, NeurIPS 2020).
 
@@ -578,7 +578,7 @@ def ngd_unit_direction(
     out: Updates = []
     if blocks == "measured":
         for l, (d, h) in enumerate(zip(deltas, cache.inputs, strict=True), start=1):
-            out.append(_unit_measured(d, h, grad_output, rho, l))
+            out.append(measured_unit_direction(d, h, grad_output, rho, l))
         return out
     grads = [
         (np.einsum("kt,kti->ti", grad_output.T, d).T @ h, np.einsum("kt,kti->i", grad_output.T, d))
@@ -676,7 +676,7 @@ class Method:
     variant_of: str | None = None
 
 
-def _unit(blocks: str) -> Direction:
+def _unit_direction(blocks: str) -> Direction:
     def direction(net: Network, cache: ForwardCache, g: np.ndarray, rho: float) -> Updates:
         return ngd_unit_direction(net, cache, g, rho, blocks)
 
@@ -723,7 +723,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             ),
             Method(
                 "ngd-unit",
-                _unit("measured"),
+                _unit_direction("measured"),
                 _UNIT_DAMPING,
                 _unit_measured_rate,
                 "unit-wise natural gradient, measured unit blocks",
@@ -731,7 +731,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             ),
             Method(
                 "ngd-unit-mf",
-                _unit("mean-field"),
+                _unit_direction("mean-field"),
                 _UNIT_DAMPING,
                 _unit_mean_field_rate,
                 "unit-wise natural gradient, mean-field closed-form unit blocks",

@@ -217,7 +217,7 @@ def _torch_activation(net: MLP, activation_module: Callable[[], Any] | None) -> 
     nn = _torch("MLP.to_torch").nn
     act = net.activation
     with np.errstate(all="ignore"):  # probe the parameters of the parametric modules
-        at = net._phi(np.array([-1.0, -60.0, 0.0]))
+        at = act(np.array([-1.0, -60.0, 0.0]))
     slope, alpha = float(-at[0]), float(-at[1])
     beta = float(np.log(2.0) / at[2]) if at[2] > 0 else 1.0
     candidates = [

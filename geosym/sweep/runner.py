@@ -88,7 +88,7 @@ def _serial(fn: Callable[..., Any], queue: deque[_Task]) -> Iterator[tuple[_Task
         yield task, execute(fn, task.params, task.point.seed)
 
 
-def _dask(
+def _run_on_dask(
     client: Any, fn: Callable[..., Any], queue: deque[_Task], run_id: int, window: int
 ) -> Iterator[tuple[_Task, dict]]:
     distributed = import_distributed()
@@ -213,7 +213,7 @@ def run_spec(
                 results = (
                     _serial(point_fn, queue)
                     if workers == 0
-                    else _dask(
+                    else _run_on_dask(
                         client, point_fn, queue, run_id, window or max(64, 4 * _threads(client))
                     )
                 )

@@ -143,7 +143,7 @@ class SweepSpec:
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
 
-def _int(value: Any, name: str, minimum: int) -> int:
+def _integer_at_least(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
@@ -191,8 +191,8 @@ def make_spec(
     ...
     ValueError: experiment 'fisher-width' has no parameter 'widht'; its parameters: ...
     """
-    seed = _int(seed, "seed", 0)
-    seeds = _int(seeds, "seeds", 1)
+    seed = _integer_at_least(seed, "seed", 0)
+    seeds = _integer_at_least(seeds, "seeds", 1)
     fixed = dict(fixed or {})
     exp = get_experiment(experiment) if isinstance(experiment, str) else None
     if exp is not None:

@@ -97,7 +97,7 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return con
 
 
-def _check(path: Path) -> str:
+def _check_store_file(path: Path) -> str:
     """Validate an existing store file read-only; its spec JSON, or :class:`StoreError`."""
     refuse = f"{path} is not a geosym sweep store"
     if not path.is_file():
@@ -138,7 +138,7 @@ def _check(path: Path) -> str:
     return meta["spec"]
 
 
-def _diff(stored: dict[str, Any], given: dict[str, Any]) -> str:
+def _describe_difference(stored: dict[str, Any], given: dict[str, Any]) -> str:
     keys = [k for k in given if stored.get(k) != given.get(k)]
     return "; ".join(f"{k}: store has {stored.get(k)!r}, spec has {given.get(k)!r}" for k in keys)
 
@@ -191,10 +191,10 @@ class Store:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no sweep store at {path}")
-        stored = _check(path)
+        stored = _check_store_file(path)
         if spec is not None and json.loads(stored) != json.loads(spec.to_json()):
             raise StoreError(
-                f"{path} holds a different sweep ({_diff(json.loads(stored), spec.to_dict())}); "
+                f"{path} holds a different sweep ({_describe_difference(json.loads(stored), spec.to_dict())}); "
                 "use another --store path, or the original spec to resume"
             )
         return cls(path, _connect(path), stored)

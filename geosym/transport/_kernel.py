@@ -57,8 +57,9 @@ def logsumexp_last(t: np.ndarray) -> np.ndarray:
         return np.log(t.sum(axis=-1)) + shift
 
 
-class _SoftMax:
-    """``h ↦ LSE_j(h[..., j] + A[i, j])`` over the last axis of ``h`` (see module docstring)."""
+class LogSumExpProduct:
+    """``h ↦ LSE_j(h[..., j] + A[i, j])`` over the last axis of ``h``: the product
+    ``log(exp(h) @ exp(A).T)`` in the log domain (see module docstring)."""
 
     def __init__(self, log_kernel: np.ndarray, kernel_t: np.ndarray | None = None) -> None:
         self.log_kernel = log_kernel
@@ -68,9 +69,9 @@ class _SoftMax:
             kernel_t[kernel_t < _FLUSH] = 0.0
         self.kernel_t = kernel_t
 
-    def transpose(self) -> _SoftMax:
+    def transpose(self) -> LogSumExpProduct:
         """The same operation with the kernel transposed (no new exponentials)."""
-        return _SoftMax(self.log_kernel.T, self.kernel_t.T)
+        return LogSumExpProduct(self.log_kernel.T, self.kernel_t.T)
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
         # one product with a single max shift per line; a sum >= _TINY is exact to machine
@@ -137,15 +138,15 @@ class LogKernel:
         self.cost = cost
         self.reg = reg
         # cost-weighted kernels, built on demand: per axis (grid) or rows and columns (dense)
-        self._weighted: list[_SoftMax] | None = None
+        self._weighted: list[LogSumExpProduct] | None = None
         if isinstance(cost, Grid):
-            self._axes = [_SoftMax(-m / reg) for m in cost.axis_costs()]
+            self._axes = [LogSumExpProduct(-m / reg) for m in cost.axis_costs()]
         else:
-            self._rows = _SoftMax(-cost / reg)
+            self._rows = LogSumExpProduct(-cost / reg)
             self._cols = self._rows.transpose()
 
     @staticmethod
-    def _separable(h: np.ndarray, ops: list[_SoftMax]) -> np.ndarray:
+    def _separable(h: np.ndarray, ops: list[LogSumExpProduct]) -> np.ndarray:
         nd = len(ops)
         for d, op in enumerate(ops):
             axis = h.ndim - nd + d
@@ -194,11 +195,11 @@ class LogKernel:
             return self._grid(h)  # the grid cost is symmetric
         return self._cols(h)
 
-    def _dense_weighted(self) -> tuple[_SoftMax, _SoftMax]:
+    def _dense_weighted(self) -> tuple[LogSumExpProduct, LogSumExpProduct]:
         """Dense cost-weighted soft-max over the target and over the source index (cached)."""
         if self._weighted is None:
             with np.errstate(divide="ignore"):
-                op = _SoftMax(self._rows.log_kernel + np.log(np.asarray(self.cost)))
+                op = LogSumExpProduct(self._rows.log_kernel + np.log(np.asarray(self.cost)))
             self._weighted = [op, op.transpose()]
         return self._weighted[0], self._weighted[1]
 
@@ -214,7 +215,8 @@ class LogKernel:
         if self._weighted is None:
             with np.errstate(divide="ignore"):
                 self._weighted = [
-                    _SoftMax(op.log_kernel + np.log(-self.reg * op.log_kernel)) for op in self._axes
+                    LogSumExpProduct(op.log_kernel + np.log(-self.reg * op.log_kernel))
+                    for op in self._axes
                 ]
         ops = self._axes
         terms = [

@@ -18,9 +18,13 @@ from ._checks import check_positive_int
 __all__ = ["SHAPES", "shape", "ring", "cross", "bar", "digit", "bump"]
 
 # digit strokes: lists of polylines in the unit square, (x, y) with y pointing down
-_t = np.linspace(0.0, 2.0 * np.pi, 33)
+_CIRCLE_ANGLES = np.linspace(0.0, 2.0 * np.pi, 33)
 _DIGITS: dict[int, list[list[tuple[float, float]]]] = {
-    0: [list(zip(0.5 + 0.2 * np.cos(_t), 0.5 + 0.3 * np.sin(_t), strict=True))],
+    0: [
+        list(
+            zip(0.5 + 0.2 * np.cos(_CIRCLE_ANGLES), 0.5 + 0.3 * np.sin(_CIRCLE_ANGLES), strict=True)
+        )
+    ],
     1: [[(0.38, 0.32), (0.55, 0.18), (0.55, 0.82)]],
     2: [[(0.3, 0.3), (0.4, 0.2), (0.6, 0.2), (0.7, 0.32), (0.65, 0.45), (0.3, 0.8), (0.72, 0.8)]],
     3: [[(0.3, 0.22), (0.66, 0.22), (0.48, 0.47), (0.68, 0.6), (0.62, 0.78), (0.3, 0.8)]],
@@ -39,8 +43,20 @@ _DIGITS: dict[int, list[list[tuple[float, float]]]] = {
     ],
     7: [[(0.28, 0.2), (0.72, 0.2), (0.42, 0.82)]],
     8: [
-        list(zip(0.5 + 0.16 * np.cos(_t), 0.33 + 0.14 * np.sin(_t), strict=True)),
-        list(zip(0.5 + 0.19 * np.cos(_t), 0.64 + 0.17 * np.sin(_t), strict=True)),
+        list(
+            zip(
+                0.5 + 0.16 * np.cos(_CIRCLE_ANGLES),
+                0.33 + 0.14 * np.sin(_CIRCLE_ANGLES),
+                strict=True,
+            )
+        ),
+        list(
+            zip(
+                0.5 + 0.19 * np.cos(_CIRCLE_ANGLES),
+                0.64 + 0.17 * np.sin(_CIRCLE_ANGLES),
+                strict=True,
+            )
+        ),
     ],
     9: [
         [
