@@ -303,6 +303,7 @@ def test_chunked_phase_diagram_equals_the_one_chunk_one(monkeypatch):
             ["committee", "softplus", "-K", "8", "-M", "8", "--eta", "0.5", "--alpha-max", "1"],
             "K = 8, M = 8 .*Gauss-Hermite.*reduce K or M",
         ),
+        (["unit-fisher", "tanh", "--w-norm", "1e300"], "r must be finite"),
     ],
 )
 def test_cli_refusals_are_one_line(argv, match, capsys):
@@ -471,3 +472,19 @@ def test_simulate_checks_its_arguments_before_building_the_integrals(monkeypatch
         simulate("softplus", 100, 2, 2, eta=-1, alpha_max=2.0)
     with pytest.raises(ValueError, match="alpha_max must be a finite number > 0"):
         simulate("softplus", 100, 2, 2, alpha_max=np.nan)
+
+
+def test_oversized_committee_is_refused_before_its_integrals_are_built(monkeypatch):
+    """Compiling an activation's integrals takes seconds (erf: 8-17 s on a loaded machine): a
+    model whose I4 count alone exceeds max_integrals is refused before that work."""
+    from geosym.committee import ode
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the integral provider was built for a model that is refused")
+
+    monkeypatch.setattr(ode, "integral_provider", boom)
+    model = CommitteeODE("erf(x/sqrt(2))", K=50, M=50, eta=0.5)
+    with pytest.raises(ValueError, match="K = 50, M = 50 .*max_integrals"):
+        model.integrate(1.0)
+    with pytest.raises(AssertionError, match="was built"):  # a small model does build them
+        CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(1.0)

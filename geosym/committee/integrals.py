@@ -547,7 +547,9 @@ def integral_provider(activation: Any, n2: int = 48, n4: int = 12) -> IntegralPr
     >>> integral_provider("erf(x/sqrt(2))").error["I4"]
     0.0
     """
-    key = (activation if isinstance(activation, str) else id(activation), n2, n4)
+    if not isinstance(activation, str | sp.Expr | Activation):
+        return IntegralProvider(activation, n2=n2, n4=n4)  # raises the TypeError naming it
+    key = (activation, n2, n4)
     if key not in _PROVIDERS:
         _PROVIDERS[key] = IntegralProvider(activation, n2=n2, n4=n4)
     return _PROVIDERS[key]

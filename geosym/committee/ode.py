@@ -53,6 +53,7 @@ from scipy.optimize import root
 
 from .. import _checks
 from .._memory import require_memory
+from ..activations import activation as _activation
 from ..errors import ConvergenceError, NumericalError
 from ..results import Result
 from .integrals import IntegralProvider, integral_provider
@@ -404,11 +405,15 @@ class CommitteeODE:
         self.T = self._check_teacher_cov(teacher_cov)
         self.teacher_out, L = self._check_teacher_out(teacher_out, outputs)
         self.L = L
+        # the integral kernels are compiled on first use (seconds for some activations), so a
+        # model too large for integrate's max_integrals is refused before that work
+        self._provider: IntegralProvider | None
         if isinstance(activation, IntegralProvider):
-            self.integrals = activation
+            self._provider = activation
+            self.activation = activation.act
         else:
-            self.integrals = integral_provider(activation)
-        self.activation = self.integrals.act
+            self._provider = None
+            self.activation = _activation(activation)  # TypeError/ValueError for a bad spec
         K, M = self.K, self.M
         self.P = K + M
         self._iu = np.triu_indices(K)
@@ -425,6 +430,13 @@ class CommitteeODE:
         self._fixed_points: dict[
             tuple, tuple[CommitteeFixedPoint, ...]
         ] = {}  # symmetric_fixed_points
+
+    @property
+    def integrals(self) -> IntegralProvider:
+        """The batched Gaussian integrals of this activation (built on first use)."""
+        if self._provider is None:
+            self._provider = integral_provider(self.activation)
+        return self._provider
 
     # -- validation --------------------------------------------------------------------------
     def _check_teacher_cov(self, teacher_cov: Any) -> np.ndarray:
@@ -729,9 +741,12 @@ class CommitteeODE:
         """Refuse a model whose right-hand side is too large, before computing anything."""
         K, P = self.K, self.P
         n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
-        cost, per = self._i4_cost()
-        if cost > max_integrals:
+        if n_i4 > max_integrals:  # each I4 costs at least one closed form: no need to build them
+            cost, per, numeric = float(n_i4), "", False
+        else:
+            cost, per = self._i4_cost()
             numeric = self.integrals.methods["I4"].startswith("Gauss-Hermite")
+        if cost > max_integrals:
             raise ValueError(
                 f"CommitteeODE with K = {K}, M = {self.M} needs {n_i4:.3g} four-dimensional "
                 f"Gaussian integrals I4{per} per right-hand side, {cost:.3g} closed-form "

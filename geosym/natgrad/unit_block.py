@@ -464,7 +464,8 @@ def unit_fisher(
     n = w_arr.size
     mu = _vector(input_mean, n, "input_mean")
     var = _vector(input_var, n, "input_var", positive=True)
-    r = float(np.sqrt(np.sum(var * w_arr * w_arr)))
+    with np.errstate(over="ignore"):  # an overflowing r is refused by unit_coefficients
+        r = float(np.sqrt(np.sum(var * w_arr * w_arr)))
     offset = float(b) + float(w_arr @ mu)
     c, err, method = unit_coefficients(phi, r, offset)
     return UnitFisher(
