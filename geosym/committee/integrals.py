@@ -79,6 +79,7 @@ import sympy as sp
 
 from ..activations import Activation, X
 from ..activations import activation as _activation
+from ..gaussian.orthant import COMMITTEE_I4
 
 __all__ = ["IntegralProvider", "integral_provider"]
 
@@ -830,6 +831,9 @@ class IntegralProvider:
                 f"erf-mixture closed form ({len(ma)} terms, sup error of g {eg:.1e}, "
                 f"of g' {edg:.1e})",
             )
+        if "I4" not in self.kernels and str(a.expr) in COMMITTEE_I4:  # ReLU: orthant moments
+            f4, note4, self._mixture_error = COMMITTEE_I4[str(a.expr)]
+            self.kernels["I4"] = _Kernel(f4, note4)
         if "I4" not in self.kernels:
             self.kernels["I4"] = _Kernel(self._numeric_i4, f"Gauss-Hermite 4-D (nested), n={n4}")
         self.methods = {f: self.kernels[f].method for f in _FAMILIES}
