@@ -389,11 +389,11 @@ def relu_i4(cov: np.ndarray, tol: float = 1e-14) -> np.ndarray:
     With :math:`\Theta^2=\Theta` and :math:`\Theta(u)g(u)=g(u)`, the integrand is
     :math:`u_3u_4\,1\{u>0\}` over the *distinct* fields, so :math:`I_4` is the truncated second
     moment :math:`M_{34}` (:func:`truncated_second_moment`) of the covariance of the distinct
-    fields.  Fields ``a, b`` count as the same when :math:`\mathrm{Var}(u_a-u_b) =
-    C_{aa}+C_{bb}-2C_{ab} \le` ``tol`` :math:`(C_{aa}+C_{bb})` (e.g. the repeated indices of
+    fields.  Fields ``a, b`` count as the same (up to a positive scale) when their correlation
+    :math:`\rho_{ab} \ge 1 -` ``tol`` (e.g. the repeated indices of
     the committee ODE's :math:`I_4(i,i,c,e)`); each coincidence pattern is evaluated in its own
-    dimension, for the whole batch at once.  Opposite fields (:math:`\mathrm{Var}(u_a+u_b)`
-    below the same threshold) give 0.  Merging changes the value by
+    dimension, for the whole batch at once.  Opposite fields (:math:`\rho_{ab}\le -1 +`
+    ``tol``) give 0.  Merging changes the value by
     :math:`O(\sqrt{\mathrm{tol}})` relative (about 1e-8 at the default), below the error
     bound; unmerged near-coincident fields are handled by the double-double minors.
 
@@ -423,11 +423,11 @@ def relu_i4(cov: np.ndarray, tol: float = 1e-14) -> np.ndarray:
     c = _check(cov, (4,))
     lead = c.shape[:-2]
     flat = c.reshape(-1, 4, 4)
-    d = np.diagonal(flat, axis1=1, axis2=2)
-    dsum = d[:, :, None] + d[:, None, :]
-    same = dsum - 2.0 * flat <= tol * dsum
-    # u_b = -u_a: Theta(u_a) Theta(u_b) = 0 almost surely
-    opposite = ((dsum + 2.0 * flat <= tol * dsum) & ~np.eye(4, dtype=bool)).any(axis=(1, 2))
+    rho = _corr(flat)
+    same = 1.0 - rho <= tol
+    # u_b = -c u_a (c > 0): Theta(u_a) Theta(u_b) = 0 almost surely
+    opposite = ((1.0 + rho <= tol) & ~np.eye(4, dtype=bool)).any(axis=(1, 2))
+    sd = np.sqrt(np.diagonal(flat, axis1=1, axis2=2))
     first = np.argmax(same, axis=2)  # first field coinciding with each field (itself at worst)
     first = np.take_along_axis(first, first, axis=1)  # chains a~b~c point to their head
     first = np.take_along_axis(first, first, axis=1)
@@ -438,7 +438,9 @@ def relu_i4(cov: np.ndarray, tol: float = 1e-14) -> np.ndarray:
         heads = np.flatnonzero(pat == np.arange(4))
         pos = np.searchsorted(heads, pat)  # position of each field's head among the heads
         sub = flat[rows][:, heads[:, None], heads[None, :]]
-        out[rows] = _second(sub)[:, pos[2], pos[3]]
+        # u_3 = (sd_3 / sd_head) u_head on a coincident field
+        scale = sd[rows, 2] * sd[rows, 3] / (sd[rows, pat[2]] * sd[rows, pat[3]])
+        out[rows] = _second(sub)[:, pos[2], pos[3]] * scale
     return out.reshape(lead)
 
 
