@@ -129,6 +129,7 @@ def test_near_coincident_fields_continuous():
         assert abs(v - exact) < 10 * np.sqrt(eps) + 2 * RELU_I4_ERROR
 
 
+@pytest.mark.slow
 def test_against_independent_quadrature():
     # nested mpmath quadrature of E[u3 u4 P(u1, u2 > 0 | u3, u4)] (a different reduction)
     rng = np.random.default_rng(10)

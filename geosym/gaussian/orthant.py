@@ -209,10 +209,10 @@ def _sign_moment4(rho: np.ndarray) -> np.ndarray:
 
     def principal(i: int, j: int, k: int) -> np.ndarray:
         e3 = _det3([[r[a][b] if a != b else one for b in (i, j, k)] for a in (i, j, k)])
-        e2 = sum(
-            (lambda h, lo: h + lo)(*_det2_dd(one, r[a][b], r[a][b], one))
-            for a, b in ((i, j), (i, k), (j, k))
-        )
+        e2 = np.zeros_like(one)
+        for a, b in ((i, j), (i, k), (j, k)):
+            h, lo = _det2_dd(one, r[a][b], r[a][b], one)  # 1 - rho^2
+            e2 = e2 + (h + lo)
         return t**3 * e3 + t**2 * s * e2 + 3.0 * t * s**2 + s**3
 
     for (i, j), (k, ll) in zip(_PAIRS, _PAIRS[::-1], strict=True):
