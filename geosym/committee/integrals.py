@@ -45,10 +45,15 @@ for the ODE).  Where the engine has no closed form the provider uses *fixed* (he
 For tanh the 4-D rule converges slowly (the poles of :math:`\mathrm{sech}^2` at
 :math:`\pm i\pi/2`: error 1.7e-2 at ``n4=12`` and 1.7e-3 at 24 on the covariances of a
 :math:`K=M=3` run), so its :math:`I_4` is instead the exact :math:`I_4` of a six-term erf mixture
-:math:`\sum_k a_k\,\mathrm{erf}(b_kx)` (:func:`.erf_mixture.mixture_i4`): a sum of the closed
+:math:`\sum_k a_k\,\mathrm{erf}(b_kx)` (``mixture_i4``): a sum of the closed
 form of Saad & Solla (1995) at scaled covariances, with an error bound from the measured sup
 errors of :math:`g` and :math:`g'` (2.7e-6).  Its :math:`I_2`, :math:`J_2` and the Stein factors of
-:math:`I_3` come from the same mixture (:func:`.erf_mixture.mixture_2d`).
+:math:`I_3` come from the same mixture (``mixture_2d``).
+
+For ReLU the 4-D rule is worse still (a kink in every factor: error up to 3.4e-2 at ``n4=12``),
+so its :math:`I_4` is the truncated second moment :math:`E[u_3u_4\,\mathbb 1\{u>0\}]` of
+Tallis (1961), reduced to orthant probabilities, the 4-D one by Plackett's (1954) identity to a
+1-D integral (:func:`geosym.gaussian.orthant.relu_i4`, error below 1e-7).
 
 The quadrature error of the numeric route is estimated when the provider is built, by comparing
 the rule with one of twice the node count (per dimension) on a set of test covariances; it is
@@ -78,6 +83,7 @@ import sympy as sp
 
 from ..activations import Activation, activation
 from ..gaussian.nodes import covariance_from_upper, gauss_hermite_2d, nested_gauss_hermite
+from ..gaussian.orthant import COMMITTEE_I4
 from ._erf_mixture import mixture_2d, mixture_i4, mixture_sup_errors, tabulated_mixture
 from ._kernels import (
     COVARIANCE_SYMBOLS,
@@ -145,7 +151,7 @@ class IntegralProvider:
     methods: dict[str, str] = field(init=False)
     error: dict[str, float] = field(init=False)
     _index_cache: dict = field(init=False, repr=False, default_factory=dict)
-    _mixture_error: float | None = field(init=False, repr=False, default=None)
+    _i4_error_bound: float | None = field(init=False, repr=False, default=None)
     _i3_mixture_split: tuple | None = field(init=False, repr=False, default=None)
     #: :math:`g, g', g''` as array functions (:attr:`~geosym.Activation.array_function`)
     _derivatives: tuple[Callable[[Any], np.ndarray], ...] = field(init=False, repr=False)
@@ -213,13 +219,18 @@ class IntegralProvider:
             self.kernels["I3"] = Kernel(i3, f"Stein reduction + Gauss-Hermite 2-D, n={n2}")
         if mix is not None and "I4" not in self.kernels:
             # first-order bound of the I4 error (|g| <= 1, |g'| <= 1 for the tabulated ones)
-            self._mixture_error = 2.0 * edg + 2.0 * eg
+            self._i4_error_bound = 2.0 * edg + 2.0 * eg
             self.i4_cost = len(ma) ** 4
             self.kernels["I4"] = Kernel(
                 lambda *e: mixture_i4(ma, mb, *e),
                 f"erf-mixture closed form ({len(ma)} terms, sup error of g {eg:.1e}, "
                 f"of g' {edg:.1e})",
             )
+        if "I4" not in self.kernels and str(self.act.expr) in COMMITTEE_I4:  # ReLU: orthants
+            f4, note4, self._i4_error_bound = COMMITTEE_I4[str(self.act.expr)]
+            # measured: a right-hand side of K = M = 3 costs 37x the erf closed form's
+            self.i4_cost = 40
+            self.kernels["I4"] = Kernel(f4, note4)
         if "I4" not in self.kernels:
             self.kernels["I4"] = Kernel(self.numeric_i4, f"Gauss-Hermite 4-D (nested), n={n4}")
         self.methods = {f: self.kernels[f].method for f in _FAMILIES}
@@ -500,8 +511,8 @@ class IntegralProvider:
         g, dg, d2g = self._derivatives
         for fam in _FAMILIES:
             m = self.kernels[fam].method
-            if fam == "I4" and self._mixture_error is not None:
-                err[fam] = self._mixture_error
+            if fam == "I4" and self._i4_error_bound is not None:
+                err[fam] = self._i4_error_bound
                 continue
             if not m.startswith(("Gauss", "Stein", "erf-mixture")):
                 err[fam] = 0.0

@@ -723,10 +723,12 @@ class CommitteeODE:
         K, P = self.K, self.P
         prov = self.integrals
         if not prov.methods["I4"].startswith("Gauss-Hermite"):
-            cost = getattr(prov, "i4_cost", 1)  # erf mixtures: m^4 closed forms each
+            cost = getattr(prov, "i4_cost", 1)  # erf mixture: m^4 closed forms; ReLU: ~40
             n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
             return float(n_i4 * cost), (
-                f" (each a sum of {cost} erf closed forms)" if cost > 1 else ""
+                f" (each costing about {cost} closed forms: {prov.methods['I4'][:40]}...)"
+                if cost > 1
+                else ""
             )
         n = float(prov.n4)
         # canonical tuples i <= k (students), c <= e (all P fields), by distinct count r
