@@ -180,7 +180,7 @@ def test_committee_provider_uses_orthant_route():
     assert np.allclose(got, want, rtol=0, atol=1e-15)
     # against a much finer Gauss-Hermite rule than the old default (n4 = 12)
     iu = np.triu_indices(4)
-    fine = p._numeric_i4(*C[:4, :4][iu], n=40)
+    fine = p.numeric_i4(*C[:4, :4][iu], n=40)
     assert abs(got[0] - float(fine)) < 5e-3  # the 4-D rule converges slowly (kink): 2.7e-3 here
 
 

@@ -370,7 +370,15 @@ def test_large_tanh_committee_counts_its_mixture_terms():
         ode.integrate(1.0, seed=0)
 
 
-@pytest.mark.parametrize("spec, K", [("softplus", 8), ("relu", 10)])
+def test_large_relu_committee_counts_its_orthant_integrals():
+    """ReLU's I4 (orthant moments, a 1-D rule each) costs about 100 erf closed forms: K = M = 20
+    (1.7e5 integrals, about 6 s per right-hand side) is refused at once."""
+    ode = CommitteeODE("relu", 20, 20, eta=0.5)
+    with pytest.raises(ValueError, match="K = 20, M = 20 .*about 100 closed forms: orthant"):
+        ode.integrate(1.0, seed=0)
+
+
+@pytest.mark.parametrize("spec, K", [("softplus", 8)])
 def test_large_numeric_committee_counts_its_quadrature_points(spec, K):
     """Without a closed form I4 is a 4-D Gauss-Hermite rule on n4^4 points per tuple: gelu at
     K = M = 8 took minutes for integrate(1) (2.8 s per right-hand side), so it is refused at
