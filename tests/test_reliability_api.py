@@ -488,3 +488,24 @@ def test_oversized_committee_is_refused_before_its_integrals_are_built(monkeypat
         model.integrate(1.0)
     with pytest.raises(AssertionError, match="was built"):  # a small model does build them
         CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(1.0)
+
+
+def test_ill_conditioned_fixed_point_converges_at_the_rounding_floor():
+    # softplus at sigma_w2 = 1.9999: the q-map slope at q* is 1 - 5e-5, so Newton's step
+    # oscillates at the rounding noise (relative 3e-12 > tol 1e-13) instead of shrinking; this
+    # used to exhaust max_iter and report "no stable finite fixed point"
+    mf = gs.MeanField("softplus", 1.9999, 1.0)
+    q_star = mf.fixed_point().q_star
+    assert 1e4 < q_star < 1e5
+    assert abs(float(mf.q_map(q_star)) - q_star) <= 1e-12 * q_star
+
+
+def test_softplus_phase_boundary_is_where_q_star_ceases_to_exist():
+    # softplus = relu + a bounded term, so the q-map is sigma_w2 q / 2 + O(1): a finite fixed
+    # point exists iff sigma_w2 < 2, and chi1 = sigma_w2 E[sigmoid^2] < sigma_w2 / 2 < 1 there;
+    # the boundary is sigma_w2 = 2, located to where q* < 1e8 is resolved (q* ~ 1/(2 - sigma_w2)).
+    # This 2 x 2 grid took 38-44 s (q* iterations ran to max_iter near sigma_w2 = 2).
+    pd = gs.MeanField("softplus", 1, 0).phase_diagram(
+        np.linspace(0.5, 4, 2), np.linspace(0.01, 1, 2)
+    )
+    np.testing.assert_allclose(pd.boundary, 2.0, rtol=0, atol=1e-6)
