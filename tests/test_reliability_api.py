@@ -509,3 +509,19 @@ def test_softplus_phase_boundary_is_where_q_star_ceases_to_exist():
         np.linspace(0.5, 4, 2), np.linspace(0.01, 1, 2)
     )
     np.testing.assert_allclose(pd.boundary, 2.0, rtol=0, atol=1e-6)
+
+
+def test_float_kinks_are_made_exact_once_per_activation(monkeypatch):
+    # sign(sin(x)) has 25 float kinks; nsimplify spends ~50 ms identifying each (PSLQ) and every
+    # kernel (E[phi^2], E[phi'^2], E[x phi phi'], ...) used to redo it before the clean error
+    from geosym.gaussian import piecewise
+
+    calls = []
+    real = piecewise.sp.nsimplify
+    monkeypatch.setattr(piecewise.sp, "nsimplify", lambda *a, **k: calls.append(a) or real(*a, **k))
+    piecewise._rational.cache_clear()
+    meanfield._kernels.cache_clear()
+    phi = gs.activations.activation("sign(sin(x))")
+    with pytest.raises(ValueError, match="q-map slope of sign.sin.x.. is undefined"):
+        gs.MeanField(phi, 2.0, 0.1).q_slope(1.0)
+    assert 0 < len(calls) <= len(phi.kinks)
