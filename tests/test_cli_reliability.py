@@ -563,3 +563,19 @@ def test_ngd_projected_past_max_seconds_is_refused_before_training(capsys):
     assert "for 100 steps each, more than max_seconds = 1e-09" in err
     assert main([*argv, "--max-seconds", "0"]) == 2
     assert "max_seconds must be > 0" in capsys.readouterr().err
+
+
+def test_report_section_beats_while_a_long_step_prints_nothing(monkeypatch, tmp_path, capsys):
+    # report --section transport spent up to ~20 s (loaded machine) in one step with no line
+    from geosym import report
+
+    def slow(sec, out, full, extra, say):
+        say("slow: one long step")
+        time.sleep(0.5)
+
+    monkeypatch.setitem(report.SECTIONS, "transport", ("slow", slow))
+    say = Progress("report", delay=0.05, every=0.1)
+    (sec,) = report._run_sections(tmp_path, ["transport"], False, [], say)
+    err = capsys.readouterr().err
+    assert sec.status == "PASS" and "section transport: still running" in err
+    assert say.completed == ["section transport"]
