@@ -525,3 +525,14 @@ def test_float_kinks_are_made_exact_once_per_activation(monkeypatch):
     with pytest.raises(ValueError, match="q-map slope of sign.sin.x.. is undefined"):
         gs.MeanField(phi, 2.0, 0.1).q_slope(1.0)
     assert 0 < len(calls) <= len(phi.kinks)
+
+
+def test_overflowing_gram_is_a_numerical_error_not_a_linalg_error():
+    # ngd tanh --depth 10000 --methods gd (chaotic side: gradients ~ chi1^L) ended in numpy's
+    # "Eigenvalues did not converge"; a linear net at sigma_w2 = 1e190 overflows at depth 3
+    from geosym.nn.optimizers import default_learning_rate
+
+    net = MLP.random([4, 8, 8, 1], "x", 1e190, 0.0, seed=0)
+    cache = net.forward(np.random.default_rng(0).standard_normal((5, 4)))
+    with pytest.raises(NumericalError, match="gd learning rate: the gradient Gram matrix"):
+        default_learning_rate(net, cache, "gd")
