@@ -447,7 +447,7 @@ def training_comparison(
     2020) and is nearly singular at :math:`M_0 \approx N` (a square Wishart matrix), where its
     one-step rate blows the loss up.
 
-    ``depth`` is at most :data:`geosym._checks.MAX_DEPTH` (each step walks every layer).  The
+    ``depth`` is at most 10000 (each step walks every layer).  The
     time is projected from the student's first forward pass (a step costs about 3 passes) over
     ``min(max_steps, 100)`` steps per method; a run projected to take more than
     ``max_seconds`` (default 600 s; None: no limit) is refused with a ``ValueError`` before
