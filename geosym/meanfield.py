@@ -474,6 +474,7 @@ class MeanField:
             moving[idx[escaped | settled]] = False
         active = np.isfinite(q)
         q[~active] = np.nan
+        last = np.full(q.shape, np.inf)  # size of each entry's previous Newton step
         for _ in range(max_iter):
             idx = np.nonzero(active)[0]
             if idx.size == 0:
@@ -484,9 +485,19 @@ class MeanField:
                 slope = self._map_entries("q_slope", sw2[idx], sb2[idx], np.maximum(qa, 1e-12))
                 slope = slope - 1.0
                 newton = qa - f / np.where(np.abs(slope) > 1e-12, slope, -1.0)
-            step = np.where((newton >= 0) & np.isfinite(newton), newton, qa + f)
+            # where Newton points away (f > 0 with slope > 1: q is below the least fixed point
+            # above it, or there is none), q at least doubles: a slow climb towards 1e8 (q-map
+            # slope near 1) is then settled in a few dozen steps, not hundreds
+            climb = qa + np.where(f > 0, np.maximum(f, qa), f)
+            step = np.where((newton >= 0) & np.isfinite(newton), newton, climb)
             unbounded = ~np.isfinite(step) | (step > _Q_UNBOUNDED)
-            done = np.abs(step - qa) <= tol * (1 + np.abs(qa))
+            moved = np.abs(step - qa)
+            # converged; or stalled at the rounding noise of the q-map, where an ill-conditioned
+            # fixed point (q-map slope near 1) makes Newton's step oscillate instead of shrink
+            done = (moved <= tol * (1 + np.abs(qa))) | (
+                (np.abs(f) <= 64 * np.finfo(float).eps * (1 + np.abs(qa))) & (moved >= last[idx])
+            )
+            last[idx] = moved
             q[idx] = np.where(unbounded, np.nan, step)
             active[idx[done | unbounded]] = False
         finite = np.isfinite(q) & ~active

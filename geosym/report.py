@@ -20,6 +20,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -501,6 +502,7 @@ def _transport(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
     study = translation_study(
         pattern, shift=n // 5, regs=shift_regs, methods=("entropic", "debiased", "exact")
     )
+    say("transport: sharp barycenters (up to 2000 iterations per reg)")
     with warnings.catch_warnings():  # non-convergence is recorded in the table
         warnings.simplefilter("ignore", RuntimeWarning)
         # at reg 1e-2 the sharp descent collapses q and creeps (geosym.transport.sharp,
@@ -862,14 +864,14 @@ def _run_sections(
         title, fn = SECTIONS[key]
         sec = Section(key, title)
         start = time.perf_counter()
-        try:
-            fn(sec, out, full, list(activations), say)
-        except Exception as exc:  # noqa: BLE001 - a failing section must not stop the others
-            sec.error = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
+        # a Progress beats every 10 s while a section runs (long steps print nothing else)
+        with say.stage(f"section {key}") if isinstance(say, Progress) else nullcontext():
+            try:
+                fn(sec, out, full, list(activations), say)
+            except Exception as exc:  # noqa: BLE001 - a failing section must not stop the others
+                sec.error = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
         sec.seconds = time.perf_counter() - start
         say(f"{key}: {sec.status} in {sec.seconds:.1f} s")
-        if isinstance(say, Progress):
-            say.done(f"section {key}")
         results.append(sec)
     return results
 

@@ -545,3 +545,37 @@ def test_cli_sets_blas_threads_before_numpy_loads():
 def test_bad_thread_count_is_a_one_line_error(capsys):
     assert main(["--threads", "0", "derive", "relu"]) == 2
     assert ">= 1" in _one_line_error(capsys, "derive")
+
+
+def test_ngd_beyond_the_depth_limit_is_refused_at_once(capsys):
+    # depth 100000 used to spend minutes building networks before training anything
+    t0 = time.process_time()
+    assert main(["ngd", "tanh", "--depth", "100000", "--width", "32", "--samples", "8"]) == 2
+    assert time.process_time() - t0 < 2.0  # refused before any network is built
+    assert "limited to 10000 layers" in _one_line_error(capsys, "ngd")
+
+
+def test_ngd_projected_past_max_seconds_is_refused_before_training(capsys):
+    argv = ["ngd", "tanh", "--depth", "3", "--width", "8", "--samples", "4"]
+    assert main([*argv, "--max-seconds", "1e-9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("geosym ngd: error: training 5 method(s) on widths [8, 8 x 2, 1]")
+    assert "for 100 steps each, more than max_seconds = 1e-09" in err
+    assert main([*argv, "--max-seconds", "0"]) == 2
+    assert "max_seconds must be > 0" in capsys.readouterr().err
+
+
+def test_report_section_beats_while_a_long_step_prints_nothing(monkeypatch, tmp_path, capsys):
+    # report --section transport spent up to ~20 s (loaded machine) in one step with no line
+    from geosym import report
+
+    def slow(sec, out, full, extra, say):
+        say("slow: one long step")
+        time.sleep(0.5)
+
+    monkeypatch.setitem(report.SECTIONS, "transport", ("slow", slow))
+    say = Progress("report", delay=0.05, every=0.1)
+    (sec,) = report._run_sections(tmp_path, ["transport"], False, [], say)
+    err = capsys.readouterr().err
+    assert sec.status == "PASS" and "section transport: still running" in err
+    assert say.completed == ["section transport"]

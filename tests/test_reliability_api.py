@@ -498,3 +498,51 @@ def test_oversized_committee_is_refused_before_its_integrals_are_built(monkeypat
         model.integrate(1.0)
     with pytest.raises(AssertionError, match="was built"):  # a small model does build them
         CommitteeODE("erf(x/sqrt(2))", K=2, M=2, eta=0.5).integrate(1.0)
+
+
+def test_ill_conditioned_fixed_point_converges_at_the_rounding_floor():
+    # softplus at sigma_w2 = 1.9999: the q-map slope at q* is 1 - 5e-5, so Newton's step
+    # oscillates at the rounding noise (relative 3e-12 > tol 1e-13) instead of shrinking; this
+    # used to exhaust max_iter and report "no stable finite fixed point"
+    mf = gs.MeanField("softplus", 1.9999, 1.0)
+    q_star = mf.fixed_point().q_star
+    assert 1e4 < q_star < 1e5
+    assert abs(float(mf.q_map(q_star)) - q_star) <= 1e-12 * q_star
+
+
+def test_softplus_phase_boundary_is_where_q_star_ceases_to_exist():
+    # softplus = relu + a bounded term, so the q-map is sigma_w2 q / 2 + O(1): a finite fixed
+    # point exists iff sigma_w2 < 2, and chi1 = sigma_w2 E[sigmoid^2] < sigma_w2 / 2 < 1 there;
+    # the boundary is sigma_w2 = 2, located to where q* < 1e8 is resolved (q* ~ 1/(2 - sigma_w2)).
+    # This 2 x 2 grid took 38-44 s (q* iterations ran to max_iter near sigma_w2 = 2).
+    pd = gs.MeanField("softplus", 1, 0).phase_diagram(
+        np.linspace(0.5, 4, 2), np.linspace(0.01, 1, 2)
+    )
+    np.testing.assert_allclose(pd.boundary, 2.0, rtol=0, atol=1e-6)
+
+
+def test_float_kinks_are_made_exact_once_per_activation(monkeypatch):
+    # sign(sin(x)) has 25 float kinks; nsimplify spends ~50 ms identifying each (PSLQ) and every
+    # kernel (E[phi^2], E[phi'^2], E[x phi phi'], ...) used to redo it before the clean error
+    from geosym.gaussian import piecewise
+
+    calls = []
+    real = piecewise.sp.nsimplify
+    monkeypatch.setattr(piecewise.sp, "nsimplify", lambda *a, **k: calls.append(a) or real(*a, **k))
+    piecewise._rational.cache_clear()
+    meanfield._kernels.cache_clear()
+    phi = gs.activations.activation("sign(sin(x))")
+    with pytest.raises(ValueError, match="q-map slope of sign.sin.x.. is undefined"):
+        gs.MeanField(phi, 2.0, 0.1).q_slope(1.0)
+    assert 0 < len(calls) <= len(phi.kinks)
+
+
+def test_overflowing_gram_is_a_numerical_error_not_a_linalg_error():
+    # ngd tanh --depth 10000 --methods gd (chaotic side: gradients ~ chi1^L) ended in numpy's
+    # "Eigenvalues did not converge"; a linear net at sigma_w2 = 1e190 overflows at depth 3
+    from geosym.nn.optimizers import default_learning_rate
+
+    net = MLP.random([4, 8, 8, 1], "x", 1e190, 0.0, seed=0)
+    cache = net.forward(np.random.default_rng(0).standard_normal((5, 4)))
+    with pytest.raises(NumericalError, match="gd learning rate: the gradient Gram matrix"):
+        default_learning_rate(net, cache, "gd")

@@ -44,6 +44,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="upper bound on the steps of each method (default 200; 1e6 accepted): a run stops "
         "at the threshold, or when its loss stalls for 1000 steps",
     )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=600.0,
+        help="refuse a run projected (from one forward pass, over min(max-steps, 100) steps per "
+        "method) to take longer (default 600)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="PNG of the loss curves")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             seed=args.seed,
             progress=args.progress,
+            max_seconds=args.max_seconds,
         )
     if plot:
         tc.plot(str(plot))

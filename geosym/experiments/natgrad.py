@@ -16,6 +16,7 @@ Karakida, Akaho & Amari, NeurIPS 2019).
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _checks
 from .._plot import figure
 from ..activations import Activation
 from ..activations import activation as _activation
@@ -298,6 +300,8 @@ class OneStepConvergence(Result):
 
 #: the registry's methods that are not a variant of another (``"ngd-unit-mf"`` is one of ``"ngd-unit"``)
 _PATIENCE = 1000  # training_comparison: steps without a relative gain of 1e-9 that end a run
+_STEP_PASSES = 3.0  # one training step costs about 3 forward passes (gd 3.1, ngd 4.8 measured)
+_PROJECTED_STEPS = 100  # steps per method a time projection assumes (runs need tens to hundreds)
 _MAIN_METHODS = tuple(name for name, m in METHODS.items() if m.variant_of is None)
 #: those with an infinite-width one-step rate (all but plain GD)
 _ONE_STEP_METHODS = tuple(name for name in _MAIN_METHODS if name != "gd")
@@ -430,6 +434,7 @@ def training_comparison(
     max_steps: int = 200,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    max_seconds: float | None = 600.0,
 ) -> TrainingComparison:
     r"""Teacher-student regression (teacher of the same architecture, fresh random weights).
 
@@ -441,6 +446,12 @@ def training_comparison(
     ``max(width, 2 * samples)``: K-FAC's input factor needs :math:`M_0 \ge N` (Karakida & Osawa
     2020) and is nearly singular at :math:`M_0 \approx N` (a square Wishart matrix), where its
     one-step rate blows the loss up.
+
+    ``depth`` is at most 10000 (each step walks every layer).  The
+    time is projected from the student's first forward pass (a step costs about 3 passes) over
+    ``min(max_steps, 100)`` steps per method; a run projected to take more than
+    ``max_seconds`` (default 600 s; None: no limit) is refused with a ``ValueError`` before
+    training.
 
     Examples
     --------
@@ -455,11 +466,28 @@ def training_comparison(
             f"(Karakida & Osawa 2020) and its Kronecker factors are nearly singular at M ~ N, so "
             f"the step blows up; use width >= 2*samples (here >= {2 * samples}) or drop kfac"
         )
+    if isinstance(depth, numbers.Integral) and depth > _checks.MAX_DEPTH:
+        raise ValueError(
+            f"depth = {depth}: training is limited to {_checks.MAX_DEPTH} layers (every step "
+            f"walks each layer, about 0.1 ms per layer at width 32); reduce the depth"
+        )
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
     rng = np.random.default_rng(seed)
     ws = [max(width, 2 * samples)] + [width] * (depth - 1) + [outputs]
     data = teacher_student(ws, activation, sigma_w2, sigma_b2, samples, seed=rng)
     student = MLP.random(ws, activation, sigma_w2, sigma_b2, seed=rng)
+    t0 = time.perf_counter()
     cache = student.forward(data.X)
+    planned = min(max_steps, _PROJECTED_STEPS)
+    projected = (time.perf_counter() - t0) * _STEP_PASSES * planned * len(methods)
+    if max_seconds is not None and projected > max_seconds:
+        raise ValueError(
+            f"training {len(methods)} method(s) on widths [{ws[0]}, {width} x {depth - 1}, "
+            f"{outputs}] with {samples} samples would take about {projected:.3g} s for "
+            f"{planned} steps each, more than max_seconds = {max_seconds:g}: reduce the depth, "
+            "width, samples or methods, or raise max_seconds (--max-seconds)"
+        )
     residual = cache.output - data.Y
     target = threshold * 0.5 * float(np.vdot(residual, residual)) / samples  # x initial loss
     rows, curves = [], {}

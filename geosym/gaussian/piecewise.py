@@ -17,6 +17,8 @@ parts).  Infinite limits drop their boundary terms.
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from ..activations import Activation, X
@@ -105,6 +107,13 @@ def _piece_terms(piece: sp.Expr) -> list[tuple[sp.Expr, int, sp.Expr]]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _rational(kink: sp.Expr) -> sp.Expr:
+    """A kink as an exact rational; cached: ``nsimplify`` tries to identify each float
+    (PSLQ, about 50 ms), and every kernel of an activation meets the same kinks."""
+    return sp.nsimplify(kink, rational=True)
+
+
 def piecewise_expectation(act: Activation, q: sp.Expr) -> sp.Expr:
     """Closed form of E[f(u)], u ~ N(0, q), for piecewise (polynomial x exp-linear) f.
 
@@ -116,7 +125,7 @@ def piecewise_expectation(act: Activation, q: sp.Expr) -> sp.Expr:
     >>> piecewise_expectation(activation("relu"), sp.Symbol("q", positive=True))  # E[max(0, u)]
     sqrt(2)*sqrt(q)/(2*sqrt(pi))
     """
-    kinks = [sp.nsimplify(k, rational=True) for k in act.kinks]
+    kinks = [_rational(k) for k in act.kinks]
     if not kinks:
         raise NotClosed("not piecewise")
     edges = [-sp.oo, *kinks, sp.oo]

@@ -596,7 +596,15 @@ def _gd_rate(net: Network, cache: ForwardCache) -> float:
     r""":math:`1/\lambda_{\max}` of the measured FIM (removes the sharpest mode in one step)."""
     T = cache.output.shape[0]
     deltas = net.output_deltas(cache)
-    gram = sum(_layer_gram(d, h) for d, h in zip(deltas, cache.inputs, strict=True))
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram = sum(_layer_gram(d, h) for d, h in zip(deltas, cache.inputs, strict=True))
+    if not np.all(np.isfinite(gram)):
+        raise NumericalError(
+            f"gd learning rate: the gradient Gram matrix of this depth-{net.depth} network "
+            "overflows (signals or backpropagated gradients grow geometrically with depth at "
+            "this sigma_w2, e.g. like chi1^depth on the chaotic side); reduce the depth or "
+            "sigma_w2"
+        )
     return 1.0 / (float(np.linalg.eigvalsh(gram)[-1]) / T)
 
 
