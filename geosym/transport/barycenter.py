@@ -534,7 +534,7 @@ def barycenter(
             f"barycenter ({method}) did not converge in {n_iter} iterations: {residuals}; "
             f"reg={reg:.3g}. "
             + (
-                "Lower reg (the sharp descent creeps at large reg) or raise tol/q_tol; "
+                "Change reg (the sharp descent creeps at large reg) or raise tol/q_tol; "
                 "a larger max_iter will not help"
                 if method == "sharp" and stopped
                 else "Raise max_iter or reg"

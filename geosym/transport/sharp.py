@@ -53,7 +53,7 @@ at large ``λ``: for a bump (FWHM 0.094) shifted ±24 of 120 pixels it has FWHM 
 one at ``λ = 2e-3`` (L1 error 0.05), but at ``λ = 1e-2`` it collapses towards a few bins
 and the descent creeps: after 1600 iterations the stationarity residual is 8e-8 but ``q``
 still moves by 5e-6 per step when the line search reaches the rounding floor of ``J``
-(stall detection now stops it after ~160 iterations, residual 2e-5). Near convergence the
+(stall detection now stops it after ~300 iterations, residual 1e-5). Near convergence the
 decrease of ``J`` per step (1e-10 for 16 bins at ``λ = 10⁻³``) approaches the error of ``J``
 from the inner Sinkhorn tolerance, and the line search then decides on noise.
 """
