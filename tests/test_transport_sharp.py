@@ -132,3 +132,109 @@ def test_lp_barycenter_bad_input():
         lp_barycenter(np.ones((2, 1000)) / 1000, Grid((1000,)))
     with pytest.raises(ValueError, match="shape"):
         lp_barycenter(PAIR[0], GRID1)
+
+
+# the probe case of the reliability issue: uniform against a ramp on 16 bins at reg 1e-2, where
+# the sharp descent creeps (residual ~3e-5, q moving by ~5e-4 per step, for hundreds of steps)
+RAMP16 = np.stack([np.full(16, 1 / 16), np.arange(1, 17) / 136])
+
+
+def test_sharp_barycenter_stall_raises_naming_the_cause_before_max_iter():
+    """A creeping descent stops once its error has not halved over STALL_WINDOW accepted steps,
+    far before max_iter, with a ConvergenceError that says so and what to change."""
+    from geosym.errors import ConvergenceError
+    from geosym.transport.sharp import STALL_WINDOW
+
+    with pytest.raises(ConvergenceError) as info:
+        barycenter(RAMP16, Grid((16,)), 1e-2, method="sharp", on_fail="raise")
+    message = str(info.value)
+    assert "stalled" in message and f"last {STALL_WINDOW} accepted steps" in message
+    assert "reg=0.01" in message and "a larger max_iter will not help" in message
+    n_iter = int(message.split(" iterations")[0].split()[-1])
+    assert STALL_WINDOW < n_iter < 1000  # the default max_iter is 10000
+
+
+def test_sharp_barycenter_stall_warns_and_returns_the_iterate():
+    with pytest.warns(RuntimeWarning, match="stalled"):
+        res = barycenter(RAMP16, Grid((16,)), 1e-2, method="sharp")
+    assert not res.converged and res.n_iter < 1000
+    assert res.q.sum() == pytest.approx(1.0, abs=1e-12) and np.all(res.q >= 0)
+    assert res.residual == pytest.approx(res.history[-1, 1])
+
+
+def test_sharp_descent_stall_window_counts_accepted_steps_without_halving():
+    """With tol unreachable here (1e-7; the descent creeps at ~1e-4), every accepted step
+    after the last halving of the error counts: the descent stops exactly STALL_WINDOW
+    accepted steps after the last halving."""
+    from geosym.transport.sharp import STALL_WINDOW, sharp_barycenter_descent
+
+    log_p = np.log(RAMP16)
+    history: list[tuple[int, float, float]] = []
+    _, err, n_iter, stopped = sharp_barycenter_descent(
+        Grid((16,)), 3e-2, log_p, np.array([0.5, 0.5]), log_p.mean(0), (1e-7, np.inf),
+        10_000, history,
+    )  # fmt: skip
+    assert stopped.startswith("stalled")
+    gaps = np.array(history)[:, 1]
+    anchor, last = np.inf, 0
+    for k, gap in enumerate(gaps):
+        if gap / 1e-7 <= 0.5 * anchor:
+            anchor, last = gap / 1e-7, k
+    assert len(gaps) - 1 - last == STALL_WINDOW
+    assert err[0] == gaps[-1] and n_iter == history[-1][0]
+
+
+def test_sharp_descent_warm_start_prediction_cuts_inner_sweeps():
+    """Where the plain warm start mixes slowly (16 bins, reg 1e-2: ~270 sweeps per evaluation),
+    evaluations switch to the first-order prediction of the potentials after PLAIN_SWEEPS and
+    need far fewer in all; on the bumps of PAIR the plain warm start converges within
+    PLAIN_SWEEPS (1-3 sweeps) and the prediction is not used."""
+    from geosym.transport.sharp import PLAIN_SWEEPS, sharp_barycenter_descent
+
+    log_p = np.log(RAMP16)
+    sweeps_used: list[int] = []
+    sharp_barycenter_descent(
+        Grid((16,)), 1e-2, log_p, np.array([0.5, 0.5]), log_p.mean(0), (1e-6, 1e-6), 30, [],
+        sweeps_used,
+    )  # fmt: skip
+    assert len(sweeps_used) == 30
+    assert max(sweeps_used) > PLAIN_SWEEPS  # the plain warm start does not suffice here ...
+    assert np.median(sweeps_used) < 150  # ... and the prediction needs ~70 after it (plain: ~270)
+    pair_sweeps: list[int] = []
+    ent = barycenter(PAIR, GRID1, 3e-3, method="entropic", tol=1e-6, q_tol=np.inf).q
+    sharp_barycenter_descent(
+        GRID1, 3e-3, np.log(PAIR), np.array([0.5, 0.5]), np.log(ent), (1e-6, 1e-6), 20, [],
+        pair_sweeps,
+    )  # fmt: skip
+    assert max(pair_sweeps) <= PLAIN_SWEEPS
+
+
+def test_predicted_potentials_are_second_order_accurate():
+    """The first-order prediction of the potentials after a change d of the second marginal:
+    the column-marginal error of its plan shrinks like |d|² (halving d quarters it), where the
+    plain warm start's shrinks like |d|."""
+    from geosym.transport._kernel import LogKernel
+    from geosym.transport._sweeps import sweeps
+    from geosym.transport.sharp import EntropicPlans
+
+    rng = np.random.default_rng(5)
+    kernel = LogKernel(Grid((16,)), 1e-2)
+    log_a = np.log(RAMP16[:1])
+    log_b = np.log(np.full((1, 16), 1 / 16))
+    _, g, _, _, _ = sweeps(kernel, log_a, log_b, np.zeros((1, 16)), 1e-13, 100_000)
+    plans = EntropicPlans(kernel, log_a, log_b, g)
+    u = rng.standard_normal((1, 16))
+
+    def errors(t: float) -> tuple[float, float]:
+        new = log_b + t * u
+        new -= np.logaddexp.reduce(new, axis=-1, keepdims=True)
+        return tuple(  # type: ignore[return-value]
+            sweeps(kernel, log_a, new, start, 1e-300, 1)[2]
+            for start in (plans.g, plans.predicted_g(new))
+        )
+
+    plain1, pred1 = errors(1e-2)
+    plain2, pred2 = errors(5e-3)
+    assert plain1 / plain2 == pytest.approx(2, rel=0.1)
+    assert pred1 / pred2 == pytest.approx(4, rel=0.1)
+    assert pred1 < 0.05 * plain1

@@ -505,6 +505,7 @@ def barycenter(
         g, h = lam * log_v, lam * log_d
         return (log_q, err), used
 
+    stopped = ""  # why the sharp descent stopped short of max_iter
     if method == "sharp":
         start_q = barycenter(
             p, cost, reg, w, "entropic", tol=1e-6, q_tol=math.inf, max_iter=max_iter,
@@ -512,11 +513,12 @@ def barycenter(
         ).q  # fmt: skip
         with np.errstate(divide="ignore"):
             log_q = np.maximum(np.log(start_q), np.log(start_q.max()) - _ZERO_DEPTH)
-        log_q, err, n_iter = sharp_barycenter_descent(
+        log_q, err, n_iter, stopped = sharp_barycenter_descent(
             cost, reg, log_p, w, log_q, (tol, q_tol), max_iter, history
         )
         residuals = (
-            f"stationarity residual {err[0]:.3g} (tol {tol:.3g}), largest L1 change of q over the "
+            (stopped + "; " if stopped else "")
+            + f"stationarity residual {err[0]:.3g} (tol {tol:.3g}), largest L1 change of q over the "
             f"last 3 accepted steps {err[1]:.3g} (q_tol {q_tol:.3g})"
         )
     else:
@@ -530,7 +532,13 @@ def barycenter(
     if not converged:
         report_failure(
             f"barycenter ({method}) did not converge in {n_iter} iterations: {residuals}; "
-            f"reg={reg:.3g}. Raise max_iter or reg",
+            f"reg={reg:.3g}. "
+            + (
+                "Change reg (the sharp descent creeps at large reg) or raise tol/q_tol; "
+                "a larger max_iter will not help"
+                if method == "sharp" and stopped
+                else "Raise max_iter or reg"
+            ),
             on_fail,
             stacklevel=2,
         )
