@@ -506,7 +506,7 @@ def _transport(sec: Section, out: Path, full: FullRun | bool, extra: Sequence[st
     with warnings.catch_warnings():  # non-convergence is recorded in the table
         warnings.simplefilter("ignore", RuntimeWarning)
         # at reg 1e-2 the sharp descent collapses q and creeps (geosym.transport.sharp,
-        # "Limits"): 2000 iterations, ~15 s on an idle core
+        # "Limits"): its stall rule stops it after about 300 iterations
         sharp = translation_study(
             pattern, shift=n // 5, regs=shift_regs, methods=("sharp",), max_iter=2000
         )
