@@ -723,7 +723,7 @@ class CommitteeODE:
         K, P = self.K, self.P
         prov = self.integrals
         if not prov.methods["I4"].startswith("Gauss-Hermite"):
-            cost = getattr(prov, "i4_cost", 1)  # erf mixture: m^4 closed forms; ReLU: 100
+            cost = getattr(prov, "i4_cost", 1)  # erf mixture: m^4 closed forms; ReLU: 300
             n_i4 = K * (K + 1) // 2 * (P * (P + 1) // 2)
             return float(n_i4 * cost), (
                 f" (each costing about {cost} closed forms: {prov.methods['I4'][:40]}...)"
