@@ -1,8 +1,8 @@
 """geosym.gaussian.orthant: orthant probabilities, truncated moments, ReLU's committee I4."""
 
-import mpmath as mp
 import numpy as np
 import pytest
+from scipy import integrate, special
 
 from geosym.gaussian.orthant import (
     RELU_I4_ERROR,
@@ -18,31 +18,40 @@ def _random_cov(rng, n, k=4, extra=2):
     return a @ np.swapaxes(a, 1, 2)
 
 
-def _mp_i4(C, dps=25):
-    """Independent reference: E[u3 u4 1{u>0}] = E[u3 u4 1{u3,u4>0} P(u1,u2>0 | u3,u4)],
-    the inner bivariate probability by a 1-D mpmath quadrature, the outer 2-D by mpmath."""
-    mp.mp.dps = dps
-    C = mp.matrix(C.tolist())
-    A, B, D = C[0:2, 0:2], C[0:2, 2:4], C[2:4, 2:4]
-    Di = D**-1
-    S = A - B * Di * B.T  # conditional covariance of (u1, u2)
-    s1, s2 = mp.sqrt(S[0, 0]), mp.sqrt(S[1, 1])
-    r = S[0, 1] / (s1 * s2)
-    G = B * Di
-    detD = D[0, 0] * D[1, 1] - D[0, 1] ** 2
+def _phi2(h, k, r):
+    """P(Z1 < h, Z2 < k) for standard normals with correlation r, by Owen's (1956) T function:
+    a route independent of the orthant module's Plackett integral."""
+    q = np.sqrt(1 - r * r)
+    h, k = (h if h != 0.0 else 1e-300), (k if k != 0.0 else 1e-300)
+    beta = 0.5 if h * k < 0 else 0.0
+    return (
+        0.5 * (special.ndtr(h) + special.ndtr(k))
+        - special.owens_t(h, (k - r * h) / (h * q))
+        - special.owens_t(k, (h - r * k) / (k * q))
+        - beta
+    )
 
-    def inner(x, y):  # P(u1 > 0, u2 > 0 | u3 = x, u4 = y)
+
+def _reference_i4(C):
+    """Independent reference: E[u3 u4 1{u>0}] = E[u3 u4 1{u3,u4>0} P(u1,u2>0 | u3,u4)], the
+    conditional bivariate probability by Owen's T, the outer 2-D integral by scipy's dblquad
+    (requested absolute error 1e-13)."""
+    A, B, D = C[:2, :2], C[:2, 2:], C[2:, 2:]
+    Di = np.linalg.inv(D)
+    G = B @ Di
+    S = A - G @ B.T
+    s1, s2 = np.sqrt(S[0, 0]), np.sqrt(S[1, 1])
+    r = S[0, 1] / (s1 * s2)
+    norm = 2 * np.pi * np.sqrt(np.linalg.det(D))
+
+    def f(y, x):
         m1 = (G[0, 0] * x + G[0, 1] * y) / s1
         m2 = (G[1, 0] * x + G[1, 1] * y) / s2
-        # P(Z1 > -m1, Z2 > -m2) = int_{-m1}^inf phi(z) Phi((m2 + r z)/sqrt(1-r^2)) dz
-        q = mp.sqrt(1 - r**2)
-        return mp.quad(lambda z: mp.npdf(z) * mp.ncdf((m2 + r * z) / q), [-m1, mp.inf])
-
-    def dens(x, y):
         v = Di[0, 0] * x * x + 2 * Di[0, 1] * x * y + Di[1, 1] * y * y
-        return mp.exp(-v / 2) / (2 * mp.pi * mp.sqrt(detD))
+        return x * y * np.exp(-v / 2) / norm * _phi2(m1, m2, r)
 
-    return float(mp.quad(lambda x, y: x * y * dens(x, y) * inner(x, y), [0, mp.inf], [0, mp.inf]))
+    top = 12 * np.sqrt(max(D[0, 0], D[1, 1]))
+    return integrate.dblquad(f, 0, top, 0, top, epsabs=1e-13, epsrel=1e-11)[0]
 
 
 @pytest.mark.parametrize("r", [2, 3, 4])
@@ -129,23 +138,28 @@ def test_near_coincident_fields_continuous():
         assert abs(v - exact) < 10 * np.sqrt(eps) + 2 * RELU_I4_ERROR
 
 
-@pytest.mark.slow
+def _near_coincident(rng, eps):
+    a = rng.standard_normal((4, 6)) / np.sqrt(6)
+    a[1] = a[0] + np.sqrt(eps) * rng.standard_normal(6)
+    return a @ a.T
+
+
 def test_against_independent_quadrature():
-    # nested mpmath quadrature of E[u3 u4 P(u1, u2 > 0 | u3, u4)] (a different reduction)
+    """Against the Owen's-T + dblquad reference (agreement measured: 1e-17 on random
+    covariances, 6e-14 at a 1e-8 gap), within the stated bound RELU_I4_ERROR = 1e-7."""
     rng = np.random.default_rng(10)
-    C = _random_cov(rng, 1)[0]
-    assert abs(float(relu_i4(C)) - _mp_i4(C, dps=15)) < RELU_I4_ERROR
+    for C in (_random_cov(rng, 1)[0], _near_coincident(rng, 1e-8)):
+        s = np.sqrt(C[2, 2] * C[3, 3])
+        assert abs(float(relu_i4(C)) - _reference_i4(C)) < RELU_I4_ERROR * s
 
 
 @pytest.mark.slow
 def test_near_singular_against_independent_quadrature():
     rng = np.random.default_rng(12)
-    for eps in [1e-4, 1e-8, 1e-12]:
-        a = rng.standard_normal((4, 6)) / np.sqrt(6)
-        a[1] = a[0] + np.sqrt(eps) * rng.standard_normal(6)
-        C = a @ a.T
+    covs = list(_random_cov(rng, 3)) + [_near_coincident(rng, e) for e in (1e-4, 1e-8, 1e-12)]
+    for C in covs:
         s = np.sqrt(C[2, 2] * C[3, 3])
-        assert abs(float(relu_i4(C)) - _mp_i4(C, dps=20)) < RELU_I4_ERROR * s
+        assert abs(float(relu_i4(C)) - _reference_i4(C)) < RELU_I4_ERROR * s
 
 
 def test_bad_input():
@@ -186,15 +200,20 @@ def test_committee_provider_uses_orthant_route():
 
 @pytest.mark.slow
 def test_committee_ode_relu_against_fine_gauss_hermite():
-    # K = M = 2, eta = 0.5, alpha up to 20: order parameters with the new I4 against those
-    # with a 4-D Gauss-Hermite I4 at n4 = 24 (its own I4 error is about 1e-3 on this kinked
-    # integrand and enters only through the eta^2 term), hence the tolerance 1e-3
-    from geosym.committee import CommitteeODE
-    from geosym.committee.integrals import IntegralProvider, _Kernel
+    # K = M = 2, eta = 0.5, alpha up to 20: order parameters with the orthant I4 against those of
+    # the same function written (x + |x|)/2, which has no orthant route and gets a 4-D
+    # Gauss-Hermite I4. That rule converges slowly on the kinked integrand (I4 error ~1e-3 at
+    # n4 = 24, entering through the eta^2 term), so the test asks that the trajectories agree to
+    # 5e-3 and that the gap shrinks as the reference is refined from n4 = 12 to 24 (slowly: the
+    # rule converges like a low power of n4 on kinks): a wrong index
+    # tuple or repeated-field case would give O(0.1) and no convergence.
+    from geosym.committee import CommitteeODE, integral_provider
 
-    ref = IntegralProvider("relu", n4=24)
-    ref.kernels["I4"] = _Kernel(ref._numeric_i4, "GH n4=24")
     a = CommitteeODE("relu", 2, 2, eta=0.5).integrate(20.0, seed=0)
-    b = CommitteeODE(ref, 2, 2, eta=0.5).integrate(20.0, seed=0, alphas=a.alpha)
-    assert ref.methods["I4"].startswith("orthant") and b.Q.shape == a.Q.shape
-    assert np.max(np.abs(a.Q - b.Q)) < 1e-3 and np.max(np.abs(a.R - b.R)) < 1e-3
+    gaps = []
+    for n4 in (12, 24):
+        ref = integral_provider("x/2 + abs(x)/2", n4=n4)
+        assert ref.methods["I4"].startswith("Gauss-Hermite")
+        b = CommitteeODE(ref, 2, 2, eta=0.5).integrate(20.0, seed=0, alphas=a.alpha)
+        gaps.append(max(np.max(np.abs(a.Q - b.Q)), np.max(np.abs(a.R - b.R))))
+    assert gaps[1] < 5e-3 and gaps[1] < 0.8 * gaps[0], gaps  # measured 5.3e-3 -> 3.4e-3
