@@ -1,5 +1,6 @@
 """Tests of geosym.natgrad (unit Fisher block, learning rates, mean subtraction), the NGD
-optimizers of geosym.nn and the natgrad experiments. fim.md §4-§5, TC5, TC6."""
+optimizers of geosym.nn and the natgrad experiments (Amari, Karakida & Oizumi 2019, "Fisher
+information and natural gradient learning in random deep networks", sections 4-5)."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ def test_tc5_inverse_and_solve(name, zero_mean):
     assert G.zero_mean is zero_mean
     M = G.matrix()
     np.testing.assert_allclose(M, M.T, atol=1e-15)
-    assert np.max(np.abs(G.inverse() - np.linalg.inv(M))) < 1e-12  # fim.md TC5 acceptance
+    assert np.max(np.abs(G.inverse() - np.linalg.inv(M))) < 1e-12  # the explicit inverse is exact
     x = np.append(rng.standard_normal(n), 1.0)
     assert np.max(np.abs(G.solve(x) - np.linalg.solve(M, x))) < 1e-12
     V = rng.standard_normal((n + 1, 3))
@@ -136,8 +137,9 @@ def test_tc5_inverse_and_solve(name, zero_mean):
     )
 
 
-def test_fim_md_explicit_onestep_formula():
-    """fim.md §4.1: G^-1 x~ = (x~ - s_x e - e_b)/c0 + ((c0 s_x - c1) e + (c2 - c1 s_x) e_b)/(c0c2 - c1^2)."""
+def test_explicit_onestep_formula():
+    """Amari, Karakida & Oizumi (2019) §4.1:
+    G^-1 x~ = (x~ - s_x e - e_b)/c0 + ((c0 s_x - c1) e + (c2 - c1 s_x) e_b)/(c0c2 - c1^2)."""
     n = 6
     w = _w(n)
     G = unit_fisher("tanh", w, 0.3)
@@ -228,7 +230,7 @@ def test_one_step_rates_tc6():
 
 def test_mean_subtraction_theory():
     ms = mean_subtraction("tanh", 3.0, 0.64, depth=3, width=1000, samples=40)
-    # fim.md §3 table, M=1000, T=40: before 276 (measured), after mean alpha M (k1-k2)/T = 42
+    # Amari, Karakida & Oizumi (2019) §3, M=1000, T=40: before 276 (measured), after mean alpha M (k1-k2)/T = 42
     assert ms.lambda_max_after == pytest.approx(42, rel=0.01)
     assert ms.lambda_max_before == pytest.approx(276, rel=0.02)
     assert ms.factor == pytest.approx(ms.lambda_max_before / ms.lambda_max_after)
@@ -350,7 +352,7 @@ def test_mean_field_unit_blocks_use_unit_fisher():
 
 
 def _unit_dense(d, h, g, rho, i):
-    """Dense (F_i + lam_i I)^{-1} grad_i of unit i from its definition (fim.md §4, measured block)."""
+    """Dense (F_i + lam_i I)^{-1} grad_i of unit i from its definition (the measured unit block)."""
     T = h.shape[0]
     Ht = np.c_[h, np.ones(T)]
     s = (d[:, :, i] ** 2).sum(0)
