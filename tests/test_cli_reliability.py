@@ -257,28 +257,17 @@ def test_corrupt_png_is_one_line(hists, tmp_path, capsys):
     assert "not a readable PNG" in _one_line_error(capsys, "ot")
 
 
+# a simulated Fisher run with a single network (no standard error to print)
+_FIM_ONE_SEED = (
+    "fim tanh --sigma-w2 3 --sigma-b2 0.64 --depth 2 --width 20 --samples 4 --simulate --seeds 1"
+).split()
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         ["committee", "erf", "-K", "2", "-M", "2", "--eta", "0.5", "--alpha-max", "5", "--json"],
-        [
-            "fim",
-            "tanh",
-            "--sigma-w2",
-            "3",
-            "--sigma-b2",
-            "0.64",
-            "--depth",
-            "2",
-            "--width",
-            "20",
-            "--samples",
-            "4",
-            "--simulate",
-            "--seeds",
-            "1",
-            "--json",
-        ],
+        [*_FIM_ONE_SEED, "--json"],
         ["phase", "relu", "--sw2", "1,3,5", "--sb2", "0,0.5,3", "--json"],
         ["derive", "0", "--json"],
         ["unit-fisher", "tanh", "--w-norm", "1", "--json"],
@@ -297,24 +286,7 @@ def test_jsonable_maps_non_finite_to_null():
 
 
 def test_one_seed_prints_no_nan(capsys):
-    argv = [
-        "fim",
-        "tanh",
-        "--sigma-w2",
-        "3",
-        "--sigma-b2",
-        "0.64",
-        "--depth",
-        "2",
-        "--width",
-        "20",
-        "--samples",
-        "4",
-        "--simulate",
-        "--seeds",
-        "1",
-    ]
-    assert main(argv) == 0
+    assert main(_FIM_ONE_SEED) == 0
     out = capsys.readouterr().out
     assert "nan" not in out and "one network: no standard error" in out
 

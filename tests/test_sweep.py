@@ -211,6 +211,11 @@ def _main(capsys, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+def _run_argv(spec_file, store, address) -> list[str]:
+    """``geosym sweep run SPEC --store STORE --scheduler ADDRESS`` as a subprocess argv."""
+    return [*CLI, "sweep", "run", str(spec_file), "--store", str(store), "--scheduler", address]
+
+
 def test_killed_worker_sweep_completes_and_equals_single_process(
     cluster, spec_file, reference, tmp_path
 ):
@@ -218,16 +223,7 @@ def test_killed_worker_sweep_completes_and_equals_single_process(
     procs: list[subprocess.Popen] = []
     try:
         client = _start(
-            [
-                *CLI,
-                "sweep",
-                "run",
-                str(spec_file),
-                "--store",
-                str(store),
-                "--scheduler",
-                cluster.address,
-            ],
+            _run_argv(spec_file, store, cluster.address),
             procs,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -255,16 +251,7 @@ def test_sigkilled_client_resumes_without_recomputing(cluster, spec_file, refere
     procs: list[subprocess.Popen] = []
     try:
         client = _start(
-            [
-                *CLI,
-                "sweep",
-                "run",
-                str(spec_file),
-                "--store",
-                str(store),
-                "--scheduler",
-                cluster.address,
-            ],
+            _run_argv(spec_file, store, cluster.address),
             procs,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
